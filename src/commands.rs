@@ -1,0 +1,85 @@
+//! The bodies of the CLI commands that read the directory: `check` and `dump`.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use zoomsync::config::{self, Config};
+use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead};
+
+use crate::cli::DumpFormat;
+
+/// Exit status for a config error: nothing has been touched yet.
+pub const EXIT_CONFIG: u8 = 2;
+/// Exit status when the directory read did not complete.
+pub const EXIT_INCOMPLETE: u8 = 3;
+
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|e| {
+        eprintln!("zoomsync: config {}: {e}", path.display());
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, DirectoryRead)> {
+    let directory = AnyDirectory::from_config(&config.directory);
+    let decoder = Decoder::new(config.directory.decode.clone());
+    let read = source::read_users(&directory, &decoder).await?;
+    Ok((directory, read))
+}
+
+pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    println!("config: {} OK", path.display());
+    let (directory, read) = read(&config).await?;
+    let snapshot = read.snapshot();
+    println!("directory: {}", directory.describe());
+    println!(
+        "users in scope: {} ({} disabled)",
+        snapshot.users.len(),
+        snapshot.disabled_count()
+    );
+    println!("rejected entries: {}", snapshot.rejected.len());
+    for r in &snapshot.rejected {
+        println!("  {}: {}", r.dn, r.reason);
+    }
+    match read {
+        DirectoryRead::Complete(_) => Ok(ExitCode::SUCCESS),
+        DirectoryRead::Incomplete { reason, .. } => {
+            println!("read INCOMPLETE: {reason}; a sync would deactivate nobody");
+            Ok(ExitCode::from(EXIT_INCOMPLETE))
+        }
+    }
+}
+
+pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let (_, read) = read(&config).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        DumpFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, read.snapshot())?;
+            writeln!(out)?;
+        }
+        DumpFormat::Ldif => {
+            source::ldif::write_users(&mut out, &config.directory.decode, &read.snapshot().users)?;
+        }
+    }
+    out.flush()?;
+    for r in &read.snapshot().rejected {
+        eprintln!("rejected {}: {}", r.dn, r.reason);
+    }
+    Ok(match read {
+        DirectoryRead::Complete(_) => ExitCode::SUCCESS,
+        DirectoryRead::Incomplete { reason, .. } => {
+            eprintln!("zoomsync: read INCOMPLETE: {reason}");
+            ExitCode::from(EXIT_INCOMPLETE)
+        }
+    })
+}

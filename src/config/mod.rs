@@ -1,0 +1,247 @@
+//! Validated configuration.
+//!
+//! The file is parsed strictly (`deny_unknown_fields`) into [`raw::RawConfig`], then
+//! [`validate`] checks every key and resolves secrets into a [`Config`] whose fields need no
+//! further checking. Every error names the key path (`directory.page_size`) and the problem,
+//! and the binary exits with status 2 before it opens state or talks to a server.
+
+mod raw;
+mod secret;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use secret::{Secret, SecretError, read_credential, read_secret_file};
+pub use validate::validate;
+
+/// Where the daemon reads its config when `--config` is not given.
+pub const DEFAULT_CONFIG_PATH: &str = "/etc/zoomsync/zoomsync.toml";
+
+/// A config problem, with the key it concerns. The caller prints it and exits 2.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {reason}")]
+    Unreadable { path: PathBuf, reason: String },
+    #[error("{key}: {problem}")]
+    Invalid { key: String, problem: String },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::Invalid { key: key.into(), problem: problem.into() }
+    }
+
+    /// The key path the error is about, when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { key, .. } => Some(key),
+            Self::Unreadable { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub directory: DirectoryConfig,
+    pub target: Option<TargetConfig>,
+    pub schedule: ScheduleConfig,
+    pub safety: SafetyConfig,
+    pub state: StateConfig,
+    pub metrics: MetricsConfig,
+    pub logging: LoggingConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct DirectoryConfig {
+    pub source: SourceConfig,
+    pub decode: DecodeRules,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceConfig {
+    Ldap(LdapConfig),
+    Ldif { path: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    OpenLdap,
+    ActiveDirectory,
+    Generic,
+}
+
+/// How the connection is protected. Plain is only reachable through `insecure = true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Ldaps,
+    StartTls,
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+pub struct LdapConfig {
+    pub url: String,
+    pub tls: TlsMode,
+    pub ca_file: Option<PathBuf>,
+    pub bind: Option<Bind>,
+    pub base_dn: String,
+    pub user_filter: String,
+    pub page_size: i32,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Bind {
+    pub dn: String,
+    pub password: Secret,
+}
+
+/// Everything decode needs to turn an entry into a user; pure data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeRules {
+    pub flavor: Flavor,
+    pub anchor_attribute: String,
+    pub anchor_format: AnchorFormat,
+    pub user_name_attribute: String,
+    pub disabled: DisabledRule,
+    /// Text attributes kept on each user for mapping (and requested from the server).
+    pub keep_attributes: Vec<String>,
+}
+
+impl DecodeRules {
+    /// The attribute list to request: operational ones (entryUUID, pwdAccountLockedTime)
+    /// are only returned when named, so everything decode reads is named here.
+    pub fn requested_attributes(&self) -> Vec<String> {
+        let mut names = vec![self.anchor_attribute.clone(), self.user_name_attribute.clone()];
+        match &self.disabled {
+            DisabledRule::Never => {}
+            DisabledRule::Present { attribute } | DisabledRule::Equals { attribute, .. } => {
+                names.push(attribute.clone())
+            }
+            DisabledRule::AccountControl => names.push("userAccountControl".into()),
+        }
+        names.extend(self.keep_attributes.iter().cloned());
+        let mut seen = std::collections::BTreeSet::new();
+        names.retain(|n| seen.insert(n.to_ascii_lowercase()));
+        names
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnchorFormat {
+    /// The value is text (entryUUID, employeeNumber...).
+    Text,
+    /// The value is a 16-byte GUID shown in AD's mixed-endian text form.
+    Guid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DisabledRule {
+    Never,
+    /// Disabled when the attribute has any value (e.g. `pwdAccountLockedTime`).
+    Present { attribute: String },
+    /// Disabled when the attribute has this value, compared case-insensitively.
+    Equals { attribute: String, value: String },
+    /// AD: `userAccountControl` has bit 0x2 (ACCOUNTDISABLE).
+    AccountControl,
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub kind: TargetKind,
+    pub base_url: url::Url,
+    pub auth: TargetAuth,
+    pub rate: RateLimit,
+    pub max_concurrency: usize,
+    pub ca_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Zoom,
+    Scim,
+}
+
+#[derive(Debug, Clone)]
+pub enum TargetAuth {
+    /// Zoom Server-to-Server OAuth (`grant_type=account_credentials`).
+    ZoomOauth { token_url: url::Url, account_id: String, client_id: String, client_secret: Secret },
+    /// A static bearer token (generic SCIM servers).
+    Bearer { token: Secret },
+}
+
+/// Requests per second per Zoom rate-limit label.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    pub light_per_second: f64,
+    pub medium_per_second: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    pub trigger: ScheduleTrigger,
+    pub run_on_start: bool,
+    pub full_reconcile_every: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleTrigger {
+    Interval(Duration),
+    Cron(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SafetyConfig {
+    pub max_deactivations: u64,
+    pub max_deactivation_percent: f64,
+    /// `None`: never DELETE, only deactivate.
+    pub delete_after: Option<Duration>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LoggingConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// Reads and validates a config file; `$CREDENTIALS_DIRECTORY` resolves `*_credential` keys.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.kind().to_string(),
+    })?;
+    let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
+    let base = path.parent().unwrap_or(Path::new("."));
+    parse(&text, base, credentials.as_deref())
+}
+
+/// Parses config text. Relative paths in it are resolved against `base_dir`.
+pub fn parse(
+    text: &str,
+    base_dir: &Path,
+    credentials_dir: Option<&Path>,
+) -> Result<Config, ConfigError> {
+    let raw = validate::parse_raw(text)?;
+    validate(raw, base_dir, credentials_dir)
+}

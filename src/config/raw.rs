@@ -1,0 +1,115 @@
+//! The configuration file exactly as written: every key optional where a default exists,
+//! unknown keys refused. `validate` turns this into [`super::Config`]; nothing else reads it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub directory: Option<RawDirectory>,
+    pub target: Option<RawTarget>,
+    #[serde(default)]
+    pub schedule: RawSchedule,
+    #[serde(default)]
+    pub safety: RawSafety,
+    #[serde(default)]
+    pub state: RawState,
+    #[serde(default)]
+    pub metrics: RawMetrics,
+    #[serde(default)]
+    pub logging: RawLogging,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDirectory {
+    pub kind: Option<String>,
+    pub flavor: Option<String>,
+    pub url: Option<String>,
+    pub start_tls: Option<bool>,
+    pub insecure: Option<bool>,
+    pub ca_file: Option<PathBuf>,
+    pub bind_dn: Option<String>,
+    pub bind_password_file: Option<PathBuf>,
+    pub bind_password_credential: Option<String>,
+    pub base_dn: Option<String>,
+    pub user_filter: Option<String>,
+    pub page_size: Option<i64>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    pub path: Option<PathBuf>,
+    pub anchor_attribute: Option<String>,
+    pub anchor_format: Option<String>,
+    pub user_name_attribute: Option<String>,
+    pub disabled_attribute: Option<String>,
+    pub disabled_value: Option<String>,
+    pub attributes: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    pub kind: Option<String>,
+    pub base_url: Option<String>,
+    pub token_url: Option<String>,
+    pub account_id: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub client_secret_credential: Option<String>,
+    pub bearer_token_file: Option<PathBuf>,
+    pub bearer_token_credential: Option<String>,
+    pub rate_limit: Option<String>,
+    pub requests_per_second: Option<f64>,
+    pub max_concurrency: Option<i64>,
+    pub ca_file: Option<PathBuf>,
+    pub insecure: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedule {
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    pub cron: Option<String>,
+    pub run_on_start: Option<bool>,
+    #[serde(default, with = "humantime_serde")]
+    pub full_reconcile_every: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSafety {
+    pub max_deactivations: Option<i64>,
+    pub max_deactivation_percent: Option<f64>,
+    #[serde(default, with = "humantime_serde")]
+    pub delete_after: Option<Duration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMetrics {
+    pub enabled: Option<bool>,
+    pub listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLogging {
+    pub format: Option<String>,
+    pub level: Option<String>,
+}

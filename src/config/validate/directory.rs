@@ -1,0 +1,260 @@
+//! `[directory]`: source kind, connection, TLS rules, and the flavour's decode defaults.
+
+use std::time::Duration;
+
+use super::super::raw::RawDirectory;
+use super::super::{
+    AnchorFormat, Bind, ConfigError, DecodeRules, DirectoryConfig, DisabledRule, Flavor,
+    LdapConfig, SourceConfig, TlsMode,
+};
+use super::{SecretResolver, choice, positive_duration};
+
+/// Attributes kept for mapping when `directory.attributes` is not set.
+const OPENLDAP_ATTRIBUTES: &[&str] = &[
+    "uid", "cn", "givenName", "sn", "displayName", "mail", "title", "departmentNumber", "ou",
+    "telephoneNumber", "mobile", "employeeNumber", "employeeType",
+];
+const AD_ATTRIBUTES: &[&str] = &[
+    "sAMAccountName", "userPrincipalName", "cn", "givenName", "sn", "displayName", "mail",
+    "title", "department", "telephoneNumber", "mobile", "employeeID", "employeeNumber",
+];
+
+pub(super) fn validate(
+    raw: RawDirectory,
+    secrets: &SecretResolver<'_>,
+) -> Result<DirectoryConfig, ConfigError> {
+    let flavor = match choice(
+        "directory.flavor",
+        raw.flavor.clone(),
+        "openldap",
+        &["openldap", "active_directory", "generic"],
+    )? {
+        "active_directory" => Flavor::ActiveDirectory,
+        "generic" => Flavor::Generic,
+        _ => Flavor::OpenLdap,
+    };
+    let decode = decode_rules(&raw, flavor)?;
+    let source = match choice("directory.kind", raw.kind.clone(), "ldap", &["ldap", "ldif"])? {
+        "ldif" => {
+            for (key, set) in [
+                ("url", raw.url.is_some()),
+                ("bind_dn", raw.bind_dn.is_some()),
+                ("base_dn", raw.base_dn.is_some()),
+            ] {
+                if set {
+                    return Err(ConfigError::invalid(
+                        format!("directory.{key}"),
+                        "not used with kind = \"ldif\"; remove it",
+                    ));
+                }
+            }
+            let path = raw.path.ok_or_else(|| {
+                ConfigError::invalid("directory.path", "required when kind = \"ldif\"")
+            })?;
+            SourceConfig::Ldif { path: secrets.path(path) }
+        }
+        _ => {
+            if raw.path.is_some() {
+                return Err(ConfigError::invalid("directory.path", "only used with kind = \"ldif\""));
+            }
+            SourceConfig::Ldap(ldap(raw, flavor, secrets)?)
+        }
+    };
+    Ok(DirectoryConfig { source, decode })
+}
+
+fn ldap(
+    raw: RawDirectory,
+    flavor: Flavor,
+    secrets: &SecretResolver<'_>,
+) -> Result<LdapConfig, ConfigError> {
+    let url = raw.url.ok_or_else(|| ConfigError::invalid("directory.url", "required"))?;
+    let start_tls = raw.start_tls.unwrap_or(false);
+    let insecure = raw.insecure.unwrap_or(false);
+    let tls = if let Some(rest) = url.strip_prefix("ldaps://") {
+        if start_tls {
+            return Err(ConfigError::invalid(
+                "directory.start_tls",
+                "ldaps:// is already TLS; StartTLS is for ldap:// URLs",
+            ));
+        }
+        host_required(rest)?;
+        TlsMode::Ldaps
+    } else if let Some(rest) = url.strip_prefix("ldap://") {
+        host_required(rest)?;
+        match (start_tls, insecure) {
+            (true, _) => TlsMode::StartTls,
+            (false, true) => TlsMode::Plain,
+            (false, false) => {
+                return Err(ConfigError::invalid(
+                    "directory.url",
+                    "ldap:// sends the bind password in clear; use ldaps://, start_tls = true, \
+                     or insecure = true for a test server",
+                ));
+            }
+        }
+    } else {
+        return Err(ConfigError::invalid(
+            "directory.url",
+            format!("{url:?} must start with ldaps:// or ldap://"),
+        ));
+    };
+    let ca_file = raw.ca_file.map(|p| secrets.path(p));
+    if let Some(ca) = &ca_file {
+        if tls == TlsMode::Plain {
+            return Err(ConfigError::invalid("directory.ca_file", "set but the connection is not TLS"));
+        }
+        if !ca.is_file() {
+            return Err(ConfigError::invalid(
+                "directory.ca_file",
+                format!("{} does not exist or is not a file", ca.display()),
+            ));
+        }
+    }
+    let password = secrets.resolve(
+        "directory",
+        "bind_password",
+        raw.bind_password_file,
+        raw.bind_password_credential,
+        raw.bind_dn.is_some(),
+    )?;
+    let bind = match (raw.bind_dn, password) {
+        (Some(dn), Some(password)) if !dn.trim().is_empty() => Some(Bind { dn, password }),
+        (Some(_), _) => return Err(ConfigError::invalid("directory.bind_dn", "must not be empty")),
+        (None, Some(_)) => {
+            return Err(ConfigError::invalid("directory.bind_dn", "required when a bind password is set"));
+        }
+        (None, None) => None,
+    };
+    let base_dn = raw.base_dn.filter(|b| !b.trim().is_empty()).ok_or_else(|| {
+        ConfigError::invalid("directory.base_dn", "required, e.g. \"ou=people,dc=example,dc=com\"")
+    })?;
+    let user_filter = match raw.user_filter {
+        Some(f) => {
+            let f = f.trim().to_string();
+            if !(f.starts_with('(') && f.ends_with(')') && balanced(&f)) {
+                return Err(ConfigError::invalid(
+                    "directory.user_filter",
+                    format!("{f:?} is not an LDAP filter in parentheses"),
+                ));
+            }
+            f
+        }
+        None => match flavor {
+            Flavor::ActiveDirectory => "(&(objectCategory=person)(objectClass=user))".into(),
+            Flavor::OpenLdap => "(objectClass=inetOrgPerson)".into(),
+            Flavor::Generic => {
+                return Err(ConfigError::invalid("directory.user_filter", "required for flavor = \"generic\""));
+            }
+        },
+    };
+    let page_size = raw.page_size.unwrap_or(500);
+    // AD caps pages at MaxPageSize (1000); asking for more silently truncates there.
+    let max_page = if flavor == Flavor::ActiveDirectory { 1000 } else { 100_000 };
+    if !(1..=max_page).contains(&page_size) {
+        return Err(ConfigError::invalid(
+            "directory.page_size",
+            format!("{page_size} is outside 1..={max_page}"),
+        ));
+    }
+    Ok(LdapConfig {
+        url,
+        tls,
+        ca_file,
+        bind,
+        base_dn,
+        user_filter,
+        page_size: page_size as i32,
+        timeout: positive_duration("directory.timeout", raw.timeout.unwrap_or(Duration::from_secs(60)))?,
+        connect_timeout: positive_duration(
+            "directory.connect_timeout",
+            raw.connect_timeout.unwrap_or(Duration::from_secs(10)),
+        )?,
+    })
+}
+
+fn host_required(rest: &str) -> Result<(), ConfigError> {
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err(ConfigError::invalid("directory.url", "has no host name"));
+    }
+    Ok(())
+}
+
+fn balanced(filter: &str) -> bool {
+    let mut depth = 0i32;
+    for c in filter.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+fn attribute_name(key: &str, name: String) -> Result<String, ConfigError> {
+    let ok = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.');
+    if ok { Ok(name) } else { Err(ConfigError::invalid(key, format!("{name:?} is not an attribute name"))) }
+}
+
+fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, ConfigError> {
+    let (anchor_default, user_name_default) = match flavor {
+        Flavor::OpenLdap => (Some("entryUUID"), Some("mail")),
+        Flavor::ActiveDirectory => (Some("objectGUID"), Some("userPrincipalName")),
+        Flavor::Generic => (None, None),
+    };
+    let anchor_attribute = match (&raw.anchor_attribute, anchor_default) {
+        (Some(a), _) => attribute_name("directory.anchor_attribute", a.clone())?,
+        (None, Some(d)) => d.to_string(),
+        (None, None) => {
+            return Err(ConfigError::invalid("directory.anchor_attribute", "required for flavor = \"generic\""));
+        }
+    };
+    let user_name_attribute = match (&raw.user_name_attribute, user_name_default) {
+        (Some(a), _) => attribute_name("directory.user_name_attribute", a.clone())?,
+        (None, Some(d)) => d.to_string(),
+        (None, None) => {
+            return Err(ConfigError::invalid("directory.user_name_attribute", "required for flavor = \"generic\""));
+        }
+    };
+    let guid_default = if anchor_attribute.eq_ignore_ascii_case("objectGUID") { "guid" } else { "text" };
+    let anchor_format =
+        match choice("directory.anchor_format", raw.anchor_format.clone(), guid_default, &["text", "guid"])? {
+            "guid" => AnchorFormat::Guid,
+            _ => AnchorFormat::Text,
+        };
+    let disabled = match (&raw.disabled_attribute, &raw.disabled_value, flavor) {
+        (None, Some(_), _) => {
+            return Err(ConfigError::invalid("directory.disabled_value", "needs directory.disabled_attribute"));
+        }
+        (Some(a), Some(v), _) => DisabledRule::Equals {
+            attribute: attribute_name("directory.disabled_attribute", a.clone())?,
+            value: v.clone(),
+        },
+        (Some(a), None, _) if a.eq_ignore_ascii_case("userAccountControl") => DisabledRule::AccountControl,
+        (Some(a), None, _) => {
+            DisabledRule::Present { attribute: attribute_name("directory.disabled_attribute", a.clone())? }
+        }
+        (None, None, Flavor::ActiveDirectory) => DisabledRule::AccountControl,
+        (None, None, Flavor::OpenLdap) => DisabledRule::Present { attribute: "pwdAccountLockedTime".into() },
+        (None, None, Flavor::Generic) => DisabledRule::Never,
+    };
+    let keep_attributes = match &raw.attributes {
+        Some(list) => list
+            .iter()
+            .map(|a| attribute_name("directory.attributes", a.clone()))
+            .collect::<Result<Vec<_>, _>>()?,
+        None => {
+            let defaults = if flavor == Flavor::ActiveDirectory { AD_ATTRIBUTES } else { OPENLDAP_ATTRIBUTES };
+            defaults.iter().map(|s| s.to_string()).collect()
+        }
+    };
+    Ok(DecodeRules { flavor, anchor_attribute, anchor_format, user_name_attribute, disabled, keep_attributes })
+}

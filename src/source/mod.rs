@@ -1,0 +1,121 @@
+//! Directory adapters: where users come from.
+//!
+//! An adapter streams [`RawEntry`]s to a callback and says how the read ended. Decoding and
+//! duplicate detection happen in [`Snapshot`], so every adapter behaves the same. A read that
+//! ends early is [`DirectoryRead::Incomplete`], a different variant from a complete read, so
+//! no caller can mistake a cut-off list for one where users have left.
+
+pub mod decode;
+pub mod ldap;
+pub mod ldif;
+mod snapshot;
+
+use std::future::Future;
+
+pub use decode::Decoder;
+pub use snapshot::Snapshot;
+
+use crate::config::{DirectoryConfig, SourceConfig};
+use crate::model::RawEntry;
+
+/// How a stream of entries ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The server (or file) said: that was everything in scope.
+    Complete,
+    /// The read stopped early: a limit, an error result, a dropped connection.
+    Incomplete { reason: String },
+}
+
+/// The result of reading the directory.
+#[derive(Debug)]
+pub enum DirectoryRead {
+    Complete(Snapshot),
+    /// Some entries may be missing: nothing may be treated as absent.
+    Incomplete { partial: Snapshot, reason: String },
+}
+
+impl DirectoryRead {
+    /// The users read so far, whether or not the read completed.
+    pub fn snapshot(&self) -> &Snapshot {
+        match self {
+            Self::Complete(s) | Self::Incomplete { partial: s, .. } => s,
+        }
+    }
+}
+
+/// Why the directory could not be read at all. Each variant says what the operator fixes.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SourceError {
+    #[error("cannot reach {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+    #[error("TLS with {url} failed: {detail} (check directory.ca_file and the server's certificate name)")]
+    Tls { url: String, detail: String },
+    #[error("bind as {bind_dn} refused: invalid credentials (check the DN and the password file)")]
+    InvalidCredentials { bind_dn: String },
+    #[error("bind as {bind_dn} failed: {detail}")]
+    BindFailed { bind_dn: String, detail: String },
+    #[error("base DN {base_dn} does not exist on the server (check directory.base_dn)")]
+    BaseDnNotFound { base_dn: String },
+    #[error("the server refused the search: {detail}")]
+    SearchRefused { detail: String },
+    #[error("cannot read LDIF file {path}: {detail}")]
+    LdifUnreadable { path: String, detail: String },
+    #[error("LDIF file {path}, line {line}: {detail}")]
+    LdifSyntax { path: String, line: usize, detail: String },
+}
+
+/// A directory that can stream the entries in scope.
+pub trait Directory {
+    /// Calls `on_entry` for each entry in scope, in server order, and reports how the read
+    /// ended. Errors before the first entry that make the read impossible are `Err`.
+    fn stream(
+        &self,
+        on_entry: &mut (dyn FnMut(RawEntry) + Send),
+    ) -> impl Future<Output = Result<ReadEnd, SourceError>> + Send;
+
+    /// A one-line description for logs and `check` (URL or path, never a secret).
+    fn describe(&self) -> String;
+}
+
+/// The configured directory, whichever kind it is.
+pub enum AnyDirectory {
+    Ldap(ldap::LdapDirectory),
+    Ldif(ldif::LdifDirectory),
+}
+
+impl AnyDirectory {
+    pub fn from_config(config: &DirectoryConfig) -> Self {
+        match &config.source {
+            SourceConfig::Ldap(l) => Self::Ldap(ldap::LdapDirectory::new(l.clone(), &config.decode)),
+            SourceConfig::Ldif { path } => Self::Ldif(ldif::LdifDirectory::new(path.clone())),
+        }
+    }
+}
+
+impl Directory for AnyDirectory {
+    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
+        match self {
+            Self::Ldap(d) => d.stream(on_entry).await,
+            Self::Ldif(d) => d.stream(on_entry).await,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Ldap(d) => d.describe(),
+            Self::Ldif(d) => d.describe(),
+        }
+    }
+}
+
+/// Reads every user in scope and decodes it, entry by entry (raw entries are not kept).
+pub async fn read_users<D: Directory>(directory: &D, decoder: &Decoder) -> Result<DirectoryRead, SourceError> {
+    let mut snapshot = Snapshot::builder(decoder);
+    let end = directory.stream(&mut |entry| snapshot.push(&entry)).await?;
+    let snapshot = snapshot.finish();
+    Ok(match end {
+        ReadEnd::Complete => DirectoryRead::Complete(snapshot),
+        ReadEnd::Incomplete { reason } => DirectoryRead::Incomplete { partial: snapshot, reason },
+    })
+}

@@ -1,0 +1,122 @@
+//! PURE: decoded users of one read, with cross-entry checks (duplicate anchors and
+//! userNames) that no single entry can decide.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use super::Decoder;
+use crate::model::{DirectoryUser, RawEntry, Rejected};
+
+/// Users and rejected entries of one read.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Snapshot {
+    pub users: Vec<DirectoryUser>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// Collects decoded entries; `finish` applies the duplicate rules.
+pub struct SnapshotBuilder<'a> {
+    decoder: &'a Decoder,
+    snapshot: Snapshot,
+}
+
+impl Snapshot {
+    pub fn builder(decoder: &Decoder) -> SnapshotBuilder<'_> {
+        SnapshotBuilder { decoder, snapshot: Snapshot::default() }
+    }
+
+    pub fn disabled_count(&self) -> usize {
+        self.users.iter().filter(|u| u.disabled).count()
+    }
+}
+
+impl SnapshotBuilder<'_> {
+    pub fn push(&mut self, entry: &RawEntry) {
+        match self.decoder.decode(entry) {
+            Ok(user) => self.snapshot.users.push(user),
+            Err(rejected) => self.snapshot.rejected.push(rejected),
+        }
+    }
+
+    /// Entries that share an anchor or a userName are all rejected, whatever the order the
+    /// server sent them in, so the outcome does not flap between cycles. Their anchors stay
+    /// on the rejection: present-but-unreadable, never deleted.
+    pub fn finish(self) -> Snapshot {
+        let Snapshot { users, mut rejected } = self.snapshot;
+        let mut by_anchor: HashMap<&str, Vec<usize>> = HashMap::with_capacity(users.len());
+        let mut by_name: HashMap<&str, Vec<usize>> = HashMap::with_capacity(users.len());
+        for (i, u) in users.iter().enumerate() {
+            by_anchor.entry(u.anchor.as_str()).or_default().push(i);
+            by_name.entry(u.user_name.as_str()).or_default().push(i);
+        }
+        let mut reasons: HashMap<usize, String> = HashMap::new();
+        for (what, groups) in [("anchor", &by_anchor), ("userName", &by_name)] {
+            for (value, idx) in groups.iter().filter(|(_, idx)| idx.len() > 1) {
+                for &i in idx.iter() {
+                    let others: Vec<&str> =
+                        idx.iter().filter(|&&j| j != i).map(|&j| users[j].dn.as_str()).collect();
+                    reasons.entry(i).or_insert_with(|| {
+                        format!("duplicate {what} {value:?}, also on {}", others.join("; "))
+                    });
+                }
+            }
+        }
+        if reasons.is_empty() {
+            return Snapshot { users, rejected };
+        }
+        let mut kept = Vec::with_capacity(users.len() - reasons.len());
+        for (i, u) in users.into_iter().enumerate() {
+            match reasons.remove(&i) {
+                Some(reason) => rejected.push(Rejected { dn: u.dn, anchor: Some(u.anchor), reason }),
+                None => kept.push(u),
+            }
+        }
+        Snapshot { users: kept, rejected }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AnchorFormat, DecodeRules, DisabledRule, Flavor};
+
+    fn decoder() -> Decoder {
+        Decoder::new(DecodeRules {
+            flavor: Flavor::Generic,
+            anchor_attribute: "uid".into(),
+            anchor_format: AnchorFormat::Text,
+            user_name_attribute: "mail".into(),
+            disabled: DisabledRule::Never,
+            keep_attributes: vec![],
+        })
+    }
+
+    fn entry(dn: &str, uid: &str, mail: &str) -> RawEntry {
+        let mut e = RawEntry::new(dn);
+        e.push("uid", uid.as_bytes().to_vec());
+        e.push("mail", mail.as_bytes().to_vec());
+        e
+    }
+
+    #[test]
+    fn duplicates_are_all_rejected_with_their_anchor() {
+        let d = decoder();
+        let mut b = Snapshot::builder(&d);
+        b.push(&entry("cn=a", "1", "a@example.com"));
+        b.push(&entry("cn=b", "2", "shared@example.com"));
+        b.push(&entry("cn=c", "3", "SHARED@example.com"));
+        b.push(&entry("cn=d", "4", "d@example.com"));
+        b.push(&entry("cn=e", "4", "e@example.com"));
+        b.push(&entry("cn=f", "", "f@example.com"));
+        let s = b.finish();
+        let kept: Vec<&str> = s.users.iter().map(|u| u.dn.as_str()).collect();
+        assert_eq!(kept, vec!["cn=a"]);
+        assert_eq!(s.rejected.len(), 5);
+        let c = s.rejected.iter().find(|r| r.dn == "cn=c").unwrap();
+        assert!(c.reason.contains("duplicate userName") && c.reason.contains("cn=b"), "{}", c.reason);
+        let e = s.rejected.iter().find(|r| r.dn == "cn=e").unwrap();
+        assert!(e.reason.contains("duplicate anchor") && e.anchor.is_some(), "{}", e.reason);
+        assert!(s.rejected.iter().any(|r| r.dn == "cn=f" && r.anchor.is_none()));
+    }
+}
