@@ -62,7 +62,8 @@ pub struct DirectoryConfig {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     Ldap(LdapConfig),
-    Ldif { path: PathBuf },
+    /// An LDIF file; `filter` picks the user entries, as `user_filter` does on a server.
+    Ldif { path: PathBuf, filter: crate::source::filter::Filter },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 //! no caller can mistake a cut-off list for one where users have left.
 
 pub mod decode;
+pub mod filter;
 pub mod ldap;
 pub mod ldif;
 mod snapshot;
@@ -88,7 +89,7 @@ impl AnyDirectory {
     pub fn from_config(config: &DirectoryConfig) -> Self {
         match &config.source {
             SourceConfig::Ldap(l) => Self::Ldap(ldap::LdapDirectory::new(l.clone(), &config.decode)),
-            SourceConfig::Ldif { path } => Self::Ldif(ldif::LdifDirectory::new(path.clone())),
+            SourceConfig::Ldif { path, filter } => Self::Ldif(ldif::LdifDirectory::new(path.clone(), filter.clone())),
         }
     }
 }

@@ -8,6 +8,7 @@ use super::super::{
     LdapConfig, SourceConfig, TlsMode,
 };
 use super::{SecretResolver, choice, positive_duration};
+use crate::source::filter::Filter;
 
 /// Attributes kept for mapping when `directory.attributes` is not set.
 const OPENLDAP_ATTRIBUTES: &[&str] = &[
@@ -51,7 +52,9 @@ pub(super) fn validate(
             let path = raw.path.ok_or_else(|| {
                 ConfigError::invalid("directory.path", "required when kind = \"ldif\"")
             })?;
-            SourceConfig::Ldif { path: secrets.path(path) }
+            let filter = user_filter(raw.user_filter, flavor, true)?;
+            let filter = Filter::parse(&filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
+            SourceConfig::Ldif { path: secrets.path(path), filter }
         }
         _ => {
             if raw.path.is_some() {
@@ -129,25 +132,8 @@ fn ldap(
     let base_dn = raw.base_dn.filter(|b| !b.trim().is_empty()).ok_or_else(|| {
         ConfigError::invalid("directory.base_dn", "required, e.g. \"ou=people,dc=example,dc=com\"")
     })?;
-    let user_filter = match raw.user_filter {
-        Some(f) => {
-            let f = f.trim().to_string();
-            if !(f.starts_with('(') && f.ends_with(')') && balanced(&f)) {
-                return Err(ConfigError::invalid(
-                    "directory.user_filter",
-                    format!("{f:?} is not an LDAP filter in parentheses"),
-                ));
-            }
-            f
-        }
-        None => match flavor {
-            Flavor::ActiveDirectory => "(&(objectCategory=person)(objectClass=user))".into(),
-            Flavor::OpenLdap => "(objectClass=inetOrgPerson)".into(),
-            Flavor::Generic => {
-                return Err(ConfigError::invalid("directory.user_filter", "required for flavor = \"generic\""));
-            }
-        },
-    };
+    let user_filter = user_filter(raw.user_filter, flavor, false)?;
+    Filter::parse(&user_filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
     let page_size = raw.page_size.unwrap_or(500);
     // AD caps pages at MaxPageSize (1000); asking for more silently truncates there.
     let max_page = if flavor == Flavor::ActiveDirectory { 1000 } else { 100_000 };
@@ -181,21 +167,18 @@ fn host_required(rest: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn balanced(filter: &str) -> bool {
-    let mut depth = 0i32;
-    for c in filter.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth < 0 {
-                    return false;
-                }
-            }
-            _ => {}
+/// The configured filter, or the flavour's default. AD's server treats
+/// `objectCategory=person` specially; an LDIF export has the category's DN there instead.
+fn user_filter(configured: Option<String>, flavor: Flavor, ldif: bool) -> Result<String, ConfigError> {
+    Ok(match (configured, flavor) {
+        (Some(f), _) => f.trim().to_string(),
+        (None, Flavor::ActiveDirectory) if ldif => "(&(objectClass=user)(!(objectClass=computer)))".into(),
+        (None, Flavor::ActiveDirectory) => "(&(objectCategory=person)(objectClass=user))".into(),
+        (None, Flavor::OpenLdap) => "(objectClass=inetOrgPerson)".into(),
+        (None, Flavor::Generic) => {
+            return Err(ConfigError::invalid("directory.user_filter", "required for flavor = \"generic\""));
         }
-    }
-    depth == 0
+    })
 }
 
 fn attribute_name(key: &str, name: String) -> Result<String, ConfigError> {
