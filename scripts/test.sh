@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite, as a newcomer or CI runs it on a fresh machine:
+# installs missing test servers, then runs every test (unit and integration, against real
+# private slapd instances on 127.0.0.1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-test-deps.sh
+cargo test --locked --lib --bins --tests
