@@ -34,9 +34,16 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     println!("config: {} OK", path.display());
+    let started = std::time::Instant::now();
     let (directory, read) = read(&config).await?;
+    let elapsed = started.elapsed();
     let snapshot = read.snapshot();
     println!("directory: {}", directory.describe());
+    let entries = snapshot.users.len() + snapshot.rejected.len();
+    match peak_rss_mib() {
+        Some(mib) => println!("read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB", elapsed.as_secs_f64()),
+        None => println!("read: {entries} entries in {:.3} s", elapsed.as_secs_f64()),
+    }
     println!(
         "users in scope: {} ({} disabled)",
         snapshot.users.len(),
@@ -82,4 +89,12 @@ pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_INCOMPLETE)
         }
     })
+}
+
+/// The process's peak resident memory (Linux `VmHWM`), for `check`'s summary line.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
 }
