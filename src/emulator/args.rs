@@ -1,0 +1,198 @@
+//! `zoomsync emulate`: command-line arguments and the foreground runner.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::config::{Credentials, EmulatorConfig, FaultConfig, RateLimit};
+use super::running::Emulator;
+use super::seed::SeedUser;
+
+/// Command-line arguments of `zoomsync emulate`.
+#[derive(Debug, clap::Args)]
+pub struct EmulateArgs {
+    /// Address to listen on; loopback unless --allow-remote.
+    #[arg(long, default_value = "127.0.0.1:9780")]
+    pub listen: SocketAddr,
+
+    /// Allow a non-loopback --listen address (no TLS, unauthenticated /_emulator endpoints).
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    /// Rate limit: legacy_1rps (default), free, pro, business_plus, off, or N (requests/s per label).
+    #[arg(long, default_value = "legacy_1rps")]
+    pub preset: RateLimit,
+
+    /// Fault injection, repeatable: `[ROUTE@]key=value,…`, e.g. `error_rate=0.05,latency=100ms`
+    /// or `POST /scim2/Users@drop_rate=1,times=2`. Keys: error_rate, error_status, latency,
+    /// jitter, timeout_rate, timeout_hold, drop_rate, apply_before_fault, times.
+    #[arg(long = "faults", value_name = "SPEC")]
+    pub faults: Vec<String>,
+
+    /// Knob override, repeatable: `name=value` (value is JSON, or a bare string), e.g.
+    /// `sso_enabled=false`, `retry_after=iso`, `managed_domains=["example.com"]`.
+    #[arg(long = "knob", value_name = "NAME=VALUE")]
+    pub knobs: Vec<String>,
+
+    /// Server-to-Server OAuth client id to accept.
+    #[arg(
+        long,
+        env = "ZOOMSYNC_EMULATOR_CLIENT_ID",
+        default_value = "emulator-client"
+    )]
+    pub client_id: String,
+
+    /// Client secret to accept.
+    #[arg(long, env = "ZOOMSYNC_EMULATOR_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// Account id to accept.
+    #[arg(
+        long,
+        env = "ZOOMSYNC_EMULATOR_ACCOUNT_ID",
+        default_value = "emulator-account"
+    )]
+    pub account_id: String,
+
+    /// userName of the account owner seeded at start.
+    #[arg(long, default_value = "owner@example.com")]
+    pub owner: String,
+
+    /// Start without an owner user.
+    #[arg(long)]
+    pub no_owner: bool,
+
+    /// JSON file with an array of users to create at start, as for `POST /_emulator/users`.
+    #[arg(long, value_name = "FILE")]
+    pub seed_file: Option<PathBuf>,
+}
+
+impl EmulateArgs {
+    /// The emulator configuration these arguments describe.
+    pub fn to_config(&self) -> Result<EmulatorConfig, String> {
+        let mut faults = FaultConfig::default();
+        for f in &self.faults {
+            faults
+                .add_cli(f)
+                .map_err(|e| format!("--faults {f}: {e}"))?;
+        }
+        let mut knobs = super::config::Knobs::default();
+        for k in &self.knobs {
+            let (name, value) = k
+                .split_once('=')
+                .ok_or_else(|| format!("--knob {k}: expected NAME=VALUE"))?;
+            let value = serde_json::from_str(value)
+                .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+            knobs = knobs
+                .merged(&serde_json::json!({ name: value }))
+                .map_err(|e| format!("--knob {k}: {e}"))?;
+        }
+        Ok(EmulatorConfig {
+            credentials: Credentials {
+                account_id: self.account_id.clone(),
+                client_id: self.client_id.clone(),
+                client_secret: self
+                    .client_secret
+                    .clone()
+                    .unwrap_or_else(|| Credentials::default().client_secret),
+            },
+            knobs,
+            rate_limit: self.preset.clone(),
+            faults,
+            owner_user_name: (!self.no_owner).then(|| self.owner.clone()),
+            allow_remote: self.allow_remote,
+            ..EmulatorConfig::default()
+        })
+    }
+}
+
+/// Runs the emulator in the foreground until Ctrl-C or SIGTERM.
+pub async fn run(args: EmulateArgs) -> Result<(), String> {
+    let config = args.to_config()?;
+    let seeds: Vec<SeedUser> = match &args.seed_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let emu = Emulator::start(config, args.listen)
+        .await
+        .map_err(|e| e.to_string())?;
+    for s in seeds {
+        emu.seed_user(s).map_err(|e| format!("seed file: {e}"))?;
+    }
+    println!("zoomsync emulator listening on {}", emu.origin());
+    println!("  SCIM base URL:  {}", emu.base_url());
+    println!("  token URL:      {}", emu.token_url());
+    println!("  account_id:     {}", emu.account_id());
+    println!("  client_id:      {}", emu.client_id());
+    println!("  client_secret:  {}", emu.client_secret());
+    println!("  rate limit:     {:?}", emu.rate_limit().table());
+    println!(
+        "  control:        {} (see docs/emulator.md)",
+        emu.control_url()
+    );
+    wait_for_signal().await?;
+    println!("zoomsync emulator stopping");
+    emu.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot watch Ctrl-C: {e}")),
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| format!("cannot watch Ctrl-C: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EmulateArgs,
+    }
+
+    #[test]
+    fn args_build_a_config() {
+        let cli = Cli::try_parse_from([
+            "x",
+            "--preset",
+            "pro",
+            "--faults",
+            "latency=10ms",
+            "--faults",
+            "POST /scim2/Users@error_rate=1",
+            "--knob",
+            "sso_enabled=false",
+            "--knob",
+            "retry_after=iso",
+            "--no-owner",
+        ])
+        .unwrap();
+        let c = cli.args.to_config().unwrap();
+        assert_eq!(c.faults.global.latency_ms, 10);
+        assert_eq!(c.faults.routes["POST /scim2/Users"].error_rate, 1.0);
+        assert!(!c.knobs.sso_enabled);
+        assert_eq!(c.owner_user_name, None);
+        assert_eq!(c.rate_limit.table().light.per_second, Some(80 - 50));
+        let bad = Cli::try_parse_from(["x", "--knob", "nope=1"]).unwrap();
+        assert!(bad.args.to_config().is_err());
+    }
+}
