@@ -3,7 +3,7 @@
 //! routes 404 before auth; a bad token is 401 before it can spend the account's budget.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use hyper::http::request::Parts;
 use rand::Rng;
@@ -17,7 +17,7 @@ use super::ratelimit::{LimitKind, Verdict};
 use super::routes::{Matched, Route, match_route};
 use super::shared::{BusyGuard, Shared, lock};
 use super::users;
-use super::wire::{Reply, rfc3339, text, unix_secs};
+use super::wire::{Reply, rfc3339, text, unix_secs_ceil};
 
 /// What the connection should do with the outcome.
 pub enum Outcome {
@@ -168,14 +168,13 @@ fn process(
     if !authorized {
         return Reply::invalid_token();
     }
+    let wall = SystemTime::now();
     let verdict = match route.label() {
-        Some(label) => {
-            lock(&shared.limiter).check(label, route.endpoint(), Instant::now(), SystemTime::now())
-        }
+        Some(label) => lock(&shared.limiter).check(label, route.endpoint(), Instant::now(), wall),
         None => Verdict::Unlimited,
     };
     if let Verdict::Denied { .. } = verdict {
-        return too_many(knobs, &verdict);
+        return too_many(knobs, &verdict, wall);
     }
     if !knobs.sso_enabled {
         return with_rate_headers(Reply::scim_error(400, text::SSO_OFF), &verdict);
@@ -215,7 +214,7 @@ fn with_rate_headers(reply: Reply, verdict: &Verdict) -> Reply {
 }
 
 /// The 429 with Zoom's text and headers; `Retry-After` per the knob.
-fn too_many(knobs: &Knobs, verdict: &Verdict) -> Reply {
+fn too_many(knobs: &Knobs, verdict: &Verdict, now: SystemTime) -> Reply {
     let Verdict::Denied {
         category,
         kind,
@@ -240,9 +239,7 @@ fn too_many(knobs: &Knobs, verdict: &Verdict) -> Reply {
             retry_after.as_secs_f64().ceil().max(1.0).to_string(),
         ),
         RetryAfterStyle::Iso => {
-            // Whole seconds, rounded up so a client waiting until then is never early.
-            let at = SystemTime::now() + retry_after + Duration::from_millis(999);
-            reply.with_header("retry-after", rfc3339(unix_secs(at)))
+            reply.with_header("retry-after", rfc3339(unix_secs_ceil(now + retry_after)))
         }
         RetryAfterStyle::None => reply,
     }

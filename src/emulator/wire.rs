@@ -118,10 +118,18 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// Time until the next 00:00 UTC, when Zoom's daily counters reset.
+/// Seconds since the Unix epoch, rounded up (a client waiting until then is never early).
+pub fn unix_secs_ceil(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+        .unwrap_or(0)
+}
+
+/// Exact time until the next 00:00 UTC, when Zoom's daily counters reset.
 pub fn until_utc_midnight(now: SystemTime) -> Duration {
-    let secs = unix_secs(now);
-    Duration::from_secs(86_400 - secs % 86_400)
+    let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let next = (since.as_secs() / 86_400 + 1) * 86_400;
+    Duration::from_secs(next).saturating_sub(since)
 }
 
 /// Howard Hinnant's days-from-civil inverse: days since 1970-01-01 -> (year, month, day).
@@ -154,6 +162,9 @@ mod tests {
     fn midnight_is_at_most_a_day_away() {
         let t = UNIX_EPOCH + Duration::from_secs(86_400 * 3 + 10);
         assert_eq!(until_utc_midnight(t), Duration::from_secs(86_390));
+        let t = t + Duration::from_millis(250);
+        assert_eq!(until_utc_midnight(t), Duration::from_millis(86_389_750));
+        assert_eq!(unix_secs_ceil(t + until_utc_midnight(t)), 86_400 * 4);
     }
 
     #[test]
