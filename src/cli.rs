@@ -32,7 +32,7 @@ pub enum Command {
         format: DumpFormat,
     },
     /// Run a local Zoom SCIM emulator (for tests and trying a mapping safely).
-    Emulate(zoomsync::emulator::EmulateArgs),
+    Emulate(Box<zoomsync::emulator::EmulateArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,7 +54,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Check(c) => commands::check(&c.config).await,
         Command::Dump { config, format } => commands::dump(&config.config, format).await,
         Command::Emulate(args) => {
-            zoomsync::emulator::run(args).await.map_err(anyhow::Error::msg)?;
+            zoomsync::emulator::run(args)
+                .await
+                .map_err(anyhow::Error::msg)?;
             Ok(std::process::ExitCode::SUCCESS)
         }
     }

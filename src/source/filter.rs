@@ -209,8 +209,7 @@ impl Parser<'_> {
                 let mut parts = lhs.split(':');
                 let attr = parts.next().unwrap_or("").to_string();
                 let rule = parts
-                    .filter(|p| !p.eq_ignore_ascii_case("dn"))
-                    .last()
+                    .rfind(|p| !p.eq_ignore_ascii_case("dn"))
                     .unwrap_or("")
                     .to_string();
                 Filter::Extensible {
