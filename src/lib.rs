@@ -10,6 +10,7 @@
 //! - [`config`]: strict TOML -> validated [`config::Config`]; secrets from files/credentials.
 //! - [`model`]: [`model::Anchor`], [`model::RawEntry`], [`model::DirectoryUser`], [`model::Rejected`].
 //! - [`source`]: the directory adapters (`ldap`, `ldif`) and the pure `decode`.
+//! - [`scim`]: the SCIM target trait, its error classes and the managed user fields.
 //! - [`emulator`]: a local Zoom SCIM server for tests, benchmarks, the demo and `emulate`.
 //! - [`telemetry`]: tracing setup (text for journald, or JSON).
 //!
@@ -18,6 +19,7 @@
 pub mod config;
 pub mod emulator;
 pub mod model;
+pub mod scim;
 pub mod source;
 pub mod telemetry;
 

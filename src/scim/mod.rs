@@ -1,0 +1,69 @@
+//! The SCIM target: Zoom's `/scim2` API or a generic RFC 7644 server.
+//!
+//! [`Target`] is what the sync engine calls; `client` implements it over HTTP with OAuth or a
+//! bearer token, a rate budget and retries (the only place retry decisions are made).
+//! Errors are classified by what the caller does next ([`ScimError`]).
+
+pub mod model;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use model::{Change, Field, RemoteUser, ScimUser};
+
+use crate::model::Anchor;
+
+/// What went wrong, by what the caller does next.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ScimError {
+    /// Try again later (429, 5xx, timeouts, dropped connections) — after `retry_after` if
+    /// the server said. The client already retried within its budget before returning this.
+    #[error("temporarily unavailable: {detail}")]
+    Retryable { retry_after: Option<Duration>, detail: String },
+    /// The userName (or group name) is taken: look it up and adopt, or report.
+    #[error("conflict: {detail}")]
+    Conflict { detail: String },
+    /// The object is gone on the target: forget the id, re-match on the next full reconcile.
+    #[error("not found: {detail}")]
+    NotFound { detail: String },
+    /// The target refused this object's data (400 with a detail): quarantine the object.
+    #[error("rejected ({status}): {detail}")]
+    Rejected { status: u16, detail: String },
+    /// Nothing will work until an operator acts (bad credentials, 403, SSO off, wrong URL):
+    /// stop the cycle, no further writes.
+    #[error("fatal: {detail}")]
+    Fatal { detail: String },
+}
+
+impl ScimError {
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, Self::Fatal { .. })
+    }
+}
+
+/// A SCIM service provider as the engine uses it. Implementations own auth, rate limits
+/// and retries; every method is one logical operation.
+pub trait Target: Send + Sync {
+    /// POST /Users with all fields of `user`; `anchor` goes out as `externalId` where the
+    /// profile supports it (generic SCIM; Zoom's externalId is its own id).
+    fn create_user(&self, anchor: &Anchor, user: &ScimUser) -> impl Future<Output = Result<RemoteUser, ScimError>> + Send;
+
+    /// Changes attributes: Zoom PUT with only the changed fields (a partial update there);
+    /// generic PATCH with one operation per change. Returns the user as the target now has it.
+    fn update_user(&self, id: &str, changes: &[Change]) -> impl Future<Output = Result<RemoteUser, ScimError>> + Send;
+
+    /// PATCH `active` (Zoom: capital-O `Operations`, the only PATCH it supports on users).
+    fn set_active(&self, id: &str, active: bool) -> impl Future<Output = Result<(), ScimError>> + Send;
+
+    /// DELETE /Users/{id}.
+    fn delete_user(&self, id: &str) -> impl Future<Output = Result<(), ScimError>> + Send;
+
+    /// GET /Users/{id}.
+    fn get_user(&self, id: &str) -> impl Future<Output = Result<RemoteUser, ScimError>> + Send;
+
+    /// GET /Users?filter=userName eq "…": the one user with that login, if any.
+    fn find_user(&self, user_name: &str) -> impl Future<Output = Result<Option<RemoteUser>, ScimError>> + Send;
+
+    /// Every user on the target, paged (full reconcile).
+    fn list_users(&self) -> impl Future<Output = Result<Vec<RemoteUser>, ScimError>> + Send;
+}
