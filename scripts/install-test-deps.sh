@@ -31,3 +31,20 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q --no-install-recommends $packages >/dev/null
 fi
 echo "install-test-deps: slapd, ldap-utils and openssl present" >&2
+
+# --- scim2-server (PyPI): the generic SCIM 2.0 server of tests/scim_client_scim2.rs ---------
+# A private venv at target/test-venv (override with $ZOOMSYNC_TEST_VENV), created only when
+# its scim2-server is missing. Built as the invoking user, not root, so cargo can use it.
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv=${ZOOMSYNC_TEST_VENV:-$repo_root/target/test-venv}
+if [ ! -x "$venv/bin/scim2-server" ]; then
+  command -v python3 >/dev/null 2>&1 || {
+    echo "install-test-deps: python3 is needed for scim2-server (apt-get install python3-venv)" >&2; exit 1; }
+  as_user=()
+  if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ]; then as_user=(sudo -u "$SUDO_USER"); fi
+  echo "install-test-deps: creating $venv with scim2-server" >&2
+  "${as_user[@]}" mkdir -p "$(dirname "$venv")"
+  "${as_user[@]}" python3 -m venv "$venv"
+  PIP_DISABLE_PIP_VERSION_CHECK=1 "${as_user[@]}" "$venv/bin/pip" install -q --no-input scim2-server
+fi
+echo "install-test-deps: scim2-server present at $venv/bin/scim2-server" >&2
