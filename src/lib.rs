@@ -19,8 +19,10 @@
 pub mod config;
 pub mod emulator;
 pub mod model;
+pub mod plan;
 pub mod scim;
 pub mod source;
+pub mod state;
 pub mod telemetry;
 
 /// Installs the process-wide rustls crypto provider (ring). Call once before any TLS client

@@ -1,0 +1,115 @@
+//! The planner's input and output types.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use crate::model::Anchor;
+use crate::scim::ScimUser;
+
+/// A user the directory wants on the target, after mapping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredUser {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user: ScimUser,
+    pub fingerprint: u64,
+}
+
+/// What the directory wants, and how much of it we could read.
+#[derive(Clone, Debug, Default)]
+pub struct Desired {
+    pub users: Vec<DesiredUser>,
+    /// Anchors of entries present but rejected: never treated as gone.
+    pub unreadable: HashSet<Anchor>,
+    /// `Some(reason)` when the read did not complete: nothing is treated as gone.
+    pub incomplete: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Reactivate,
+    Deactivate,
+    Delete,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Reactivate => "reactivate",
+            Action::Deactivate => "deactivate",
+            Action::Delete => "delete",
+        }
+    }
+
+    pub fn is_destructive(self) -> bool {
+        matches!(self, Action::Deactivate | Action::Delete)
+    }
+}
+
+/// One planned operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Op {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user_name: String,
+    pub action: Action,
+    /// The target id (absent for creates).
+    pub zoom_id: Option<String>,
+    /// The payload the directory wants (absent when the user left the directory).
+    #[serde(skip)]
+    pub desired: Option<ScimUser>,
+    #[serde(skip)]
+    pub fingerprint: u64,
+    pub reason: String,
+}
+
+/// An anchor the plan deliberately leaves alone this cycle, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Skip {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user_name: String,
+    pub reason: String,
+}
+
+impl Skip {
+    pub fn new(anchor: &Anchor, dn: &str, user_name: &str, reason: String) -> Self {
+        Self { anchor: anchor.clone(), dn: dn.to_string(), user_name: user_name.to_string(), reason }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Plan {
+    /// Operations to apply now.
+    pub ops: Vec<Op>,
+    /// Destructive operations a guard holds until `zoomsync approve`.
+    pub held: Vec<Op>,
+    /// Why `held` is not empty, or why destructive operations were not even planned.
+    pub guard: Option<String>,
+    pub skipped: Vec<Skip>,
+    pub unchanged: usize,
+}
+
+impl Plan {
+    pub fn count(&self, action: Action) -> usize {
+        self.ops.iter().filter(|o| o.action == action).count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.held.is_empty()
+    }
+
+    /// Stable order for display and tests: by action, then userName.
+    pub(super) fn sort(&mut self) {
+        let key = |o: &Op| (o.action, o.user_name.clone(), o.anchor.clone());
+        self.ops.sort_by_key(key);
+        self.held.sort_by_key(key);
+        self.skipped.sort_by(|a, b| a.user_name.cmp(&b.user_name));
+    }
+}

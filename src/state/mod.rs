@@ -1,0 +1,57 @@
+//! What zoomsync remembers between cycles: which Zoom user each anchor is, what was last
+//! pushed, lifecycle, failures, held operations, and the provisioning log.
+//!
+//! The store is the record of what we pushed, not the truth: a full reconcile re-reads the
+//! target and repairs it. Every successful write is committed at once (per operation), so a
+//! crash loses at most the operation in flight, which the next cycle sees again.
+
+pub mod memory;
+pub mod sled_store;
+mod types;
+
+pub use types::*;
+
+use crate::model::Anchor;
+use crate::scim::ScimUser;
+
+/// Current on-disk layout. A store with another version is refused, not guessed at.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another process (usually the running daemon) holds the store: talk to it instead.
+    #[error("state store {path} is locked by another zoomsync process (is the daemon running?)")]
+    Locked { path: String },
+    #[error("state store {path} has schema version {found}; this zoomsync reads version {expected}")]
+    SchemaMismatch { path: String, found: u32, expected: u32 },
+    #[error("state store error: {0}")]
+    Storage(String),
+    #[error("state record {key} is corrupt: {detail}")]
+    Corrupt { key: String, detail: String },
+}
+
+/// Storage for sync state. Implementations commit each call durably enough that a crash
+/// after it returns does not lose the write (sled: flushed by `flush` at cycle end and by
+/// its own timer; a lost tail is repaired by the next cycle's conflict/adopt handling).
+pub trait StateStore: Send + Sync {
+    fn users(&self) -> Result<Vec<KnownUser>, StateError>;
+    fn user(&self, anchor: &Anchor) -> Result<Option<KnownUser>, StateError>;
+    /// Stores the record and, when given, the payload last pushed for it.
+    fn put_user(&self, user: &KnownUser, pushed: Option<&ScimUser>) -> Result<(), StateError>;
+    fn remove_user(&self, anchor: &Anchor) -> Result<(), StateError>;
+    fn pushed(&self, anchor: &Anchor) -> Result<Option<ScimUser>, StateError>;
+
+    fn failures(&self) -> Result<Vec<FailureRecord>, StateError>;
+    fn put_failure(&self, failure: &FailureRecord) -> Result<(), StateError>;
+    fn clear_failure(&self, anchor: &Anchor) -> Result<(), StateError>;
+
+    fn meta(&self) -> Result<Meta, StateError>;
+    fn put_meta(&self, meta: &Meta) -> Result<(), StateError>;
+
+    /// Appends to the provisioning log, dropping the oldest beyond `retain` records.
+    fn append_history(&self, records: &[HistoryRecord], retain: usize) -> Result<(), StateError>;
+    /// Newest first, at most `limit`.
+    fn history(&self, filter: &HistoryFilter, limit: usize) -> Result<Vec<HistoryRecord>, StateError>;
+
+    fn flush(&self) -> Result<(), StateError>;
+}

@@ -1,0 +1,159 @@
+//! Records kept in the state store. Serialized as JSON: readable in a bug report, and new
+//! optional fields can be added without a migration.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Anchor;
+use crate::scim::{Change, Field};
+
+/// Seconds since the Unix epoch (UTC). Plain integers keep records comparable and small.
+pub type UnixTime = i64;
+
+/// An anchor zoomsync manages on the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownUser {
+    pub anchor: Anchor,
+    pub zoom_id: String,
+    /// Last DN seen, for operators (DNs change; the anchor does not).
+    pub dn: String,
+    /// The userName on the target as far as we know.
+    pub user_name: String,
+    /// Fingerprint of the payload last pushed ([`crate::plan::fingerprint`]).
+    pub fingerprint: u64,
+    pub lifecycle: Lifecycle,
+    pub origin: Origin,
+    /// The target kept the old userName when we sent this one (Zoom managed-domain rules):
+    /// the rename is not retried while the directory still asks for this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rename_refused: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Lifecycle {
+    Active,
+    Deactivated { since: UnixTime },
+}
+
+/// How the Zoom user came under management. zoomsync only deactivates or deletes users it
+/// created or adopted, and adoption needs the Zoom id to be unowned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Created,
+    Adopted,
+}
+
+/// Consecutive failures of one object, and when it may be tried again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user_name: String,
+    pub attempts: u32,
+    pub last_error: String,
+    pub first_failed: UnixTime,
+    pub last_failed: UnixTime,
+    /// Not tried before this time while its source is unchanged.
+    pub next_attempt: UnixTime,
+    /// Fingerprint of the desired payload that failed: a different one releases it.
+    pub source_fingerprint: u64,
+    /// Past the quarantine threshold (shown by `quarantine list`).
+    pub quarantined: bool,
+}
+
+/// Destructive operations a guard held back, waiting for `zoomsync approve`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldOps {
+    pub reason: String,
+    pub since: UnixTime,
+    pub ops: Vec<HeldOp>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct HeldOp {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user_name: String,
+    /// "deactivate" or "delete".
+    pub action: String,
+}
+
+/// Whole-connector quarantine: Fatal errors or too many failures slow the job down.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorQuarantine {
+    pub reason: String,
+    pub since: UnixTime,
+    pub consecutive: u32,
+    pub next_attempt: UnixTime,
+}
+
+/// Small singletons.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    #[serde(default)]
+    pub last_success: Option<UnixTime>,
+    #[serde(default)]
+    pub last_full_reconcile: Option<UnixTime>,
+    #[serde(default)]
+    pub last_cycle_summary: Option<String>,
+    #[serde(default)]
+    pub held: Option<HeldOps>,
+    /// Set by `approve`: the held operations it allows (applied by the next cycle, then cleared).
+    #[serde(default)]
+    pub approved: Option<Vec<HeldOp>>,
+    #[serde(default)]
+    pub connector_quarantine: Option<ConnectorQuarantine>,
+    #[serde(default)]
+    pub cycle_counter: u64,
+}
+
+/// One line of the provisioning log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    pub time: UnixTime,
+    pub cycle: u64,
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user_name: String,
+    /// create, update, deactivate, reactivate, delete, adopt, skip, hold.
+    pub action: String,
+    /// success, failure, skipped, warning, held.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Change>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What `history` asks for.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryFilter {
+    /// Matches anchor, DN or userName (case-insensitive).
+    pub user: Option<String>,
+    pub since: Option<UnixTime>,
+}
+
+impl HistoryFilter {
+    pub fn matches(&self, r: &HistoryRecord) -> bool {
+        if self.since.is_some_and(|s| r.time < s) {
+            return false;
+        }
+        match &self.user {
+            None => true,
+            Some(u) => {
+                r.anchor.as_str().eq_ignore_ascii_case(u)
+                    || r.dn.eq_ignore_ascii_case(u)
+                    || r.user_name.eq_ignore_ascii_case(u)
+            }
+        }
+    }
+}
+
+/// The fields of a payload, for history records of creates.
+pub fn all_as_changes(user: &crate::scim::ScimUser) -> Vec<Change> {
+    user.fields
+        .iter()
+        .map(|(f, v): (&Field, &String)| Change { field: *f, old: None, new: Some(v.clone()) })
+        .collect()
+}
