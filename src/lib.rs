@@ -18,6 +18,7 @@
 
 pub mod config;
 pub mod emulator;
+pub mod mapping;
 pub mod model;
 pub mod plan;
 pub mod scim;

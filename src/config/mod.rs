@@ -30,7 +30,10 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::Invalid { key: key.into(), problem: problem.into() }
+        Self::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
     }
 
     /// The key path the error is about, when there is one.
@@ -45,6 +48,7 @@ impl ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub directory: DirectoryConfig,
+    pub mapping: crate::mapping::MappingConfig,
     pub target: Option<TargetConfig>,
     pub schedule: ScheduleConfig,
     pub safety: SafetyConfig,
@@ -63,7 +67,10 @@ pub struct DirectoryConfig {
 pub enum SourceConfig {
     Ldap(LdapConfig),
     /// An LDIF file; `filter` picks the user entries, as `user_filter` does on a server.
-    Ldif { path: PathBuf, filter: crate::source::filter::Filter },
+    Ldif {
+        path: PathBuf,
+        filter: crate::source::filter::Filter,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +123,10 @@ impl DecodeRules {
     /// The attribute list to request: operational ones (entryUUID, pwdAccountLockedTime)
     /// are only returned when named, so everything decode reads is named here.
     pub fn requested_attributes(&self) -> Vec<String> {
-        let mut names = vec![self.anchor_attribute.clone(), self.user_name_attribute.clone()];
+        let mut names = vec![
+            self.anchor_attribute.clone(),
+            self.user_name_attribute.clone(),
+        ];
         match &self.disabled {
             DisabledRule::Never => {}
             DisabledRule::Present { attribute } | DisabledRule::Equals { attribute, .. } => {
@@ -143,9 +153,14 @@ pub enum AnchorFormat {
 pub enum DisabledRule {
     Never,
     /// Disabled when the attribute has any value (e.g. `pwdAccountLockedTime`).
-    Present { attribute: String },
+    Present {
+        attribute: String,
+    },
     /// Disabled when the attribute has this value, compared case-insensitively.
-    Equals { attribute: String, value: String },
+    Equals {
+        attribute: String,
+        value: String,
+    },
     /// AD: `userAccountControl` has bit 0x2 (ACCOUNTDISABLE).
     AccountControl,
 }
@@ -171,7 +186,12 @@ pub enum TargetKind {
 #[derive(Debug, Clone)]
 pub enum TargetAuth {
     /// Zoom Server-to-Server OAuth (`grant_type=account_credentials`).
-    ZoomOauth { token_url: url::Url, account_id: String, client_id: String, client_secret: Secret },
+    ZoomOauth {
+        token_url: url::Url,
+        account_id: String,
+        client_id: String,
+        client_secret: Secret,
+    },
     /// A static bearer token (generic SCIM servers).
     Bearer { token: Secret },
 }

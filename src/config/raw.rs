@@ -21,6 +21,27 @@ pub struct RawConfig {
     pub metrics: RawMetrics,
     #[serde(default)]
     pub logging: RawLogging,
+    /// Field name (`givenName`, `title`, ...) -> rule.
+    pub mapping: Option<std::collections::BTreeMap<String, RawMappingValue>>,
+}
+
+/// A mapping entry: an attribute name, `false` to stop managing the field, or a table.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawMappingValue {
+    Attribute(String),
+    Managed(bool),
+    Rule(RawMappingRule),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMappingRule {
+    pub attribute: Option<String>,
+    pub constant: Option<String>,
+    pub template: Option<String>,
+    pub lowercase: Option<bool>,
+    pub only_on_create: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -20,7 +20,10 @@ pub struct Secret {
 impl Secret {
     /// Wraps an in-memory value (tests, the demo, the emulator's generated credentials).
     pub fn from_value(value: impl Into<String>) -> Self {
-        Self { value: SecretString::from(value.into()), origin: PathBuf::from("<memory>") }
+        Self {
+            value: SecretString::from(value.into()),
+            origin: PathBuf::from("<memory>"),
+        }
     }
 
     /// The value, for the one place that puts it on the wire.
@@ -47,7 +50,9 @@ pub enum SecretError {
     Unreadable { path: PathBuf, reason: String },
     #[error("secret file {path} is empty")]
     Empty { path: PathBuf },
-    #[error("credential {name:?} requested but $CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit, or a *_file key)")]
+    #[error(
+        "credential {name:?} requested but $CREDENTIALS_DIRECTORY is not set (use LoadCredential= in the unit, or a *_file key)"
+    )]
     NoCredentialsDirectory { name: String },
     #[error("credential name {name:?} must be a plain file name")]
     BadCredentialName { name: String },
@@ -61,20 +66,33 @@ pub fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
         reason: e.kind().to_string(),
     })?;
     warn_if_shared(path);
-    let value = text.lines().next().unwrap_or("").trim_end_matches('\r').to_string();
+    let value = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('\r')
+        .to_string();
     if value.is_empty() {
-        return Err(SecretError::Empty { path: path.to_path_buf() });
+        return Err(SecretError::Empty {
+            path: path.to_path_buf(),
+        });
     }
-    Ok(Secret { value: SecretString::from(value), origin: path.to_path_buf() })
+    Ok(Secret {
+        value: SecretString::from(value),
+        origin: path.to_path_buf(),
+    })
 }
 
 /// Reads `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`).
 pub fn read_credential(name: &str, credentials_dir: Option<&Path>) -> Result<Secret, SecretError> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(SecretError::BadCredentialName { name: name.to_string() });
+        return Err(SecretError::BadCredentialName {
+            name: name.to_string(),
+        });
     }
-    let dir = credentials_dir
-        .ok_or_else(|| SecretError::NoCredentialsDirectory { name: name.to_string() })?;
+    let dir = credentials_dir.ok_or_else(|| SecretError::NoCredentialsDirectory {
+        name: name.to_string(),
+    })?;
     read_secret_file(&dir.join(name))
 }
 
@@ -121,7 +139,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("pw");
         std::fs::write(&p, "\n").unwrap();
-        assert!(matches!(read_secret_file(&p), Err(SecretError::Empty { .. })));
+        assert!(matches!(
+            read_secret_file(&p),
+            Err(SecretError::Empty { .. })
+        ));
         let missing = read_secret_file(&dir.path().join("nope")).unwrap_err();
         assert!(missing.to_string().contains("nope"));
     }
@@ -130,7 +151,12 @@ mod tests {
     fn credentials_resolve_in_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ldap-password"), "pw").unwrap();
-        assert_eq!(read_credential("ldap-password", Some(dir.path())).unwrap().expose(), "pw");
+        assert_eq!(
+            read_credential("ldap-password", Some(dir.path()))
+                .unwrap()
+                .expose(),
+            "pw"
+        );
         assert!(matches!(
             read_credential("ldap-password", None),
             Err(SecretError::NoCredentialsDirectory { .. })

@@ -11,6 +11,7 @@ use super::{
 };
 
 mod directory;
+mod mapping;
 mod target;
 
 /// TOML text -> raw config; a syntax error or an unknown key names the key path.
@@ -19,14 +20,22 @@ pub(super) fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
         .map_err(|e| ConfigError::invalid("<file>", one_line(&e.to_string())))?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let key = if path == "." || path.is_empty() { "<file>".to_string() } else { path };
+        let key = if path == "." || path.is_empty() {
+            "<file>".to_string()
+        } else {
+            path
+        };
         ConfigError::invalid(key, one_line(&e.inner().to_string()))
     })
 }
 
 /// toml errors span several lines with a source excerpt; keep the message line.
 fn one_line(message: &str) -> String {
-    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let text = lines
         .iter()
         .find(|l| !l.starts_with("TOML parse error") && !l.contains('|') && !l.starts_with('^'))
@@ -35,7 +44,11 @@ fn one_line(message: &str) -> String {
         .unwrap_or("invalid");
     match lines.first() {
         Some(head) if head.starts_with("TOML parse error") && *head != text => {
-            format!("{text} ({})", head.trim_start_matches("TOML parse error ").trim_end_matches(':'))
+            format!(
+                "{text} ({})",
+                head.trim_start_matches("TOML parse error ")
+                    .trim_end_matches(':')
+            )
         }
         _ => text.to_string(),
     }
@@ -46,14 +59,30 @@ pub fn validate(
     base_dir: &Path,
     credentials_dir: Option<&Path>,
 ) -> Result<Config, ConfigError> {
-    let secrets = SecretResolver { base_dir, credentials_dir };
-    let directory = directory::validate(
-        raw.directory.ok_or_else(|| ConfigError::invalid("directory", "section is required"))?,
+    let secrets = SecretResolver {
+        base_dir,
+        credentials_dir,
+    };
+    let mut directory = directory::validate(
+        raw.directory
+            .ok_or_else(|| ConfigError::invalid("directory", "section is required"))?,
         &secrets,
     )?;
-    let target = raw.target.map(|t| target::validate(t, &secrets)).transpose()?;
+    let mapping = mapping::validate(raw.mapping, directory.decode.flavor)?;
+    // Whatever mapping reads must be requested from the server and kept by decode.
+    for attribute in mapping.attributes() {
+        let keep = &mut directory.decode.keep_attributes;
+        if !keep.iter().any(|k| k.eq_ignore_ascii_case(&attribute)) {
+            keep.push(attribute);
+        }
+    }
+    let target = raw
+        .target
+        .map(|t| target::validate(t, &secrets))
+        .transpose()?;
     Ok(Config {
         directory,
+        mapping,
         target,
         schedule: schedule(raw.schedule)?,
         safety: safety(raw.safety)?,
@@ -71,7 +100,11 @@ pub(super) struct SecretResolver<'a> {
 
 impl SecretResolver<'_> {
     pub fn path(&self, p: PathBuf) -> PathBuf {
-        if p.is_absolute() { p } else { self.base_dir.join(p) }
+        if p.is_absolute() {
+            p
+        } else {
+            self.base_dir.join(p)
+        }
     }
 
     /// Exactly one of the two keys must be set when `required`; neither may be set twice.
@@ -113,19 +146,30 @@ pub(super) fn choice<'a>(
     allowed: &[&'a str],
 ) -> Result<&'a str, ConfigError> {
     let Some(v) = value else { return Ok(default) };
-    allowed.iter().copied().find(|a| a.eq_ignore_ascii_case(&v)).ok_or_else(|| {
-        ConfigError::invalid(key, format!("{v:?} is not one of {}", allowed.join(", ")))
-    })
+    allowed
+        .iter()
+        .copied()
+        .find(|a| a.eq_ignore_ascii_case(&v))
+        .ok_or_else(|| {
+            ConfigError::invalid(key, format!("{v:?} is not one of {}", allowed.join(", ")))
+        })
 }
 
 pub(super) fn positive_duration(key: &str, d: Duration) -> Result<Duration, ConfigError> {
-    if d.is_zero() { Err(ConfigError::invalid(key, "must be greater than zero")) } else { Ok(d) }
+    if d.is_zero() {
+        Err(ConfigError::invalid(key, "must be greater than zero"))
+    } else {
+        Ok(d)
+    }
 }
 
 fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
     let trigger = match (raw.interval, raw.cron) {
         (Some(_), Some(_)) => {
-            return Err(ConfigError::invalid("schedule.cron", "set either interval or cron, not both"));
+            return Err(ConfigError::invalid(
+                "schedule.cron",
+                "set either interval or cron, not both",
+            ));
         }
         (None, Some(expr)) => {
             let fields = expr.split_whitespace().count();
@@ -139,13 +183,18 @@ fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
         }
         (Some(i), None) => {
             if i < Duration::from_secs(1) {
-                return Err(ConfigError::invalid("schedule.interval", "must be at least 1s"));
+                return Err(ConfigError::invalid(
+                    "schedule.interval",
+                    "must be at least 1s",
+                ));
             }
             ScheduleTrigger::Interval(i)
         }
         (None, None) => ScheduleTrigger::Interval(Duration::from_secs(40 * 60)),
     };
-    let full = raw.full_reconcile_every.unwrap_or(Duration::from_secs(24 * 3600));
+    let full = raw
+        .full_reconcile_every
+        .unwrap_or(Duration::from_secs(24 * 3600));
     Ok(ScheduleConfig {
         trigger,
         run_on_start: raw.run_on_start.unwrap_or(true),
@@ -156,7 +205,10 @@ fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
 fn safety(raw: RawSafety) -> Result<SafetyConfig, ConfigError> {
     let max = raw.max_deactivations.unwrap_or(50);
     if max < 0 {
-        return Err(ConfigError::invalid("safety.max_deactivations", "must be 0 or more"));
+        return Err(ConfigError::invalid(
+            "safety.max_deactivations",
+            "must be 0 or more",
+        ));
     }
     let percent = raw.max_deactivation_percent.unwrap_or(10.0);
     if !(0.0..=100.0).contains(&percent) || percent.is_nan() {
@@ -165,14 +217,28 @@ fn safety(raw: RawSafety) -> Result<SafetyConfig, ConfigError> {
             "must be between 0 and 100",
         ));
     }
-    let delete_after =
-        raw.delete_after.map(|d| positive_duration("safety.delete_after", d)).transpose()?;
-    Ok(SafetyConfig { max_deactivations: max as u64, max_deactivation_percent: percent, delete_after })
+    let delete_after = raw
+        .delete_after
+        .map(|d| positive_duration("safety.delete_after", d))
+        .transpose()?;
+    Ok(SafetyConfig {
+        max_deactivations: max as u64,
+        max_deactivation_percent: percent,
+        delete_after,
+    })
 }
 
 fn state(raw: RawState, base_dir: &Path) -> StateConfig {
-    let path = raw.path.unwrap_or_else(|| PathBuf::from("/var/lib/zoomsync"));
-    StateConfig { path: if path.is_absolute() { path } else { base_dir.join(path) } }
+    let path = raw
+        .path
+        .unwrap_or_else(|| PathBuf::from("/var/lib/zoomsync"));
+    StateConfig {
+        path: if path.is_absolute() {
+            path
+        } else {
+            base_dir.join(path)
+        },
+    }
 }
 
 fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
@@ -181,7 +247,10 @@ fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
     }
     let text = raw.listen.unwrap_or_else(|| "127.0.0.1:9464".to_string());
     let addr: SocketAddr = text.parse().map_err(|_| {
-        ConfigError::invalid("metrics.listen", format!("{text:?} is not an address like 127.0.0.1:9464"))
+        ConfigError::invalid(
+            "metrics.listen",
+            format!("{text:?} is not an address like 127.0.0.1:9464"),
+        )
     })?;
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "metrics listen on a non-loopback address; protect it with a firewall");
@@ -196,7 +265,10 @@ fn logging(raw: RawLogging) -> Result<LoggingConfig, ConfigError> {
     };
     let level = raw.level.unwrap_or_else(|| "info".to_string());
     if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
-        return Err(ConfigError::invalid("logging.level", format!("{level:?} is not a log filter")));
+        return Err(ConfigError::invalid(
+            "logging.level",
+            format!("{level:?} is not a log filter"),
+        ));
     }
     Ok(LoggingConfig { format, level })
 }
