@@ -4,12 +4,22 @@
 //! bearer token, a rate budget and retries (the only place retry decisions are made).
 //! Errors are classified by what the caller does next ([`ScimError`]).
 
+pub mod client;
+pub mod errors;
+pub mod metric_names;
 pub mod model;
+pub mod oauth;
+pub mod retry;
+pub mod throttle;
+pub mod wire;
+pub mod wire_body;
 
 use std::future::Future;
 use std::time::Duration;
 
+pub use client::ScimClient;
 pub use model::{Change, Field, RemoteUser, ScimUser};
+pub use retry::RetryPolicy;
 
 use crate::model::Anchor;
 

@@ -1,0 +1,146 @@
+//! PURE: SCIM user resources and list responses on the wire -> [`RemoteUser`].
+//!
+//! Only the managed [`Field`]s are read, and only when the target returned them: Zoom's
+//! trimmed list resources lack most attributes, and "absent" must stay "unknown" there.
+//! An empty string counts as absent, matching [`crate::scim::ScimUser`] (absent = empty).
+
+use serde_json::Value;
+
+use super::model::{Field, RemoteUser, ScimUser};
+
+pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The `value` of the multi-valued entry of `type` "work" (or the primary one, or the only
+/// one when no entry has a type).
+fn work_value(v: &Value, attr: &str) -> Option<String> {
+    let items = v.get(attr)?.as_array()?;
+    let typed = |t: &str| items.iter().find(|i| i.get("type").and_then(Value::as_str) == Some(t));
+    let item = typed("work")
+        .or_else(|| items.iter().find(|i| i.get("primary").and_then(Value::as_bool) == Some(true)))
+        .or_else(|| (items.len() == 1 && items[0].get("type").is_none()).then(|| &items[0]))?;
+    item.get("value").and_then(Value::as_str).map(str::to_string)
+}
+
+/// The value of one managed field, if the resource carries it.
+fn field_value(v: &Value, field: Field) -> Option<String> {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    match field {
+        Field::UserName => s(v.get("userName")),
+        Field::GivenName => s(v.get("name").and_then(|n| n.get("givenName"))),
+        Field::FamilyName => s(v.get("name").and_then(|n| n.get("familyName"))),
+        Field::DisplayName => s(v.get("displayName")),
+        Field::WorkEmail => work_value(v, "emails"),
+        Field::Title => s(v.get("title")),
+        Field::WorkPhone => work_value(v, "phoneNumbers"),
+        Field::Department => s(v.get(ENTERPRISE).and_then(|e| e.get("department"))),
+        Field::EmployeeNumber => s(v.get(ENTERPRISE).and_then(|e| e.get("employeeNumber"))),
+    }
+    .filter(|s| !s.is_empty())
+}
+
+/// Zoom's owner/admin roles (`roles[].value` or `display`), which zoomsync never
+/// deactivates or deletes.
+fn is_privileged(v: &Value) -> bool {
+    let Some(roles) = v.get("roles").and_then(Value::as_array) else {
+        return false;
+    };
+    roles.iter().any(|r| {
+        ["value", "display"].iter().any(|k| {
+            r.get(*k)
+                .and_then(Value::as_str)
+                .is_some_and(|s| s.eq_ignore_ascii_case("owner") || s.eq_ignore_ascii_case("admin"))
+        })
+    })
+}
+
+/// Zoom does not show pending users through SCIM today; read a `pending` status should a
+/// target expose one (`userType`/`status` "pending"), so the flag is right when it does.
+fn is_pending(v: &Value) -> bool {
+    ["status", "userStatus"]
+        .iter()
+        .any(|k| v.get(*k).and_then(Value::as_str).is_some_and(|s| s.eq_ignore_ascii_case("pending")))
+}
+
+/// A user resource; `None` without a string `id`.
+pub fn parse_user(v: &Value) -> Option<RemoteUser> {
+    let id = v.get("id")?.as_str().filter(|s| !s.is_empty())?.to_string();
+    let fields = Field::ALL.into_iter().filter_map(|f| field_value(v, f).map(|val| (f, val))).collect();
+    Some(RemoteUser {
+        id,
+        user: ScimUser {
+            fields,
+            // RFC 7643: a user without the attribute is conventionally active.
+            active: v.get("active").and_then(Value::as_bool).unwrap_or(true),
+        },
+        privileged: is_privileged(v),
+        pending: is_pending(v),
+    })
+}
+
+/// One page of a ListResponse: the users and `totalResults`. `None` when it is not one.
+pub fn parse_list(v: &Value) -> Option<(Vec<RemoteUser>, Option<u64>)> {
+    let total = v.get("totalResults").and_then(Value::as_u64);
+    let resources = match v.get("Resources") {
+        Some(Value::Array(items)) => items.as_slice(),
+        // RFC 7644: Resources may be left out when there are no results.
+        None if total.is_some() => &[],
+        _ => return None,
+    };
+    let users = resources.iter().map(parse_user).collect::<Option<Vec<_>>>()?;
+    Some((users, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn full_zoom_user() {
+        let v = json!({
+            "id": "k&KdKr6TLWuxdDtk0hjSzL", "userName": "a@x.org",
+            "name": {"givenName": "Ann", "familyName": ""}, "displayName": "Ann",
+            "emails": [{"type": "work", "value": "a@x.org", "primary": true}],
+            "phoneNumbers": [{"type": "home", "value": "1"}, {"type": "work", "value": "2"}],
+            "title": "Eng", "active": false,
+            "roles": [{"value": "Admin", "display": "Admin", "primary": true}],
+            ENTERPRISE: {"department": "R&D", "employeeNumber": "42"}
+        });
+        let u = parse_user(&v).unwrap();
+        assert_eq!(u.id, "k&KdKr6TLWuxdDtk0hjSzL");
+        assert!(!u.user.active && u.privileged && !u.pending);
+        assert_eq!(u.user.get(Field::FamilyName), None);
+        assert_eq!(u.user.get(Field::WorkPhone), Some("2"));
+        assert_eq!(u.user.get(Field::Department), Some("R&D"));
+        assert_eq!(u.user.get(Field::EmployeeNumber), Some("42"));
+        assert_eq!(u.user.fields.len(), 8);
+    }
+
+    #[test]
+    fn trimmed_and_generic_shapes() {
+        let trimmed = json!({"id": "z1", "userName": "b@x.org", "active": true,
+            "roles": [{"value": "Member"}], ENTERPRISE: {"department": "Ops"}});
+        let u = parse_user(&trimmed).unwrap();
+        assert!(!u.privileged && u.user.active);
+        assert_eq!(u.user.fields.len(), 2);
+        let generic = json!({"id": "g", "userName": "c", "emails": [{"value": "c@x.org", "primary": true}]});
+        let u = parse_user(&generic).unwrap();
+        assert_eq!(u.user.get(Field::WorkEmail), Some("c@x.org"));
+        assert!(u.user.active);
+        assert_eq!(parse_user(&json!({"userName": "no id"})), None);
+        assert!(parse_user(&json!({"id": "p", "status": "Pending"})).unwrap().pending);
+    }
+
+    #[test]
+    fn list_pages() {
+        let page = json!({"totalResults": 3, "itemsPerPage": 10, "Resources": [{"id": "a"}, {"id": "b"}]});
+        let (users, total) = parse_list(&page).unwrap();
+        assert_eq!((users.len(), total), (2, Some(3)));
+        assert_eq!(parse_list(&json!({"totalResults": 0})).unwrap().0.len(), 0);
+        assert_eq!(parse_list(&json!({"hello": 1})), None);
+        assert_eq!(parse_list(&json!({"Resources": [{"noid": 1}]})), None);
+    }
+}
