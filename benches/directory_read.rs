@@ -63,23 +63,8 @@ fn main() {
         let start = Instant::now();
         let status = Command::new("ldapsearch")
             .env("LDAPTLS_CACERT", server.ca_file())
-            .args([
-                "-LLL",
-                "-x",
-                "-H",
-                &server.ldaps_url(),
-                "-D",
-                SERVICE_DN,
-                "-w",
-                SERVICE_PASSWORD,
-            ])
-            .args([
-                "-b",
-                "ou=people,dc=example,dc=com",
-                "-E",
-                "pr=1000/noprompt",
-                "(objectClass=inetOrgPerson)",
-            ])
+            .args(["-LLL", "-x", "-H", &server.ldaps_url(), "-D", SERVICE_DN, "-w", SERVICE_PASSWORD])
+            .args(["-b", "ou=people,dc=example,dc=com", "-E", "pr=1000/noprompt", "(objectClass=inetOrgPerson)"])
             .args(ATTRIBUTES)
             .stdout(Stdio::null())
             .status()
@@ -88,18 +73,11 @@ fn main() {
         ldapsearch_s.push(start.elapsed().as_secs_f64());
 
         let start = Instant::now();
-        let out = Command::new(env!("CARGO_BIN_EXE_zoomsync"))
-            .args(["check", "--config"])
-            .arg(&config)
-            .output()
-            .unwrap();
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_zoomsync")).args(["check", "--config"]).arg(&config).output().unwrap();
         zoomsync_s.push(start.elapsed().as_secs_f64());
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
         assert!(text.contains(&format!("users in scope: {USERS}")), "{text}");
         let mib: f64 = text
             .split("peak memory ")
@@ -109,11 +87,7 @@ fn main() {
             .unwrap();
         zoomsync_rss.push(mib);
     }
-    let (l, z, rss) = (
-        median(ldapsearch_s.clone()),
-        median(zoomsync_s.clone()),
-        median(zoomsync_rss),
-    );
+    let (l, z, rss) = (median(ldapsearch_s.clone()), median(zoomsync_s.clone()), median(zoomsync_rss));
     let ratio = z / l;
     let verdict = if ratio <= 1.5 { "within" } else { "OVER" };
     let section = format!(
@@ -136,18 +110,11 @@ fn main() {
 }
 
 fn fmt_runs(v: &[f64]) -> String {
-    v.iter()
-        .map(|x| format!("{x:.2}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ")
 }
 
 fn today() -> String {
-    let out = Command::new("date")
-        .arg("-u")
-        .arg("+%Y-%m-%d")
-        .output()
-        .unwrap();
+    let out = Command::new("date").arg("-u").arg("+%Y-%m-%d").output().unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -160,39 +127,28 @@ fn machine() -> String {
                 .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores ({cpu})")
 }
 
 /// Replaces this benchmark's section in BENCHMARKS.md (or appends it), leaving the rest.
 fn update_benchmarks(heading: &str, section: &str) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\nFigures measured on this project's machines by the benches in `benches/`.\n".into());
+    let text = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        "# Benchmarks\n\nFigures measured on this project's machines by the benches in `benches/`.\n".into()
+    });
     let new = match text.find(heading) {
         Some(start) => {
             let rest = &text[start + heading.len()..];
-            let end = rest
-                .find("\n## ")
-                .map(|i| start + heading.len() + i + 1)
-                .unwrap_or(text.len());
+            let end = rest.find("\n## ").map(|i| start + heading.len() + i + 1).unwrap_or(text.len());
             format!(
                 "{}{}{}",
                 &text[..start],
                 section,
-                if end < text.len() {
-                    format!("\n{}", &text[end..])
-                } else {
-                    String::new()
-                }
+                if end < text.len() { format!("\n{}", &text[end..]) } else { String::new() }
             )
         }
-        None => format!(
-            "{}\n{}",
-            text.trim_end_matches('\n').to_string() + "\n",
-            section
-        ),
+        None => format!("{}\n{}", text.trim_end_matches('\n').to_string() + "\n", section),
     };
     std::fs::write(path, new).unwrap();
 }

@@ -54,9 +54,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Check(c) => commands::check(&c.config).await,
         Command::Dump { config, format } => commands::dump(&config.config, format).await,
         Command::Emulate(args) => {
-            zoomsync::emulator::run(*args)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            zoomsync::emulator::run(*args).await.map_err(anyhow::Error::msg)?;
             Ok(std::process::ExitCode::SUCCESS)
         }
     }

@@ -41,17 +41,10 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     println!("directory: {}", directory.describe());
     let entries = snapshot.users.len() + snapshot.rejected.len();
     match peak_rss_mib() {
-        Some(mib) => println!(
-            "read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB",
-            elapsed.as_secs_f64()
-        ),
+        Some(mib) => println!("read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB", elapsed.as_secs_f64()),
         None => println!("read: {entries} entries in {:.3} s", elapsed.as_secs_f64()),
     }
-    println!(
-        "users in scope: {} ({} disabled)",
-        snapshot.users.len(),
-        snapshot.disabled_count()
-    );
+    println!("users in scope: {} ({} disabled)", snapshot.users.len(), snapshot.disabled_count());
     println!("rejected entries: {}", snapshot.rejected.len());
     for r in &snapshot.rejected {
         println!("  {}: {}", r.dn, r.reason);

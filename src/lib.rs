@@ -24,6 +24,7 @@ pub mod plan;
 pub mod scim;
 pub mod source;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 
 /// Installs the process-wide rustls crypto provider (ring). Call once before any TLS client

@@ -16,17 +16,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let format = if cli.json_logs {
-        zoomsync::config::LogFormat::Json
-    } else {
-        zoomsync::config::LogFormat::Text
-    };
+    let format = if cli.json_logs { zoomsync::config::LogFormat::Json } else { zoomsync::config::LogFormat::Text };
     zoomsync::telemetry::init(format, "info");
     zoomsync::install_crypto_provider();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("zoomsync: cannot start the async runtime: {e}");

@@ -90,9 +90,12 @@ pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
                     name.push(c);
                 }
                 let valid = closed
-                    && !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';');
+                    && !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';');
                 if !valid {
-                    return Err(format!("template {text:?}: {{{name}}} is not an attribute name (or an unclosed brace)"));
+                    return Err(format!(
+                        "template {text:?}: {{{name}}} is not an attribute name (or an unclosed brace)"
+                    ));
                 }
                 if !literal.is_empty() {
                     parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
@@ -196,7 +199,8 @@ mod tests {
         rules.insert(Field::WorkEmail, MappingRule { lowercase: true, ..rule(ValueSource::Attribute("mail".into())) });
         rules.insert(Field::Title, rule(ValueSource::Attribute("title".into())));
         let m = MappingConfig { rules };
-        let u = map_user(&user(&[("givenName", "Ann"), ("sn", " Lee "), ("mail", "Ann@Example.COM")], false), &m).unwrap();
+        let u =
+            map_user(&user(&[("givenName", "Ann"), ("sn", " Lee "), ("mail", "Ann@Example.COM")], false), &m).unwrap();
         assert_eq!(u.get(Field::UserName), Some("ann@example.com"));
         assert_eq!(u.get(Field::DisplayName), Some("Ann Lee"));
         assert_eq!(u.get(Field::Department), Some("Sales"));

@@ -19,11 +19,7 @@ impl Anchor {
     /// Builds an anchor from its text form; returns `None` for an empty value.
     pub fn new(text: &str) -> Option<Self> {
         let trimmed = text.trim();
-        if trimmed.is_empty() {
-            None
-        } else {
-            Some(Self(trimmed.to_ascii_lowercase()))
-        }
+        if trimmed.is_empty() { None } else { Some(Self(trimmed.to_ascii_lowercase())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -51,19 +47,12 @@ pub struct RawEntry {
 
 impl RawEntry {
     pub fn new(dn: impl Into<String>) -> Self {
-        Self {
-            dn: dn.into(),
-            attrs: Vec::new(),
-        }
+        Self { dn: dn.into(), attrs: Vec::new() }
     }
 
     /// Adds one value; the name is lower-cased here so callers need not care.
     pub fn push(&mut self, name: &str, value: Vec<u8>) {
-        match self
-            .attrs
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        match self.attrs.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             Some((_, values)) => values.push(value),
             None => self.attrs.push((name.to_ascii_lowercase(), vec![value])),
         }
@@ -71,20 +60,12 @@ impl RawEntry {
 
     /// All values of an attribute (name matched case-insensitively).
     pub fn values(&self, name: &str) -> &[Vec<u8>] {
-        self.attrs
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-            .unwrap_or(&[])
+        self.attrs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice()).unwrap_or(&[])
     }
 
     /// The first value as UTF-8 text, trimmed; `None` when absent, empty or not text.
     pub fn first_text(&self, name: &str) -> Option<&str> {
-        self.values(name)
-            .first()
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+        self.values(name).first().and_then(|v| std::str::from_utf8(v).ok()).map(str::trim).filter(|s| !s.is_empty())
     }
 }
 
@@ -123,18 +104,12 @@ impl Attributes {
 
     /// The first value of an attribute (name matched case-insensitively).
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &**v)
+        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
     }
 
     /// All values of an attribute.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| &**v)
+        self.0.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
     }
 
     /// `(name, value)` pairs, values of one name adjacent.

@@ -49,7 +49,10 @@ fn check_prints_count_and_rejected_entries_and_writes_nothing() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("users in scope: 50 (2 disabled)"), "{out}");
     assert!(out.contains("rejected entries: 1"), "{out}");
-    assert!(out.contains("uid=user000050,ou=people,dc=example,dc=com: mail \"broken address\" is not a valid e-mail"), "{out}");
+    assert!(
+        out.contains("uid=user000050,ou=people,dc=example,dc=com: mail \"broken address\" is not a valid e-mail"),
+        "{out}"
+    );
     assert!(!out.contains(SERVICE_PASSWORD) && !err.contains(SERVICE_PASSWORD));
     let after: Vec<_> = std::fs::read_dir(server.dir()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(before, after, "check must write nothing");

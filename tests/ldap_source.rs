@@ -9,7 +9,7 @@ use std::path::Path;
 use support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
 use support::slapd::Slapd;
 use zoomsync::config::{self, Config};
-use zoomsync::source::{self, Decoder, Directory, DirectoryRead, ReadEnd, SourceError, Snapshot};
+use zoomsync::source::{self, Decoder, Directory, DirectoryRead, ReadEnd, Snapshot, SourceError};
 
 /// A config for the test slapd; `extra` lines go into `[directory]`.
 fn config(dir: &Path, url: &str, extra: &str, password: &str) -> Config {
@@ -46,10 +46,7 @@ fn complete(read: DirectoryRead) -> Snapshot {
 async fn reads_10000_users_paged_over_ldaps_and_starttls() {
     let server = Slapd::start(&data::people_ldif(10_000));
     let ca = format!("ca_file = {:?}", server.ca_file());
-    for (url, extra) in [
-        (server.ldaps_url(), ca.clone()),
-        (server.ldap_url(), format!("start_tls = true\n{ca}")),
-    ] {
+    for (url, extra) in [(server.ldaps_url(), ca.clone()), (server.ldap_url(), format!("start_tls = true\n{ca}"))] {
         let cfg = config(server.dir(), &url, &extra, SERVICE_PASSWORD);
         let snapshot = complete(read(&cfg).await.unwrap());
         assert_eq!(snapshot.users.len(), 10_000, "{url}");
@@ -71,13 +68,18 @@ async fn connection_errors_are_distinct() {
     let dir = server.dir();
     let ca = format!("ca_file = {:?}", server.ca_file());
 
-    let wrong_ca = config(dir, &server.ldaps_url(), &format!("ca_file = {:?}", server.other_ca_file()), SERVICE_PASSWORD);
+    let wrong_ca =
+        config(dir, &server.ldaps_url(), &format!("ca_file = {:?}", server.other_ca_file()), SERVICE_PASSWORD);
     let err = read(&wrong_ca).await.unwrap_err();
     assert!(matches!(err, SourceError::Tls { .. }), "{err:?}");
     assert!(err.to_string().contains("UnknownIssuer") || err.to_string().contains("certificate"), "{err}");
 
-    let wrong_ca_starttls =
-        config(dir, &server.ldap_url(), &format!("start_tls = true\nca_file = {:?}", server.other_ca_file()), SERVICE_PASSWORD);
+    let wrong_ca_starttls = config(
+        dir,
+        &server.ldap_url(),
+        &format!("start_tls = true\nca_file = {:?}", server.other_ca_file()),
+        SERVICE_PASSWORD,
+    );
     assert!(matches!(read(&wrong_ca_starttls).await.unwrap_err(), SourceError::Tls { .. }));
 
     let wrong_password = config(dir, &server.ldaps_url(), &ca, "not-the-password");
@@ -102,7 +104,8 @@ async fn connection_errors_are_distinct() {
 #[tokio::test]
 async fn slapd_killed_mid_read_is_incomplete_not_shorter() {
     let mut server = Slapd::start(&data::people_ldif(10_000));
-    let mut cfg = config(server.dir(), &server.ldaps_url(), &format!("ca_file = {:?}", server.ca_file()), SERVICE_PASSWORD);
+    let mut cfg =
+        config(server.dir(), &server.ldaps_url(), &format!("ca_file = {:?}", server.ca_file()), SERVICE_PASSWORD);
     if let config::SourceConfig::Ldap(l) = &mut cfg.directory.source {
         l.page_size = 100;
     }
@@ -143,7 +146,8 @@ async fn rejected_entries_carry_dn_and_reason_and_others_still_read() {
     let snapshot = complete(read(&cfg).await.unwrap());
     assert_eq!(snapshot.users.len(), 4, "{:?}", snapshot.rejected);
     let reasons: Vec<(String, String)> = snapshot.rejected.iter().map(|r| (r.dn.clone(), r.reason.clone())).collect();
-    let find = |uid: &str| reasons.iter().find(|(dn, _)| dn.starts_with(&format!("uid={uid},"))).map(|(_, r)| r.as_str());
+    let find =
+        |uid: &str| reasons.iter().find(|(dn, _)| dn.starts_with(&format!("uid={uid},"))).map(|(_, r)| r.as_str());
     assert!(find("user000005").unwrap().contains("no value for mail"));
     assert!(find("user000006").unwrap().contains("not a valid e-mail"));
     assert!(find("user000007").unwrap().contains("duplicate userName"));

@@ -30,10 +30,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self::Invalid {
-            key: key.into(),
-            problem: problem.into(),
-        }
+        Self::Invalid { key: key.into(), problem: problem.into() }
     }
 
     /// The key path the error is about, when there is one.
@@ -123,10 +120,7 @@ impl DecodeRules {
     /// The attribute list to request: operational ones (entryUUID, pwdAccountLockedTime)
     /// are only returned when named, so everything decode reads is named here.
     pub fn requested_attributes(&self) -> Vec<String> {
-        let mut names = vec![
-            self.anchor_attribute.clone(),
-            self.user_name_attribute.clone(),
-        ];
+        let mut names = vec![self.anchor_attribute.clone(), self.user_name_attribute.clone()];
         match &self.disabled {
             DisabledRule::Never => {}
             DisabledRule::Present { attribute } | DisabledRule::Equals { attribute, .. } => {
@@ -186,12 +180,7 @@ pub enum TargetKind {
 #[derive(Debug, Clone)]
 pub enum TargetAuth {
     /// Zoom Server-to-Server OAuth (`grant_type=account_credentials`).
-    ZoomOauth {
-        token_url: url::Url,
-        account_id: String,
-        client_id: String,
-        client_secret: Secret,
-    },
+    ZoomOauth { token_url: url::Url, account_id: String, client_id: String, client_secret: Secret },
     /// A static bearer token (generic SCIM servers).
     Bearer { token: Secret },
 }
@@ -248,21 +237,15 @@ pub struct LoggingConfig {
 
 /// Reads and validates a config file; `$CREDENTIALS_DIRECTORY` resolves `*_credential` keys.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
-        path: path.to_path_buf(),
-        reason: e.kind().to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::Unreadable { path: path.to_path_buf(), reason: e.kind().to_string() })?;
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let base = path.parent().unwrap_or(Path::new("."));
     parse(&text, base, credentials.as_deref())
 }
 
 /// Parses config text. Relative paths in it are resolved against `base_dir`.
-pub fn parse(
-    text: &str,
-    base_dir: &Path,
-    credentials_dir: Option<&Path>,
-) -> Result<Config, ConfigError> {
+pub fn parse(text: &str, base_dir: &Path, credentials_dir: Option<&Path>) -> Result<Config, ConfigError> {
     let raw = validate::parse_raw(text)?;
     validate(raw, base_dir, credentials_dir)
 }

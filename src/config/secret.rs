@@ -20,10 +20,7 @@ pub struct Secret {
 impl Secret {
     /// Wraps an in-memory value (tests, the demo, the emulator's generated credentials).
     pub fn from_value(value: impl Into<String>) -> Self {
-        Self {
-            value: SecretString::from(value.into()),
-            origin: PathBuf::from("<memory>"),
-        }
+        Self { value: SecretString::from(value.into()), origin: PathBuf::from("<memory>") }
     }
 
     /// The value, for the one place that puts it on the wire.
@@ -61,38 +58,22 @@ pub enum SecretError {
 /// Reads a secret file: the first line, without the trailing newline. Warns (does not fail)
 /// when group or others may read it, as systemd's LoadCredential files never are.
 pub fn read_secret_file(path: &Path) -> Result<Secret, SecretError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SecretError::Unreadable {
-        path: path.to_path_buf(),
-        reason: e.kind().to_string(),
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SecretError::Unreadable { path: path.to_path_buf(), reason: e.kind().to_string() })?;
     warn_if_shared(path);
-    let value = text
-        .lines()
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('\r')
-        .to_string();
+    let value = text.lines().next().unwrap_or("").trim_end_matches('\r').to_string();
     if value.is_empty() {
-        return Err(SecretError::Empty {
-            path: path.to_path_buf(),
-        });
+        return Err(SecretError::Empty { path: path.to_path_buf() });
     }
-    Ok(Secret {
-        value: SecretString::from(value),
-        origin: path.to_path_buf(),
-    })
+    Ok(Secret { value: SecretString::from(value), origin: path.to_path_buf() })
 }
 
 /// Reads `$CREDENTIALS_DIRECTORY/<name>` (systemd `LoadCredential=`).
 pub fn read_credential(name: &str, credentials_dir: Option<&Path>) -> Result<Secret, SecretError> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-        return Err(SecretError::BadCredentialName {
-            name: name.to_string(),
-        });
+        return Err(SecretError::BadCredentialName { name: name.to_string() });
     }
-    let dir = credentials_dir.ok_or_else(|| SecretError::NoCredentialsDirectory {
-        name: name.to_string(),
-    })?;
+    let dir = credentials_dir.ok_or_else(|| SecretError::NoCredentialsDirectory { name: name.to_string() })?;
     read_secret_file(&dir.join(name))
 }
 
@@ -139,10 +120,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("pw");
         std::fs::write(&p, "\n").unwrap();
-        assert!(matches!(
-            read_secret_file(&p),
-            Err(SecretError::Empty { .. })
-        ));
+        assert!(matches!(read_secret_file(&p), Err(SecretError::Empty { .. })));
         let missing = read_secret_file(&dir.path().join("nope")).unwrap_err();
         assert!(missing.to_string().contains("nope"));
     }
@@ -151,16 +129,8 @@ mod tests {
     fn credentials_resolve_in_the_directory() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ldap-password"), "pw").unwrap();
-        assert_eq!(
-            read_credential("ldap-password", Some(dir.path()))
-                .unwrap()
-                .expose(),
-            "pw"
-        );
-        assert!(matches!(
-            read_credential("ldap-password", None),
-            Err(SecretError::NoCredentialsDirectory { .. })
-        ));
+        assert_eq!(read_credential("ldap-password", Some(dir.path())).unwrap().expose(), "pw");
+        assert!(matches!(read_credential("ldap-password", None), Err(SecretError::NoCredentialsDirectory { .. })));
         assert!(matches!(
             read_credential("../etc/passwd", Some(dir.path())),
             Err(SecretError::BadCredentialName { .. })

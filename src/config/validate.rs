@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use super::raw::{RawConfig, RawLogging, RawMetrics, RawSafety, RawSchedule, RawState};
 use super::{
-    Config, ConfigError, LogFormat, LoggingConfig, MetricsConfig, SafetyConfig, ScheduleConfig,
-    ScheduleTrigger, Secret, StateConfig, read_credential, read_secret_file,
+    Config, ConfigError, LogFormat, LoggingConfig, MetricsConfig, SafetyConfig, ScheduleConfig, ScheduleTrigger,
+    Secret, StateConfig, read_credential, read_secret_file,
 };
 
 mod directory;
@@ -16,26 +16,18 @@ mod target;
 
 /// TOML text -> raw config; a syntax error or an unknown key names the key path.
 pub(super) fn parse_raw(text: &str) -> Result<RawConfig, ConfigError> {
-    let deserializer = toml::Deserializer::parse(text)
-        .map_err(|e| ConfigError::invalid("<file>", one_line(&e.to_string())))?;
+    let deserializer =
+        toml::Deserializer::parse(text).map_err(|e| ConfigError::invalid("<file>", one_line(&e.to_string())))?;
     serde_path_to_error::deserialize(deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let key = if path == "." || path.is_empty() {
-            "<file>".to_string()
-        } else {
-            path
-        };
+        let key = if path == "." || path.is_empty() { "<file>".to_string() } else { path };
         ConfigError::invalid(key, one_line(&e.inner().to_string()))
     })
 }
 
 /// toml errors span several lines with a source excerpt; keep the message line.
 fn one_line(message: &str) -> String {
-    let lines: Vec<&str> = message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let text = lines
         .iter()
         .find(|l| !l.starts_with("TOML parse error") && !l.contains('|') && !l.starts_with('^'))
@@ -44,28 +36,16 @@ fn one_line(message: &str) -> String {
         .unwrap_or("invalid");
     match lines.first() {
         Some(head) if head.starts_with("TOML parse error") && *head != text => {
-            format!(
-                "{text} ({})",
-                head.trim_start_matches("TOML parse error ")
-                    .trim_end_matches(':')
-            )
+            format!("{text} ({})", head.trim_start_matches("TOML parse error ").trim_end_matches(':'))
         }
         _ => text.to_string(),
     }
 }
 
-pub fn validate(
-    raw: RawConfig,
-    base_dir: &Path,
-    credentials_dir: Option<&Path>,
-) -> Result<Config, ConfigError> {
-    let secrets = SecretResolver {
-        base_dir,
-        credentials_dir,
-    };
+pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>) -> Result<Config, ConfigError> {
+    let secrets = SecretResolver { base_dir, credentials_dir };
     let mut directory = directory::validate(
-        raw.directory
-            .ok_or_else(|| ConfigError::invalid("directory", "section is required"))?,
+        raw.directory.ok_or_else(|| ConfigError::invalid("directory", "section is required"))?,
         &secrets,
     )?;
     let mapping = mapping::validate(raw.mapping, directory.decode.flavor)?;
@@ -76,10 +56,7 @@ pub fn validate(
             keep.push(attribute);
         }
     }
-    let target = raw
-        .target
-        .map(|t| target::validate(t, &secrets))
-        .transpose()?;
+    let target = raw.target.map(|t| target::validate(t, &secrets)).transpose()?;
     Ok(Config {
         directory,
         mapping,
@@ -100,11 +77,7 @@ pub(super) struct SecretResolver<'a> {
 
 impl SecretResolver<'_> {
     pub fn path(&self, p: PathBuf) -> PathBuf {
-        if p.is_absolute() {
-            p
-        } else {
-            self.base_dir.join(p)
-        }
+        if p.is_absolute() { p } else { self.base_dir.join(p) }
     }
 
     /// Exactly one of the two keys must be set when `required`; neither may be set twice.
@@ -119,20 +92,18 @@ impl SecretResolver<'_> {
         let file_key = format!("{section}.{name}_file");
         let cred_key = format!("{section}.{name}_credential");
         match (file, credential) {
-            (Some(_), Some(_)) => Err(ConfigError::invalid(
-                file_key,
-                format!("set either {name}_file or {name}_credential, not both"),
-            )),
-            (Some(path), None) => read_secret_file(&self.path(path))
-                .map(Some)
-                .map_err(|e| ConfigError::invalid(file_key, e.to_string())),
+            (Some(_), Some(_)) => {
+                Err(ConfigError::invalid(file_key, format!("set either {name}_file or {name}_credential, not both")))
+            }
+            (Some(path), None) => {
+                read_secret_file(&self.path(path)).map(Some).map_err(|e| ConfigError::invalid(file_key, e.to_string()))
+            }
             (None, Some(cred)) => read_credential(&cred, self.credentials_dir)
                 .map(Some)
                 .map_err(|e| ConfigError::invalid(cred_key, e.to_string())),
-            (None, None) if required => Err(ConfigError::invalid(
-                file_key,
-                format!("required (or {name}_credential with LoadCredential=)"),
-            )),
+            (None, None) if required => {
+                Err(ConfigError::invalid(file_key, format!("required (or {name}_credential with LoadCredential=)")))
+            }
             (None, None) => Ok(None),
         }
     }
@@ -150,26 +121,17 @@ pub(super) fn choice<'a>(
         .iter()
         .copied()
         .find(|a| a.eq_ignore_ascii_case(&v))
-        .ok_or_else(|| {
-            ConfigError::invalid(key, format!("{v:?} is not one of {}", allowed.join(", ")))
-        })
+        .ok_or_else(|| ConfigError::invalid(key, format!("{v:?} is not one of {}", allowed.join(", "))))
 }
 
 pub(super) fn positive_duration(key: &str, d: Duration) -> Result<Duration, ConfigError> {
-    if d.is_zero() {
-        Err(ConfigError::invalid(key, "must be greater than zero"))
-    } else {
-        Ok(d)
-    }
+    if d.is_zero() { Err(ConfigError::invalid(key, "must be greater than zero")) } else { Ok(d) }
 }
 
 fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
     let trigger = match (raw.interval, raw.cron) {
         (Some(_), Some(_)) => {
-            return Err(ConfigError::invalid(
-                "schedule.cron",
-                "set either interval or cron, not both",
-            ));
+            return Err(ConfigError::invalid("schedule.cron", "set either interval or cron, not both"));
         }
         (None, Some(expr)) => {
             let fields = expr.split_whitespace().count();
@@ -183,18 +145,13 @@ fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
         }
         (Some(i), None) => {
             if i < Duration::from_secs(1) {
-                return Err(ConfigError::invalid(
-                    "schedule.interval",
-                    "must be at least 1s",
-                ));
+                return Err(ConfigError::invalid("schedule.interval", "must be at least 1s"));
             }
             ScheduleTrigger::Interval(i)
         }
         (None, None) => ScheduleTrigger::Interval(Duration::from_secs(40 * 60)),
     };
-    let full = raw
-        .full_reconcile_every
-        .unwrap_or(Duration::from_secs(24 * 3600));
+    let full = raw.full_reconcile_every.unwrap_or(Duration::from_secs(24 * 3600));
     Ok(ScheduleConfig {
         trigger,
         run_on_start: raw.run_on_start.unwrap_or(true),
@@ -205,40 +162,19 @@ fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
 fn safety(raw: RawSafety) -> Result<SafetyConfig, ConfigError> {
     let max = raw.max_deactivations.unwrap_or(50);
     if max < 0 {
-        return Err(ConfigError::invalid(
-            "safety.max_deactivations",
-            "must be 0 or more",
-        ));
+        return Err(ConfigError::invalid("safety.max_deactivations", "must be 0 or more"));
     }
     let percent = raw.max_deactivation_percent.unwrap_or(10.0);
     if !(0.0..=100.0).contains(&percent) || percent.is_nan() {
-        return Err(ConfigError::invalid(
-            "safety.max_deactivation_percent",
-            "must be between 0 and 100",
-        ));
+        return Err(ConfigError::invalid("safety.max_deactivation_percent", "must be between 0 and 100"));
     }
-    let delete_after = raw
-        .delete_after
-        .map(|d| positive_duration("safety.delete_after", d))
-        .transpose()?;
-    Ok(SafetyConfig {
-        max_deactivations: max as u64,
-        max_deactivation_percent: percent,
-        delete_after,
-    })
+    let delete_after = raw.delete_after.map(|d| positive_duration("safety.delete_after", d)).transpose()?;
+    Ok(SafetyConfig { max_deactivations: max as u64, max_deactivation_percent: percent, delete_after })
 }
 
 fn state(raw: RawState, base_dir: &Path) -> StateConfig {
-    let path = raw
-        .path
-        .unwrap_or_else(|| PathBuf::from("/var/lib/zoomsync"));
-    StateConfig {
-        path: if path.is_absolute() {
-            path
-        } else {
-            base_dir.join(path)
-        },
-    }
+    let path = raw.path.unwrap_or_else(|| PathBuf::from("/var/lib/zoomsync"));
+    StateConfig { path: if path.is_absolute() { path } else { base_dir.join(path) } }
 }
 
 fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
@@ -247,10 +183,7 @@ fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
     }
     let text = raw.listen.unwrap_or_else(|| "127.0.0.1:9464".to_string());
     let addr: SocketAddr = text.parse().map_err(|_| {
-        ConfigError::invalid(
-            "metrics.listen",
-            format!("{text:?} is not an address like 127.0.0.1:9464"),
-        )
+        ConfigError::invalid("metrics.listen", format!("{text:?} is not an address like 127.0.0.1:9464"))
     })?;
     if !addr.ip().is_loopback() {
         tracing::warn!(%addr, "metrics listen on a non-loopback address; protect it with a firewall");
@@ -265,10 +198,7 @@ fn logging(raw: RawLogging) -> Result<LoggingConfig, ConfigError> {
     };
     let level = raw.level.unwrap_or_else(|| "info".to_string());
     if tracing_subscriber::EnvFilter::try_new(&level).is_err() {
-        return Err(ConfigError::invalid(
-            "logging.level",
-            format!("{level:?} is not a log filter"),
-        ));
+        return Err(ConfigError::invalid("logging.level", format!("{level:?} is not a log filter")));
     }
     Ok(LoggingConfig { format, level })
 }

@@ -34,11 +34,7 @@ pub struct EmulateArgs {
     pub knobs: Vec<String>,
 
     /// Server-to-Server OAuth client id to accept.
-    #[arg(
-        long,
-        env = "ZOOMSYNC_EMULATOR_CLIENT_ID",
-        default_value = "emulator-client"
-    )]
+    #[arg(long, env = "ZOOMSYNC_EMULATOR_CLIENT_ID", default_value = "emulator-client")]
     pub client_id: String,
 
     /// Client secret to accept.
@@ -46,11 +42,7 @@ pub struct EmulateArgs {
     pub client_secret: Option<String>,
 
     /// Account id to accept.
-    #[arg(
-        long,
-        env = "ZOOMSYNC_EMULATOR_ACCOUNT_ID",
-        default_value = "emulator-account"
-    )]
+    #[arg(long, env = "ZOOMSYNC_EMULATOR_ACCOUNT_ID", default_value = "emulator-account")]
     pub account_id: String,
 
     /// userName of the account owner seeded at start.
@@ -71,29 +63,19 @@ impl EmulateArgs {
     pub fn to_config(&self) -> Result<EmulatorConfig, String> {
         let mut faults = FaultConfig::default();
         for f in &self.faults {
-            faults
-                .add_cli(f)
-                .map_err(|e| format!("--faults {f}: {e}"))?;
+            faults.add_cli(f).map_err(|e| format!("--faults {f}: {e}"))?;
         }
         let mut knobs = super::config::Knobs::default();
         for k in &self.knobs {
-            let (name, value) = k
-                .split_once('=')
-                .ok_or_else(|| format!("--knob {k}: expected NAME=VALUE"))?;
-            let value = serde_json::from_str(value)
-                .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
-            knobs = knobs
-                .merged(&serde_json::json!({ name: value }))
-                .map_err(|e| format!("--knob {k}: {e}"))?;
+            let (name, value) = k.split_once('=').ok_or_else(|| format!("--knob {k}: expected NAME=VALUE"))?;
+            let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+            knobs = knobs.merged(&serde_json::json!({ name: value })).map_err(|e| format!("--knob {k}: {e}"))?;
         }
         Ok(EmulatorConfig {
             credentials: Credentials {
                 account_id: self.account_id.clone(),
                 client_id: self.client_id.clone(),
-                client_secret: self
-                    .client_secret
-                    .clone()
-                    .unwrap_or_else(|| Credentials::default().client_secret),
+                client_secret: self.client_secret.clone().unwrap_or_else(|| Credentials::default().client_secret),
             },
             knobs,
             rate_limit: self.preset.clone(),
@@ -110,15 +92,12 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
     let config = args.to_config()?;
     let seeds: Vec<SeedUser> = match &args.seed_file {
         Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
         None => Vec::new(),
     };
-    let emu = Emulator::start(config, args.listen)
-        .await
-        .map_err(|e| e.to_string())?;
+    let emu = Emulator::start(config, args.listen).await.map_err(|e| e.to_string())?;
     for s in seeds {
         emu.seed_user(s).map_err(|e| format!("seed file: {e}"))?;
     }
@@ -129,10 +108,7 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
     println!("  client_id:      {}", emu.client_id());
     println!("  client_secret:  {}", emu.client_secret());
     println!("  rate limit:     {:?}", emu.rate_limit().table());
-    println!(
-        "  control:        {} (see docs/emulator.md)",
-        emu.control_url()
-    );
+    println!("  control:        {} (see docs/emulator.md)", emu.control_url());
     wait_for_signal().await?;
     println!("zoomsync emulator stopping");
     emu.shutdown().await;
@@ -143,8 +119,7 @@ async fn wait_for_signal() -> Result<(), String> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term =
-            signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
         tokio::select! {
             r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot watch Ctrl-C: {e}")),
             _ = term.recv() => Ok(()),
@@ -152,9 +127,7 @@ async fn wait_for_signal() -> Result<(), String> {
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| format!("cannot watch Ctrl-C: {e}"))
+        tokio::signal::ctrl_c().await.map_err(|e| format!("cannot watch Ctrl-C: {e}"))
     }
 }
 

@@ -58,9 +58,7 @@ fn basic_credentials(header: Option<&str>) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD
-        .decode(b64.trim())
-        .ok()?;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
     let (id, secret) = std::str::from_utf8(&raw).ok()?.split_once(':')?;
     Some((id.to_string(), secret.to_string()))
 }
@@ -78,12 +76,7 @@ pub fn token_endpoint(
     authorization: Option<&str>,
     params: &[(String, String)],
 ) -> Reply {
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     match basic_credentials(authorization) {
         Some((id, secret)) if id == creds.client_id && secret == creds.client_secret => {}
         _ => return oauth_error(401, "invalid_client", "Invalid client_id or client_secret"),
@@ -96,11 +89,7 @@ pub fn token_endpoint(
     match get("account_id") {
         Some(a) if a == creds.account_id => {}
         Some(_) => {
-            return oauth_error(
-                400,
-                "invalid_request",
-                "Invalid request : Invalid account_id.",
-            );
+            return oauth_error(400, "invalid_request", "Invalid request : Invalid account_id.");
         }
         None => return oauth_error(400, "invalid_request", "Missing account_id"),
     }
@@ -140,13 +129,7 @@ mod tests {
         assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
         assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
         assert_eq!(bearer(Some("Basic abc")), None);
-        let h = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("id:se:cret")
-        );
-        assert_eq!(
-            basic_credentials(Some(&h)),
-            Some(("id".into(), "se:cret".into()))
-        );
+        let h = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("id:se:cret"));
+        assert_eq!(basic_credentials(Some(&h)), Some(("id".into(), "se:cret".into())));
     }
 }

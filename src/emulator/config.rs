@@ -49,10 +49,7 @@ impl Default for EmulatorConfig {
 impl EmulatorConfig {
     /// Strict defaults but no rate limiting: what most functional tests want.
     pub fn unlimited() -> Self {
-        Self {
-            rate_limit: RateLimit::preset(RatePreset::Off),
-            ..Self::default()
-        }
+        Self { rate_limit: RateLimit::preset(RatePreset::Off), ..Self::default() }
     }
 }
 
@@ -203,27 +200,11 @@ impl Knobs {
     /// Rejects values no Zoom reading allows, so a typo in a test fails loudly.
     pub fn validate(&self) -> Result<(), String> {
         let pick = |name: &str, v: u16, allowed: &[u16]| {
-            if allowed.contains(&v) {
-                Ok(())
-            } else {
-                Err(format!("{name} must be one of {allowed:?}, not {v}"))
-            }
+            if allowed.contains(&v) { Ok(()) } else { Err(format!("{name} must be one of {allowed:?}, not {v}")) }
         };
-        pick(
-            "duplicate_create_status",
-            self.duplicate_create_status,
-            &[400, 409],
-        )?;
-        pick(
-            "pending_filter_status",
-            self.pending_filter_status,
-            &[400, 404],
-        )?;
-        pick(
-            "privileged_change_status",
-            self.privileged_change_status,
-            &[400, 403],
-        )?;
+        pick("duplicate_create_status", self.duplicate_create_status, &[400, 409])?;
+        pick("pending_filter_status", self.pending_filter_status, &[400, 404])?;
+        pick("privileged_change_status", self.privileged_change_status, &[400, 403])?;
         if self.max_count == 0 {
             return Err("max_count must be at least 1".to_string());
         }
@@ -262,30 +243,18 @@ mod tests {
         let k = Knobs::default();
         assert!(k.validate().is_ok());
         assert!(k.invalidate_previous_token && k.ignore_identity_changes && k.sso_enabled);
-        assert_eq!(
-            (
-                k.duplicate_create_status,
-                k.pending_filter_status,
-                k.max_count
-            ),
-            (409, 400, 100)
-        );
+        assert_eq!((k.duplicate_create_status, k.pending_filter_status, k.max_count), (409, 400, 100));
     }
 
     #[test]
     fn merge_changes_only_named_knobs_and_rejects_unknown_or_bad() {
         let k = Knobs::default();
-        let m = k
-            .merged(&serde_json::json!({"sso_enabled": false, "retry_after": "iso"}))
-            .unwrap();
+        let m = k.merged(&serde_json::json!({"sso_enabled": false, "retry_after": "iso"})).unwrap();
         assert!(!m.sso_enabled);
         assert_eq!(m.retry_after, RetryAfterStyle::Iso);
         assert_eq!(m.max_count, 100);
         assert!(k.merged(&serde_json::json!({"nope": 1})).is_err());
-        assert!(
-            k.merged(&serde_json::json!({"duplicate_create_status": 418}))
-                .is_err()
-        );
+        assert!(k.merged(&serde_json::json!({"duplicate_create_status": 418})).is_err());
         assert!(k.merged(&serde_json::json!([1])).is_err());
     }
 }

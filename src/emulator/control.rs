@@ -43,12 +43,7 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
 
 pub fn users_json(shared: &Shared) -> Value {
     let store = lock(&shared.store);
-    Value::Array(
-        store
-            .users()
-            .map(|u| dump(u, &store, &shared.origin))
-            .collect(),
-    )
+    Value::Array(store.users().map(|u| dump(u, &store, &shared.origin)).collect())
 }
 
 pub fn groups_json(shared: &Shared) -> Value {
@@ -70,10 +65,7 @@ fn requests_json(shared: &Shared, limit: usize) -> Value {
     let log = lock(&shared.log);
     let mut v = serde_json::to_value(log.counts()).unwrap_or(Value::Null);
     if let Value::Object(m) = &mut v {
-        m.insert(
-            "recent".into(),
-            serde_json::to_value(log.recent(limit)).unwrap_or(Value::Null),
-        );
+        m.insert("recent".into(), serde_json::to_value(log.recent(limit)).unwrap_or(Value::Null));
     }
     v
 }
@@ -84,22 +76,10 @@ fn rate_json(shared: &Shared) -> Value {
     json!({"config": config, "table": table})
 }
 
-pub fn handle(
-    shared: &Shared,
-    method: &Method,
-    path: &str,
-    query: Option<&str>,
-    body: &[u8],
-) -> Reply {
-    let rest = path
-        .trim_start_matches("/_emulator")
-        .trim_start_matches('/');
+pub fn handle(shared: &Shared, method: &Method, path: &str, query: Option<&str>, body: &[u8]) -> Reply {
+    let rest = path.trim_start_matches("/_emulator").trim_start_matches('/');
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let id_of = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
+    let id_of = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
     let q = params(query);
     match (method.as_str(), segments.as_slice()) {
         ("GET", []) => Reply::json(200, json!({"endpoints": INDEX})),
@@ -163,9 +143,7 @@ pub fn handle(
             }
         }
         ("GET", ["requests"]) => {
-            let limit = param(&q, "limit")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(100);
+            let limit = param(&q, "limit").and_then(|l| l.parse().ok()).unwrap_or(100);
             Reply::json(200, requests_json(shared, limit))
         }
         ("DELETE", ["requests"]) => {
@@ -182,11 +160,7 @@ pub fn handle(
                 Ok(v) => v,
                 Err(r) => return r,
             };
-            match shared
-                .knobs()
-                .merged(&patch)
-                .and_then(|k| shared.set_knobs(k))
-            {
+            match shared.knobs().merged(&patch).and_then(|k| shared.set_knobs(k)) {
                 Ok(()) => Reply::json(200, json!(*shared.knobs())),
                 Err(e) => bad(e),
             }
@@ -214,20 +188,13 @@ pub fn handle(
         ("POST", ["tokens"]) => {
             let knobs = shared.knobs();
             let ttl = Duration::from_secs(knobs.token_ttl_secs);
-            let token =
-                lock(&shared.tokens).issue(ttl, knobs.invalidate_previous_token, Instant::now());
-            Reply::json(
-                200,
-                json!({"access_token": token, "token_type": "bearer", "expires_in": knobs.token_ttl_secs}),
-            )
+            let token = lock(&shared.tokens).issue(ttl, knobs.invalidate_previous_token, Instant::now());
+            Reply::json(200, json!({"access_token": token, "token_type": "bearer", "expires_in": knobs.token_ttl_secs}))
         }
         ("POST", ["tokens", "expire"]) => {
             lock(&shared.tokens).expire_all();
             Reply::no_content()
         }
-        _ => Reply::json(
-            404,
-            json!({"error": "unknown control endpoint", "endpoints": INDEX}),
-        ),
+        _ => Reply::json(404, json!({"error": "unknown control endpoint", "endpoints": INDEX})),
     }
 }

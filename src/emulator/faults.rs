@@ -54,11 +54,9 @@ impl Default for FaultSpec {
 
 impl FaultSpec {
     pub fn validate(&self) -> Result<(), String> {
-        for (name, r) in [
-            ("error_rate", self.error_rate),
-            ("timeout_rate", self.timeout_rate),
-            ("drop_rate", self.drop_rate),
-        ] {
+        for (name, r) in
+            [("error_rate", self.error_rate), ("timeout_rate", self.timeout_rate), ("drop_rate", self.drop_rate)]
+        {
             if !(0.0..=1.0).contains(&r) {
                 return Err(format!("{name} must be between 0 and 1, not {r}"));
             }
@@ -67,10 +65,7 @@ impl FaultSpec {
             return Err("error_rate + timeout_rate + drop_rate must not exceed 1".to_string());
         }
         if !(500..=599).contains(&self.error_status) {
-            return Err(format!(
-                "error_status must be a 5xx, not {}",
-                self.error_status
-            ));
+            return Err(format!("error_status must be a 5xx, not {}", self.error_status));
         }
         Ok(())
     }
@@ -92,13 +87,8 @@ impl FromStr for FaultSpec {
     fn from_str(s: &str) -> Result<Self, String> {
         let mut spec = FaultSpec::default();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (k, v) = part
-                .split_once('=')
-                .ok_or_else(|| format!("expected key=value, got `{part}`"))?;
-            let num = |v: &str| {
-                v.parse::<f64>()
-                    .map_err(|_| format!("`{k}` needs a number, got `{v}`"))
-            };
+            let (k, v) = part.split_once('=').ok_or_else(|| format!("expected key=value, got `{part}`"))?;
+            let num = |v: &str| v.parse::<f64>().map_err(|_| format!("`{k}` needs a number, got `{v}`"));
             let ms = |v: &str| {
                 humantime::parse_duration(v)
                     .map(|d| d.as_millis() as u64)
@@ -107,17 +97,13 @@ impl FromStr for FaultSpec {
             };
             match k {
                 "error_rate" => spec.error_rate = num(v)?,
-                "error_status" => {
-                    spec.error_status = v.parse().map_err(|_| format!("bad error_status `{v}`"))?
-                }
+                "error_status" => spec.error_status = v.parse().map_err(|_| format!("bad error_status `{v}`"))?,
                 "latency" | "latency_ms" => spec.latency_ms = ms(v)?,
                 "jitter" | "jitter_ms" => spec.jitter_ms = ms(v)?,
                 "timeout_rate" => spec.timeout_rate = num(v)?,
                 "timeout_hold" | "timeout_hold_ms" => spec.timeout_hold_ms = ms(v)?,
                 "drop_rate" => spec.drop_rate = num(v)?,
-                "apply_before_fault" => {
-                    spec.apply_before_fault = v.parse().map_err(|_| format!("bad bool `{v}`"))?
-                }
+                "apply_before_fault" => spec.apply_before_fault = v.parse().map_err(|_| format!("bad bool `{v}`"))?,
                 "times" => spec.times = Some(v.parse().map_err(|_| format!("bad times `{v}`"))?),
                 other => return Err(format!("unknown fault key `{other}`")),
             }
@@ -159,13 +145,7 @@ impl FaultConfig {
 
     /// Decides the fate of one request. `route_key` is `"METHOD /template"`, `path_template`
     /// the template alone; `draw` and `jitter_draw` are uniform in [0, 1).
-    pub fn decide(
-        &mut self,
-        route_key: &str,
-        path_template: &str,
-        draw: f64,
-        jitter_draw: f64,
-    ) -> Decision {
+    pub fn decide(&mut self, route_key: &str, path_template: &str, draw: f64, jitter_draw: f64) -> Decision {
         let spec = if self.routes.contains_key(route_key) {
             self.routes.get_mut(route_key)
         } else {
@@ -175,8 +155,7 @@ impl FaultConfig {
         if spec.is_noop() {
             return Decision::default();
         }
-        let latency =
-            Duration::from_millis(spec.latency_ms + (spec.jitter_ms as f64 * jitter_draw) as u64);
+        let latency = Duration::from_millis(spec.latency_ms + (spec.jitter_ms as f64 * jitter_draw) as u64);
         let mut action = if draw < spec.drop_rate {
             Action::Drop
         } else if draw < spec.drop_rate + spec.timeout_rate {
@@ -193,11 +172,7 @@ impl FaultConfig {
                 None => {}
             }
         }
-        Decision {
-            latency,
-            action,
-            apply_first: spec.apply_before_fault,
-        }
+        Decision { latency, action, apply_first: spec.apply_before_fault }
     }
 }
 
@@ -225,8 +200,7 @@ mod tests {
     #[test]
     fn cli_spec_parses_durations_and_routes() {
         let mut c = FaultConfig::default();
-        c.add_cli("error_rate=0.5,error_status=503,latency=200ms,jitter=1s")
-            .unwrap();
+        c.add_cli("error_rate=0.5,error_status=503,latency=200ms,jitter=1s").unwrap();
         c.add_cli("POST /scim2/Users@drop_rate=1,times=2").unwrap();
         assert_eq!(c.global.latency_ms, 200);
         assert_eq!(c.global.jitter_ms, 1000);
@@ -240,29 +214,11 @@ mod tests {
     fn route_spec_overrides_global_and_times_run_out() {
         let mut c = FaultConfig::default();
         c.global.error_rate = 1.0;
-        c.routes.insert(
-            "POST /scim2/Users".into(),
-            FaultSpec {
-                drop_rate: 1.0,
-                times: Some(1),
-                ..FaultSpec::default()
-            },
-        );
-        assert_eq!(
-            c.decide("GET /scim2/Users/{id}", "/scim2/Users/{id}", 0.3, 0.0)
-                .action,
-            Action::Error(500)
-        );
-        assert_eq!(
-            c.decide("POST /scim2/Users", "/scim2/Users", 0.3, 0.0)
-                .action,
-            Action::Drop
-        );
-        assert_eq!(
-            c.decide("POST /scim2/Users", "/scim2/Users", 0.3, 0.0)
-                .action,
-            Action::None
-        );
+        c.routes
+            .insert("POST /scim2/Users".into(), FaultSpec { drop_rate: 1.0, times: Some(1), ..FaultSpec::default() });
+        assert_eq!(c.decide("GET /scim2/Users/{id}", "/scim2/Users/{id}", 0.3, 0.0).action, Action::Error(500));
+        assert_eq!(c.decide("POST /scim2/Users", "/scim2/Users", 0.3, 0.0).action, Action::Drop);
+        assert_eq!(c.decide("POST /scim2/Users", "/scim2/Users", 0.3, 0.0).action, Action::None);
     }
 
     #[test]
@@ -278,15 +234,9 @@ mod tests {
             ..FaultConfig::default()
         };
         assert_eq!(c.decide("k", "p", 0.05, 0.5).action, Action::Drop);
-        assert_eq!(
-            c.decide("k", "p", 0.15, 0.5).action,
-            Action::Timeout(Duration::from_secs(120))
-        );
+        assert_eq!(c.decide("k", "p", 0.15, 0.5).action, Action::Timeout(Duration::from_secs(120)));
         assert_eq!(c.decide("k", "p", 0.25, 0.5).action, Action::Error(500));
         let d = c.decide("k", "p", 0.95, 0.5);
-        assert_eq!(
-            (d.action, d.latency),
-            (Action::None, Duration::from_millis(50))
-        );
+        assert_eq!((d.action, d.latency), (Action::None, Duration::from_millis(50)));
     }
 }

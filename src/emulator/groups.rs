@@ -66,12 +66,7 @@ pub fn list(knobs: &Knobs, store: &Store, origin: &str, params: &[(String, Strin
         },
     };
     let total = matches.len();
-    let items = matches
-        .into_iter()
-        .skip(paging.start - 1)
-        .take(paging.count)
-        .map(|g| trimmed(g, origin))
-        .collect();
+    let items = matches.into_iter().skip(paging.start - 1).take(paging.count).map(|g| trimmed(g, origin)).collect();
     Reply::json(200, list_response(total, paging, items))
 }
 
@@ -89,22 +84,15 @@ fn valid_name(v: Option<&Value>) -> Option<String> {
 
 /// Member ids out of `[{"value": id}, …]`, each an existing, non-pending user.
 fn member_ids(store: &Store, v: &Value) -> Result<Vec<String>, Reply> {
-    let items = v
-        .as_array()
-        .ok_or_else(|| Reply::scim_error(400, "Invalid members."))?;
+    let items = v.as_array().ok_or_else(|| Reply::scim_error(400, "Invalid members."))?;
     items
         .iter()
         .map(|item| {
-            let id = item
-                .get("value")
-                .and_then(Value::as_str)
-                .ok_or_else(|| Reply::scim_error(400, "Invalid members."))?;
+            let id =
+                item.get("value").and_then(Value::as_str).ok_or_else(|| Reply::scim_error(400, "Invalid members."))?;
             match store.user(id) {
                 Some(u) if u.state != UserState::Pending => Ok(id.to_string()),
-                _ => Err(Reply::scim_error(
-                    400,
-                    format!("User does not exist: {id}."),
-                )),
+                _ => Err(Reply::scim_error(400, format!("User does not exist: {id}."))),
             }
         })
         .collect()
@@ -112,10 +100,7 @@ fn member_ids(store: &Store, v: &Value) -> Result<Vec<String>, Reply> {
 
 fn check_rename(store: &Store, g: &Group, name: &str) -> Result<(), Reply> {
     match store.group_by_name(name) {
-        Some(other) if other.id != g.id => Err(Reply::scim_error(
-            400,
-            format!("Group name {name} already exists."),
-        )),
+        Some(other) if other.id != g.id => Err(Reply::scim_error(400, format!("Group name {name} already exists."))),
         _ => Ok(()),
     }
 }
@@ -144,11 +129,7 @@ pub fn create(knobs: &Knobs, store: &mut Store, origin: &str, body: &[u8]) -> Re
     };
     let id = store.new_id();
     let mut g = store.blank_group(id, name);
-    g.email_alias = body
-        .get(ZOOM_GROUP)
-        .and_then(|e| e.get("emailAlias"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    g.email_alias = body.get(ZOOM_GROUP).and_then(|e| e.get("emailAlias")).and_then(Value::as_str).map(str::to_string);
     g.members = members.into_iter().collect();
     let v = full(knobs, &g, origin);
     store.insert_group(g);
@@ -158,11 +139,7 @@ pub fn create(knobs: &Knobs, store: &mut Store, origin: &str, body: &[u8]) -> Re
 /// Applies one PatchOp operation to a working copy of the group.
 fn apply_op(store: &Store, g: &mut Group, op: &Map<String, Value>) -> Result<(), Reply> {
     let bad = || Reply::scim_error(400, "Invalid patch operation.");
-    let kind = op
-        .get("op")
-        .and_then(Value::as_str)
-        .ok_or_else(bad)?
-        .to_ascii_lowercase();
+    let kind = op.get("op").and_then(Value::as_str).ok_or_else(bad)?.to_ascii_lowercase();
     let path = op.get("path").and_then(Value::as_str);
     let value = op.get("value");
     match (kind.as_str(), path) {
@@ -170,34 +147,24 @@ fn apply_op(store: &Store, g: &mut Group, op: &Map<String, Value>) -> Result<(),
             g.members.extend(member_ids(store, value.ok_or_else(bad)?)?);
         }
         ("replace", Some(p)) if p.eq_ignore_ascii_case("members") => {
-            g.members = member_ids(store, value.ok_or_else(bad)?)?
-                .into_iter()
-                .collect();
+            g.members = member_ids(store, value.ok_or_else(bad)?)?.into_iter().collect();
         }
         ("remove", Some(p)) if p.eq_ignore_ascii_case("members") => match value {
             None => g.members.clear(),
             Some(v) => {
                 let ids = v.as_array().ok_or_else(bad)?;
-                for id in ids
-                    .iter()
-                    .filter_map(|i| i.get("value").and_then(Value::as_str))
-                {
+                for id in ids.iter().filter_map(|i| i.get("value").and_then(Value::as_str)) {
                     g.members.remove(id);
                 }
             }
         },
-        ("remove", Some(p))
-            if p.get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case("members["))
-                && p.ends_with(']') =>
-        {
+        ("remove", Some(p)) if p.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("members[")) && p.ends_with(']') => {
             let inner = p.get(8..p.len() - 1).ok_or_else(bad)?;
             let (_, id) = parse_eq(inner, &["value"]).ok_or_else(bad)?;
             g.members.remove(&id);
         }
         ("replace", Some(p)) if p.eq_ignore_ascii_case("displayName") => {
-            let name =
-                valid_name(value).ok_or_else(|| Reply::scim_error(400, text::BAD_DISPLAY_NAME))?;
+            let name = valid_name(value).ok_or_else(|| Reply::scim_error(400, text::BAD_DISPLAY_NAME))?;
             check_rename(store, g, &name)?;
             g.display_name = name;
         }
@@ -205,8 +172,7 @@ fn apply_op(store: &Store, g: &mut Group, op: &Map<String, Value>) -> Result<(),
             let obj = value.and_then(Value::as_object).ok_or_else(bad)?;
             for (k, v) in obj {
                 if k.eq_ignore_ascii_case("displayName") {
-                    let name = valid_name(Some(v))
-                        .ok_or_else(|| Reply::scim_error(400, text::BAD_DISPLAY_NAME))?;
+                    let name = valid_name(Some(v)).ok_or_else(|| Reply::scim_error(400, text::BAD_DISPLAY_NAME))?;
                     check_rename(store, g, &name)?;
                     g.display_name = name;
                 } else if k.eq_ignore_ascii_case("members") {
@@ -217,10 +183,7 @@ fn apply_op(store: &Store, g: &mut Group, op: &Map<String, Value>) -> Result<(),
                         g.members = ids.into_iter().collect::<BTreeSet<_>>();
                     }
                 } else if k == ZOOM_GROUP {
-                    g.email_alias = v
-                        .get("emailAlias")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
+                    g.email_alias = v.get("emailAlias").and_then(Value::as_str).map(str::to_string);
                 } else {
                     return Err(bad());
                 }
@@ -242,29 +205,18 @@ pub fn patch(knobs: &Knobs, store: &mut Store, id: &str, body: &[u8]) -> Reply {
     if text_body.chars().count() > knobs.group_patch_max_chars {
         return Reply::scim_error(
             400,
-            format!(
-                "The request body must not exceed {} characters.",
-                knobs.group_patch_max_chars
-            ),
+            format!("The request body must not exceed {} characters.", knobs.group_patch_max_chars),
         );
     }
     let body = match json_object(body) {
         Ok(b) => b,
         Err(r) => return r,
     };
-    let (Some(Value::Array(_)), Some(Value::Array(ops))) =
-        (body.get("schemas"), body.get("Operations"))
-    else {
-        return Reply::scim_error(
-            400,
-            "The request JSON must contain \"schemas\" and \"Operations\".",
-        );
+    let (Some(Value::Array(_)), Some(Value::Array(ops))) = (body.get("schemas"), body.get("Operations")) else {
+        return Reply::scim_error(400, "The request JSON must contain \"schemas\" and \"Operations\".");
     };
     if ops.is_empty() {
-        return Reply::scim_error(
-            400,
-            "The request JSON must contain \"schemas\" and \"Operations\".",
-        );
+        return Reply::scim_error(400, "The request JSON must contain \"schemas\" and \"Operations\".");
     }
     let mut g = before.clone();
     for op in ops {

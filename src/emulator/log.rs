@@ -47,10 +47,7 @@ impl RequestCounts {
     }
 
     pub fn status(&self, status: u16) -> u64 {
-        self.by_status
-            .get(&status.to_string())
-            .copied()
-            .unwrap_or(0)
+        self.by_status.get(&status.to_string()).copied().unwrap_or(0)
     }
 
     pub fn dropped(&self) -> u64 {
@@ -58,11 +55,7 @@ impl RequestCounts {
     }
 
     pub fn route_status(&self, route: Route, status: u16) -> u64 {
-        self.by_route_status
-            .get(route.key())
-            .and_then(|m| m.get(&status.to_string()))
-            .copied()
-            .unwrap_or(0)
+        self.by_route_status.get(route.key()).and_then(|m| m.get(&status.to_string())).copied().unwrap_or(0)
     }
 }
 
@@ -75,43 +68,24 @@ pub struct RequestLog {
 
 impl RequestLog {
     pub fn new(capacity: usize) -> Self {
-        Self {
-            counts: RequestCounts::default(),
-            recent: VecDeque::new(),
-            capacity,
-            next_seq: 0,
-        }
+        Self { counts: RequestCounts::default(), recent: VecDeque::new(), capacity, next_seq: 0 }
     }
 
-    pub fn record(
-        &mut self,
-        method: &str,
-        route: &str,
-        path: &str,
-        query: Option<&str>,
-        status: Option<u16>,
-    ) {
+    pub fn record(&mut self, method: &str, route: &str, path: &str, query: Option<&str>, status: Option<u16>) {
         self.next_seq += 1;
         let status_key = status.map_or_else(|| DROPPED.to_string(), |s| s.to_string());
         let c = &mut self.counts;
         c.total += 1;
         *c.by_route.entry(route.to_string()).or_default() += 1;
         *c.by_status.entry(status_key.clone()).or_default() += 1;
-        *c.by_route_status
-            .entry(route.to_string())
-            .or_default()
-            .entry(status_key)
-            .or_default() += 1;
+        *c.by_route_status.entry(route.to_string()).or_default().entry(status_key).or_default() += 1;
         if self.capacity == 0 {
             return;
         }
         if self.recent.len() == self.capacity {
             self.recent.pop_front();
         }
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         self.recent.push_back(RequestRecord {
             seq: self.next_seq,
             method: method.to_string(),
@@ -146,38 +120,12 @@ mod tests {
     #[test]
     fn counts_by_route_and_status_and_ring_is_bounded() {
         let mut log = RequestLog::new(2);
-        log.record(
-            "POST",
-            Route::CreateUser.key(),
-            "/scim2/Users",
-            None,
-            Some(201),
-        );
-        log.record(
-            "POST",
-            Route::CreateUser.key(),
-            "/scim2/Users",
-            None,
-            Some(409),
-        );
+        log.record("POST", Route::CreateUser.key(), "/scim2/Users", None, Some(201));
+        log.record("POST", Route::CreateUser.key(), "/scim2/Users", None, Some(409));
         log.record("GET", Route::GetUser.key(), "/scim2/Users/x", None, None);
         let c = log.counts();
-        assert_eq!(
-            (
-                c.total,
-                c.route(Route::CreateUser),
-                c.route(Route::FilterUsers)
-            ),
-            (3, 2, 0)
-        );
-        assert_eq!(
-            (
-                c.status(201),
-                c.dropped(),
-                c.route_status(Route::CreateUser, 409)
-            ),
-            (1, 1, 1)
-        );
+        assert_eq!((c.total, c.route(Route::CreateUser), c.route(Route::FilterUsers)), (3, 2, 0));
+        assert_eq!((c.status(201), c.dropped(), c.route_status(Route::CreateUser, 409)), (1, 1, 1));
         let r = log.recent(10);
         assert_eq!(r.len(), 2);
         assert_eq!(r[1].seq, 3);

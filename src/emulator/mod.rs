@@ -42,9 +42,7 @@ mod users;
 mod wire;
 
 pub use args::{EmulateArgs, run};
-pub use config::{
-    Credentials, DeleteMode, EmulatorConfig, ErrorStyle, Knobs, Plan, RetryAfterStyle,
-};
+pub use config::{Credentials, DeleteMode, EmulatorConfig, ErrorStyle, Knobs, Plan, RetryAfterStyle};
 pub use faults::{FaultConfig, FaultSpec};
 pub use log::{RequestCounts, RequestRecord};
 pub use ratelimit::{Label, LabelLimit, RateLimit, RatePreset, RateTable};
@@ -54,6 +52,5 @@ pub use seed::{ControlError, SeedUser, UserEdit};
 pub use server::StartError;
 pub use state::{Group, LoginType, Role, User, UserState};
 pub use wire::{
-    CORE_GROUP, CORE_USER, ENTERPRISE, ERROR, LIST_RESPONSE, PATCH_OP, ZOOM_GROUP, ZOOM_LOGIN,
-    ZOOM_USER, text,
+    CORE_GROUP, CORE_USER, ENTERPRISE, ERROR, LIST_RESPONSE, PATCH_OP, ZOOM_GROUP, ZOOM_LOGIN, ZOOM_USER, text,
 };

@@ -27,50 +27,23 @@ pub enum Outcome {
 }
 
 fn record(shared: &Shared, parts: &Parts, route: &str, status: Option<u16>) {
-    lock(&shared.log).record(
-        parts.method.as_str(),
-        route,
-        parts.uri.path(),
-        parts.uri.query(),
-        status,
-    );
+    lock(&shared.log).record(parts.method.as_str(), route, parts.uri.path(), parts.uri.query(), status);
 }
 
 /// Handles a request whose body has been read. Never fails: every problem is a reply.
-pub async fn handle(
-    shared: &Arc<Shared>,
-    parts: &Parts,
-    body: Result<hyper::body::Bytes, Reply>,
-) -> Outcome {
+pub async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Result<hyper::body::Bytes, Reply>) -> Outcome {
     let params = query::params(parts.uri.query());
     let has_filter = params.iter().any(|(k, _)| k == "filter");
     let knobs = shared.knobs();
-    let (route, id) = match match_route(&parts.method, parts.uri.path(), has_filter, knobs.mount_v2)
-    {
+    let (route, id) = match match_route(&parts.method, parts.uri.path(), has_filter, knobs.mount_v2) {
         Matched::Route(r, id) => (r, id.unwrap_or_default()),
         Matched::NotFound => {
-            record(
-                shared,
-                parts,
-                &format!("{} (unmatched)", parts.method),
-                Some(404),
-            );
-            return Outcome::Reply(Reply::rest_error(
-                404,
-                404,
-                "The requested resource was not found.",
-            ));
+            record(shared, parts, &format!("{} (unmatched)", parts.method), Some(404));
+            return Outcome::Reply(Reply::rest_error(404, 404, "The requested resource was not found."));
         }
         Matched::MethodNotAllowed(allow) => {
-            record(
-                shared,
-                parts,
-                &format!("{} (unmatched)", parts.method),
-                Some(405),
-            );
-            return Outcome::Reply(
-                Reply::rest_error(405, 405, "Method not allowed.").with_header("allow", allow),
-            );
+            record(shared, parts, &format!("{} (unmatched)", parts.method), Some(405));
+            return Outcome::Reply(Reply::rest_error(405, 405, "Method not allowed.").with_header("allow", allow));
         }
     };
     let body = match body {
@@ -86,25 +59,20 @@ pub async fn handle(
         lock(&shared.faults).decide(route.key(), route.path_template(), draw, jitter)
     };
     // Two writes to one user overlapping in time (only possible with injected latency).
-    let _busy =
-        if route.is_user_write() && knobs.concurrent_update_429 && !decision.latency.is_zero() {
-            match BusyGuard::acquire(shared, &id) {
-                Some(g) => Some(g),
-                None => {
-                    let reply = Reply::error(
-                        &knobs,
-                        429,
-                        429,
-                        "Too many concurrent requests for this user. Try again later.",
-                    )
-                    .with_header("retry-after", "1");
-                    record(shared, parts, route.key(), Some(429));
-                    return Outcome::Reply(reply);
-                }
+    let _busy = if route.is_user_write() && knobs.concurrent_update_429 && !decision.latency.is_zero() {
+        match BusyGuard::acquire(shared, &id) {
+            Some(g) => Some(g),
+            None => {
+                let reply =
+                    Reply::error(&knobs, 429, 429, "Too many concurrent requests for this user. Try again later.")
+                        .with_header("retry-after", "1");
+                record(shared, parts, route.key(), Some(429));
+                return Outcome::Reply(reply);
             }
-        } else {
-            None
-        };
+        }
+    } else {
+        None
+    };
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
     }
@@ -114,11 +82,7 @@ pub async fn handle(
             tokio::time::sleep(hold).await;
             Some(Reply::rest_error(504, 504, "Gateway Timeout"))
         }
-        Action::Error(status) => Some(Reply::rest_error(
-            status,
-            status.into(),
-            "Internal server error.",
-        )),
+        Action::Error(status) => Some(Reply::rest_error(status, status.into(), "Internal server error.")),
         _ => Some(process(shared, &knobs, parts, route, &id, &params, &body)),
     };
     let reply = match (decision.action, reply) {
@@ -154,17 +118,9 @@ fn process(
     if route == Route::Token {
         let mut all = params.to_vec();
         all.extend(url::form_urlencoded::parse(body).into_owned());
-        return token_endpoint(
-            &shared.creds,
-            knobs,
-            &mut lock(&shared.tokens),
-            &shared.origin,
-            authorization,
-            &all,
-        );
+        return token_endpoint(&shared.creds, knobs, &mut lock(&shared.tokens), &shared.origin, authorization, &all);
     }
-    let authorized =
-        bearer(authorization).is_some_and(|t| lock(&shared.tokens).is_valid(t, Instant::now()));
+    let authorized = bearer(authorization).is_some_and(|t| lock(&shared.tokens).is_valid(t, Instant::now()));
     if !authorized {
         return Reply::invalid_token();
     }
@@ -201,11 +157,7 @@ fn process(
 /// `X-RateLimit-*` on normal responses (Zoom sent them 2020–21).
 fn with_rate_headers(reply: Reply, verdict: &Verdict) -> Reply {
     match verdict {
-        Verdict::Allowed {
-            category,
-            limit,
-            remaining,
-        } => reply
+        Verdict::Allowed { category, limit, remaining } => reply
             .with_header("x-ratelimit-category", category.as_str())
             .with_header("x-ratelimit-limit", limit.to_string())
             .with_header("x-ratelimit-remaining", remaining.to_string()),
@@ -215,13 +167,7 @@ fn with_rate_headers(reply: Reply, verdict: &Verdict) -> Reply {
 
 /// The 429 with Zoom's text and headers; `Retry-After` per the knob.
 fn too_many(knobs: &Knobs, verdict: &Verdict, now: SystemTime) -> Reply {
-    let Verdict::Denied {
-        category,
-        kind,
-        limit,
-        retry_after,
-    } = *verdict
-    else {
+    let Verdict::Denied { category, kind, limit, retry_after } = *verdict else {
         return Reply::rest_error(500, 500, "unreachable");
     };
     let (message, kind_text) = match kind {
@@ -234,13 +180,10 @@ fn too_many(knobs: &Knobs, verdict: &Verdict, now: SystemTime) -> Reply {
         .with_header("x-ratelimit-limit", limit.to_string())
         .with_header("x-ratelimit-remaining", "0");
     match knobs.retry_after {
-        RetryAfterStyle::Seconds => reply.with_header(
-            "retry-after",
-            retry_after.as_secs_f64().ceil().max(1.0).to_string(),
-        ),
-        RetryAfterStyle::Iso => {
-            reply.with_header("retry-after", rfc3339(unix_secs_ceil(now + retry_after)))
+        RetryAfterStyle::Seconds => {
+            reply.with_header("retry-after", retry_after.as_secs_f64().ceil().max(1.0).to_string())
         }
+        RetryAfterStyle::Iso => reply.with_header("retry-after", rfc3339(unix_secs_ceil(now + retry_after))),
         RetryAfterStyle::None => reply,
     }
 }

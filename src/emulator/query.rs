@@ -8,16 +8,11 @@ use super::wire::{LIST_RESPONSE, Reply, text};
 
 /// Decoded query parameters (`+` and `%XX` decoded).
 pub fn params(query: Option<&str>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .into_owned()
-        .collect()
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes()).into_owned().collect()
 }
 
 pub fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 /// 1-based start and page size after Zoom's clamping.
@@ -30,26 +25,16 @@ pub struct Paging {
 pub fn paging(knobs: &Knobs, params: &[(String, String)]) -> Result<Paging, Reply> {
     let start = match param(params, "startIndex") {
         None if knobs.start_index_required => {
-            return Err(Reply::scim_error(
-                400,
-                "The \"startIndex\" parameter is required.",
-            ));
+            return Err(Reply::scim_error(400, "The \"startIndex\" parameter is required."));
         }
         None => 1,
         // RFC 7644: a startIndex below 1 is read as 1.
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .map_err(|_| Reply::scim_error(400, "Invalid startIndex"))?
-            .max(1) as usize,
+        Some(v) => v.trim().parse::<i64>().map_err(|_| Reply::scim_error(400, "Invalid startIndex"))?.max(1) as usize,
     };
     let count = match param(params, "count") {
         None => knobs.default_count.min(knobs.max_count) as usize,
         Some(v) => {
-            let n = v
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| Reply::scim_error(400, "Invalid count"))?;
+            let n = v.trim().parse::<i64>().map_err(|_| Reply::scim_error(400, "Invalid count"))?;
             n.clamp(0, i64::from(knobs.max_count)) as usize
         }
     };
@@ -99,25 +84,10 @@ mod tests {
     #[test]
     fn eq_filter_accepts_quoted_and_bare_values() {
         let allowed = ["userName", "externalId"];
-        assert_eq!(
-            parse_eq(r#"userName eq "a@b.co""#, &allowed),
-            Some(("userName", "a@b.co".into()))
-        );
-        assert_eq!(
-            parse_eq("USERNAME EQ a@b.co", &allowed),
-            Some(("userName", "a@b.co".into()))
-        );
-        assert_eq!(
-            parse_eq("externalId eq abc&def", &allowed),
-            Some(("externalId", "abc&def".into()))
-        );
-        for bad in [
-            "userName co \"a\"",
-            "title eq x",
-            "userName eq",
-            "userName eq a b",
-            "active eq true and x",
-        ] {
+        assert_eq!(parse_eq(r#"userName eq "a@b.co""#, &allowed), Some(("userName", "a@b.co".into())));
+        assert_eq!(parse_eq("USERNAME EQ a@b.co", &allowed), Some(("userName", "a@b.co".into())));
+        assert_eq!(parse_eq("externalId eq abc&def", &allowed), Some(("externalId", "abc&def".into())));
+        for bad in ["userName co \"a\"", "title eq x", "userName eq", "userName eq a b", "active eq true and x"] {
             assert_eq!(parse_eq(bad, &allowed), None, "{bad}");
         }
     }
@@ -126,29 +96,11 @@ mod tests {
     fn paging_defaults_and_clamps() {
         let k = Knobs::default();
         let p = |q: &str| paging(&k, &params(Some(q)));
-        assert_eq!(
-            p("").unwrap(),
-            Paging {
-                start: 1,
-                count: 10
-            }
-        );
-        assert_eq!(
-            p("startIndex=0&count=1000").unwrap(),
-            Paging {
-                start: 1,
-                count: 100
-            }
-        );
-        assert_eq!(
-            p("startIndex=5&count=-3").unwrap(),
-            Paging { start: 5, count: 0 }
-        );
+        assert_eq!(p("").unwrap(), Paging { start: 1, count: 10 });
+        assert_eq!(p("startIndex=0&count=1000").unwrap(), Paging { start: 1, count: 100 });
+        assert_eq!(p("startIndex=5&count=-3").unwrap(), Paging { start: 5, count: 0 });
         assert!(p("count=ten").is_err());
-        let strict = Knobs {
-            start_index_required: true,
-            ..Knobs::default()
-        };
+        let strict = Knobs { start_index_required: true, ..Knobs::default() };
         assert!(paging(&strict, &params(Some("count=5"))).is_err());
     }
 }

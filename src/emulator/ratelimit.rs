@@ -80,10 +80,7 @@ impl RateLimit {
 
     /// Both labels at `n` requests per second, no daily caps.
     pub fn per_second(n: u32) -> Self {
-        Self {
-            per_second: Some(n),
-            ..Self::preset(RatePreset::Off)
-        }
+        Self { per_second: Some(n), ..Self::preset(RatePreset::Off) }
     }
 
     /// The effective table.
@@ -92,14 +89,8 @@ impl RateLimit {
             RatePreset::Legacy1Rps => (true, LabelLimit::qps(1), LabelLimit::qps(1)),
             RatePreset::Free => (
                 false,
-                LabelLimit {
-                    per_second: Some(4),
-                    per_day: Some(6_000),
-                },
-                LabelLimit {
-                    per_second: Some(2),
-                    per_day: Some(2_000),
-                },
+                LabelLimit { per_second: Some(4), per_day: Some(6_000) },
+                LabelLimit { per_second: Some(2), per_day: Some(2_000) },
             ),
             RatePreset::Pro => (false, LabelLimit::qps(30), LabelLimit::qps(20)),
             RatePreset::BusinessPlus => (false, LabelLimit::qps(80), LabelLimit::qps(60)),
@@ -114,11 +105,7 @@ impl RateLimit {
         medium.per_second = medium_qps.or(medium.per_second);
         light.per_day = self.light_per_day.or(light.per_day);
         medium.per_day = self.medium_per_day.or(medium.per_day);
-        RateTable {
-            per_endpoint,
-            light,
-            medium,
-        }
+        RateTable { per_endpoint, light, medium }
     }
 }
 
@@ -156,10 +143,7 @@ pub struct LabelLimit {
 
 impl LabelLimit {
     fn qps(n: u32) -> Self {
-        Self {
-            per_second: Some(n),
-            per_day: None,
-        }
+        Self { per_second: Some(n), per_day: None }
     }
 }
 
@@ -212,11 +196,7 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(config: &RateLimit) -> Self {
-        Self {
-            table: config.table(),
-            buckets: HashMap::new(),
-            daily: HashMap::new(),
-        }
+        Self { table: config.table(), buckets: HashMap::new(), daily: HashMap::new() }
     }
 
     pub fn table(&self) -> RateTable {
@@ -224,13 +204,7 @@ impl Limiter {
     }
 
     /// Admits or refuses one request of `label` on `endpoint` (e.g. `GET /scim2/Users`).
-    pub fn check(
-        &mut self,
-        label: Label,
-        endpoint: &'static str,
-        now: Instant,
-        wall: SystemTime,
-    ) -> Verdict {
+    pub fn check(&mut self, label: Label, endpoint: &'static str, now: Instant, wall: SystemTime) -> Verdict {
         let limits = match label {
             Label::Light => self.table.light,
             Label::Medium => self.table.medium,
@@ -255,16 +229,9 @@ impl Limiter {
         }
         let mut remaining = u32::MAX;
         if let Some(rate) = limits.per_second {
-            let key = if self.table.per_endpoint {
-                endpoint
-            } else {
-                label.as_str()
-            };
+            let key = if self.table.per_endpoint { endpoint } else { label.as_str() };
             let cap = f64::from(rate);
-            let b = self.buckets.entry(key).or_insert(Bucket {
-                tokens: cap,
-                last: now,
-            });
+            let b = self.buckets.entry(key).or_insert(Bucket { tokens: cap, last: now });
             let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
             b.tokens = (b.tokens + elapsed * cap).min(cap);
             b.last = now;
@@ -283,16 +250,8 @@ impl Limiter {
         self.daily.insert(label, (day, used_today + 1));
         // With a daily cap the headers speak about the day, as in Zoom's documented example.
         match (limits.per_day, limits.per_second) {
-            (Some(cap), _) => Verdict::Allowed {
-                category: label,
-                limit: cap,
-                remaining: cap - used_today - 1,
-            },
-            (None, Some(rate)) => Verdict::Allowed {
-                category: label,
-                limit: rate,
-                remaining,
-            },
+            (Some(cap), _) => Verdict::Allowed { category: label, limit: cap, remaining: cap - used_today - 1 },
+            (None, Some(rate)) => Verdict::Allowed { category: label, limit: rate, remaining },
             (None, None) => Verdict::Unlimited,
         }
     }

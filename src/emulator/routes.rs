@@ -75,9 +75,7 @@ impl Route {
     pub const fn path_template(self) -> &'static str {
         match self {
             Route::ListUsers | Route::FilterUsers | Route::CreateUser => "/scim2/Users",
-            Route::GetUser | Route::PutUser | Route::PatchUser | Route::DeleteUser => {
-                "/scim2/Users/{id}"
-            }
+            Route::GetUser | Route::PutUser | Route::PatchUser | Route::DeleteUser => "/scim2/Users/{id}",
             Route::ListGroups | Route::FilterGroups | Route::CreateGroup => "/scim2/Groups",
             Route::GetGroup | Route::PatchGroup | Route::DeleteGroup => "/scim2/Groups/{id}",
             Route::Token => "/oauth/token",
@@ -89,9 +87,7 @@ impl Route {
     /// create/patch, which can touch many members.
     pub const fn label(self) -> Option<Label> {
         match self {
-            Route::ListUsers | Route::FilterUsers | Route::ListGroups | Route::FilterGroups => {
-                Some(Label::Medium)
-            }
+            Route::ListUsers | Route::FilterUsers | Route::ListGroups | Route::FilterGroups => Some(Label::Medium),
             Route::CreateGroup | Route::PatchGroup => Some(Label::Medium),
             Route::Token => None,
             _ => Some(Label::Light),
@@ -154,9 +150,7 @@ pub fn match_route(method: &Method, path: &str, has_filter: bool, mount_v2: bool
     if raw_id.is_empty() || raw_id.contains('/') {
         return Matched::NotFound;
     }
-    let id = percent_encoding::percent_decode_str(raw_id)
-        .decode_utf8_lossy()
-        .into_owned();
+    let id = percent_encoding::percent_decode_str(raw_id).decode_utf8_lossy().into_owned();
     let route = match (method.as_str(), is_users) {
         ("GET", true) => Route::GetUser,
         ("PUT", true) => Route::PutUser,
@@ -178,37 +172,16 @@ mod tests {
     #[test]
     fn eleven_operations_and_nothing_else() {
         let m = |meth: Method, p: &str| match_route(&meth, p, false, false);
-        assert_eq!(
-            m(Method::GET, "/scim2/Users/k%26Kd"),
-            Matched::Route(Route::GetUser, Some("k&Kd".into()))
-        );
-        assert_eq!(
-            m(Method::GET, "/scim2/Users/k&Kd"),
-            Matched::Route(Route::GetUser, Some("k&Kd".into()))
-        );
-        assert_eq!(
-            m(Method::PUT, "/scim2/Groups/x"),
-            Matched::MethodNotAllowed("GET, PATCH, DELETE")
-        );
-        assert_eq!(
-            m(Method::DELETE, "/scim2/Users"),
-            Matched::MethodNotAllowed("GET, POST")
-        );
-        assert_eq!(
-            m(Method::GET, "/scim2/ServiceProviderConfig"),
-            Matched::NotFound
-        );
+        assert_eq!(m(Method::GET, "/scim2/Users/k%26Kd"), Matched::Route(Route::GetUser, Some("k&Kd".into())));
+        assert_eq!(m(Method::GET, "/scim2/Users/k&Kd"), Matched::Route(Route::GetUser, Some("k&Kd".into())));
+        assert_eq!(m(Method::PUT, "/scim2/Groups/x"), Matched::MethodNotAllowed("GET, PATCH, DELETE"));
+        assert_eq!(m(Method::DELETE, "/scim2/Users"), Matched::MethodNotAllowed("GET, POST"));
+        assert_eq!(m(Method::GET, "/scim2/ServiceProviderConfig"), Matched::NotFound);
         assert_eq!(m(Method::POST, "/scim2/Bulk"), Matched::NotFound);
         assert_eq!(m(Method::GET, "/scim2/Users/a/b"), Matched::NotFound);
         assert_eq!(m(Method::GET, "/v2/scim2/Users"), Matched::NotFound);
-        assert_eq!(
-            match_route(&Method::GET, "/v2/scim2/Users", true, true),
-            Matched::Route(Route::FilterUsers, None)
-        );
-        assert_eq!(
-            m(Method::GET, "/oauth/token"),
-            Matched::MethodNotAllowed("POST")
-        );
+        assert_eq!(match_route(&Method::GET, "/v2/scim2/Users", true, true), Matched::Route(Route::FilterUsers, None));
+        assert_eq!(m(Method::GET, "/oauth/token"), Matched::MethodNotAllowed("POST"));
         let documented = Route::ALL
             .iter()
             .filter(|r| **r != Route::Token)

@@ -20,33 +20,17 @@ pub struct Emulator;
 impl Emulator {
     /// Binds `addr` and serves until [`RunningEmulator::shutdown`] (or until the handle is
     /// dropped). Refuses a non-loopback address unless `config.allow_remote`.
-    pub async fn start(
-        config: EmulatorConfig,
-        addr: SocketAddr,
-    ) -> Result<RunningEmulator, StartError> {
+    pub async fn start(config: EmulatorConfig, addr: SocketAddr) -> Result<RunningEmulator, StartError> {
         if !addr.ip().is_loopback() && !config.allow_remote {
             return Err(StartError::NotLoopback(addr));
         }
         config.knobs.validate().map_err(StartError::Config)?;
         config.faults.validate().map_err(StartError::Config)?;
         let (stop, stop_rx) = watch::channel(false);
-        let (shared, task) = server::spawn(
-            |local| Arc::new(Shared::new(config, format!("http://{local}"))),
-            addr,
-            stop_rx,
-        )
-        .await?;
-        let addr = shared
-            .origin
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap_or(addr);
-        Ok(RunningEmulator {
-            shared,
-            stop,
-            task,
-            addr,
-        })
+        let (shared, task) =
+            server::spawn(|local| Arc::new(Shared::new(config, format!("http://{local}"))), addr, stop_rx).await?;
+        let addr = shared.origin.trim_start_matches("http://").parse().unwrap_or(addr);
+        Ok(RunningEmulator { shared, stop, task, addr })
     }
 }
 
@@ -132,11 +116,7 @@ impl RunningEmulator {
         seed::remove_user(&self.shared, id)
     }
 
-    pub fn seed_group(
-        &self,
-        display_name: &str,
-        members: &[String],
-    ) -> Result<Group, ControlError> {
+    pub fn seed_group(&self, display_name: &str, members: &[String]) -> Result<Group, ControlError> {
         seed::seed_group(&self.shared, display_name, members)
     }
 

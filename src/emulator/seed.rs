@@ -49,10 +49,7 @@ pub struct SeedUser {
 
 impl SeedUser {
     pub fn new(user_name: impl Into<String>) -> Self {
-        Self {
-            user_name: user_name.into(),
-            ..Self::default()
-        }
+        Self { user_name: user_name.into(), ..Self::default() }
     }
 
     pub fn role(mut self, role: Role) -> Self {
@@ -94,17 +91,11 @@ pub struct UserEdit {
 
 pub fn seed_user(shared: &Shared, seed: SeedUser) -> Result<User, ControlError> {
     if !is_valid_email(&seed.user_name) {
-        return Err(ControlError::Invalid(format!(
-            "userName `{}` is not an email",
-            seed.user_name
-        )));
+        return Err(ControlError::Invalid(format!("userName `{}` is not an email", seed.user_name)));
     }
     let mut store = lock(&shared.store);
     if store.name_taken(&seed.user_name) {
-        return Err(ControlError::Conflict(format!(
-            "userName `{}` exists",
-            seed.user_name
-        )));
+        return Err(ControlError::Conflict(format!("userName `{}` exists", seed.user_name)));
     }
     let id = match seed.id {
         Some(id) if id.is_empty() || id.contains('/') => {
@@ -126,15 +117,10 @@ pub fn seed_user(shared: &Shared, seed: SeedUser) -> Result<User, ControlError> 
 
 pub fn edit_user(shared: &Shared, id: &str, edit: UserEdit) -> Result<User, ControlError> {
     let mut store = lock(&shared.store);
-    let mut u = store
-        .user(id)
-        .cloned()
-        .ok_or_else(|| ControlError::NotFound(id.to_string()))?;
+    let mut u = store.user(id).cloned().ok_or_else(|| ControlError::NotFound(id.to_string()))?;
     if let Some(name) = &edit.user_name {
         if !is_valid_email(name) {
-            return Err(ControlError::Invalid(format!(
-                "userName `{name}` is not an email"
-            )));
+            return Err(ControlError::Invalid(format!("userName `{name}` is not an email")));
         }
         if store.name_taken(name) && !u.user_name.eq_ignore_ascii_case(name) {
             return Err(ControlError::Conflict(format!("userName `{name}` exists")));
@@ -160,26 +146,17 @@ pub fn edit_user(shared: &Shared, id: &str, edit: UserEdit) -> Result<User, Cont
 
 /// Removes a user outright (its userName becomes free again).
 pub fn remove_user(shared: &Shared, id: &str) -> Result<(), ControlError> {
-    lock(&shared.store)
-        .remove_user(id, false)
-        .map(|_| ())
-        .ok_or_else(|| ControlError::NotFound(id.to_string()))
+    lock(&shared.store).remove_user(id, false).map(|_| ()).ok_or_else(|| ControlError::NotFound(id.to_string()))
 }
 
 /// Creates a group directly, with members (user ids that must exist).
-pub fn seed_group(
-    shared: &Shared,
-    display_name: &str,
-    members: &[String],
-) -> Result<Group, ControlError> {
+pub fn seed_group(shared: &Shared, display_name: &str, members: &[String]) -> Result<Group, ControlError> {
     let mut store = lock(&shared.store);
     if display_name.trim().is_empty() {
         return Err(ControlError::Invalid("displayName is empty".to_string()));
     }
     if store.group_by_name(display_name).is_some() {
-        return Err(ControlError::Conflict(format!(
-            "group `{display_name}` exists"
-        )));
+        return Err(ControlError::Conflict(format!("group `{display_name}` exists")));
     }
     if let Some(missing) = members.iter().find(|m| store.user(m).is_none()) {
         return Err(ControlError::NotFound(missing.clone()));

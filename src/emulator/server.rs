@@ -30,15 +30,10 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// Why the emulator did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error(
-        "refusing to listen on non-loopback address {0} without allow_remote (no TLS, no auth on /_emulator)"
-    )]
+    #[error("refusing to listen on non-loopback address {0} without allow_remote (no TLS, no auth on /_emulator)")]
     NotLoopback(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("invalid configuration: {0}")]
     Config(String),
 }
@@ -49,12 +44,8 @@ pub async fn spawn(
     addr: SocketAddr,
     stop: watch::Receiver<bool>,
 ) -> Result<(Arc<Shared>, tokio::task::JoinHandle<()>), StartError> {
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(|source| StartError::Bind { addr, source })?;
     let shared = shared_for(local);
     let task = tokio::spawn(accept_loop(listener, shared.clone(), stop));
     Ok((shared, task))
@@ -74,25 +65,18 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: watch
         while conns.try_join_next().is_some() {}
     }
     drop(listener);
-    let drained =
-        tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
+    let drained = tokio::time::timeout(DRAIN, async { while conns.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         conns.abort_all();
         while conns.join_next().await.is_some() {}
     }
 }
 
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
-    shared: Arc<Shared>,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn serve_connection(stream: tokio::net::TcpStream, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let kill = Arc::new(Notify::new());
     let svc_kill = kill.clone();
     let service = service_fn(move |req| handle(shared.clone(), svc_kill.clone(), req));
-    let conn = http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+    let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
@@ -116,10 +100,7 @@ async fn handle(
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
             Err(Reply::scim_error(413, "The request body is too large."))
         }
-        Err(_) => Err(Reply::scim_error(
-            400,
-            "The request body could not be read.",
-        )),
+        Err(_) => Err(Reply::scim_error(400, "The request body could not be read.")),
     };
     let path = parts.uri.path();
     if path == "/_emulator" || path.starts_with("/_emulator/") {
@@ -145,20 +126,13 @@ pub fn to_response(reply: Reply) -> Response<Full<Bytes>> {
         None => Vec::new(),
     };
     let mut resp = Response::new(Full::new(Bytes::from(bytes)));
-    *resp.status_mut() =
-        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     if reply.body.is_some() {
-        headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/json; charset=utf-8"),
-        );
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
     }
     for (name, value) in reply.headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
             headers.insert(n, v);
         }
     }

@@ -36,10 +36,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(config: EmulatorConfig, origin: String) -> Self {
-        let store = Store::new(
-            config.owner_user_name.as_deref(),
-            config.knobs.ids_with_ampersand,
-        );
+        let store = Store::new(config.owner_user_name.as_deref(), config.knobs.ids_with_ampersand);
         Self {
             creds: config.credentials.clone(),
             origin,
@@ -57,10 +54,7 @@ impl Shared {
 
     /// A cheap snapshot of the knobs for one request.
     pub fn knobs(&self) -> Arc<Knobs> {
-        self.knobs
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.knobs.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     pub fn set_knobs(&self, knobs: Knobs) -> Result<(), String> {
@@ -87,17 +81,13 @@ impl Shared {
     pub fn reset(&self, all: bool) {
         if all {
             let start = self.start.clone();
-            *self.knobs.write().unwrap_or_else(PoisonError::into_inner) =
-                Arc::new(start.knobs.clone());
+            *self.knobs.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(start.knobs.clone());
             *lock(&self.faults) = start.faults.clone();
             *lock(&self.rate_limit) = start.rate_limit.clone();
             lock(&self.tokens).expire_all();
         }
         let knobs = self.knobs();
-        *lock(&self.store) = Store::new(
-            self.start.owner_user_name.as_deref(),
-            knobs.ids_with_ampersand,
-        );
+        *lock(&self.store) = Store::new(self.start.owner_user_name.as_deref(), knobs.ids_with_ampersand);
         let rate = lock(&self.rate_limit).clone();
         *lock(&self.limiter) = Limiter::new(&rate);
         lock(&self.log).clear();
@@ -115,10 +105,7 @@ pub struct BusyGuard {
 impl BusyGuard {
     /// `None` if another write to this user is in flight.
     pub fn acquire(shared: &Arc<Shared>, id: &str) -> Option<Self> {
-        lock(&shared.busy).insert(id.to_string()).then(|| Self {
-            shared: shared.clone(),
-            id: id.to_string(),
-        })
+        lock(&shared.busy).insert(id.to_string()).then(|| Self { shared: shared.clone(), id: id.to_string() })
     }
 }
 

@@ -100,19 +100,12 @@ impl User {
 /// Plan/licence attributes of the zoom:1.0 extension (cleared on deactivation). Profile extras
 /// (`personalLinkName`, `pronouns`) and custom attributes are kept.
 pub fn is_licence_field(name: &str) -> bool {
-    name.starts_with("zoom")
-        || matches!(
-            name,
-            "clinicalNotes" | "visitorManagement" | "visitorManagementSubscription"
-        )
+    name.starts_with("zoom") || matches!(name, "clinicalNotes" | "visitorManagement" | "visitorManagementSubscription")
 }
 
 /// Zoom Phone provisioning attributes: accepted on create/update but not returned.
 pub fn is_hidden_field(name: &str) -> bool {
-    matches!(
-        name,
-        "zoomPhoneExtNumber" | "zoomPhoneSite" | "zoomPhoneCallingPlan" | "zoomPhoneNumber"
-    )
+    matches!(name, "zoomPhoneExtNumber" | "zoomPhoneSite" | "zoomPhoneCallingPlan" | "zoomPhoneNumber")
 }
 
 /// One Zoom user group.
@@ -177,9 +170,7 @@ impl Store {
     pub fn new_id(&self) -> String {
         let mut rng = rand::rng();
         loop {
-            let mut bytes: Vec<u8> = (0..22)
-                .map(|_| ID_ALPHABET[rng.random_range(0..ID_ALPHABET.len())])
-                .collect();
+            let mut bytes: Vec<u8> = (0..22).map(|_| ID_ALPHABET[rng.random_range(0..ID_ALPHABET.len())]).collect();
             if self.ids_with_ampersand && !bytes.contains(&b'&') {
                 let at = rng.random_range(1..21);
                 bytes[at] = b'&';
@@ -211,10 +202,7 @@ impl Store {
             title: None,
             locale: None,
             phone_numbers: Vec::new(),
-            login_type: LoginType {
-                work_email: false,
-                sso: true,
-            },
+            login_type: LoginType { work_email: false, sso: true },
             enterprise: Map::new(),
             zoom: Map::new(),
             hidden: Map::new(),
@@ -250,8 +238,7 @@ impl Store {
     }
 
     pub fn insert_user(&mut self, user: User) {
-        self.by_name
-            .insert(user.user_name.to_lowercase(), user.id.clone());
+        self.by_name.insert(user.user_name.to_lowercase(), user.id.clone());
         self.user_order.insert(user.seq, user.id.clone());
         self.users.insert(user.id.clone(), user);
     }
@@ -265,9 +252,7 @@ impl Store {
     }
 
     pub fn user_by_name(&self, user_name: &str) -> Option<&User> {
-        self.by_name
-            .get(&user_name.to_lowercase())
-            .and_then(|id| self.users.get(id))
+        self.by_name.get(&user_name.to_lowercase()).and_then(|id| self.users.get(id))
     }
 
     /// Changes a userName and keeps the index right. The caller checks uniqueness.
@@ -300,14 +285,11 @@ impl Store {
 
     /// Does any user other than `except` carry this employeeNumber?
     pub fn employee_number_taken(&self, number: &Value, except: Option<&str>) -> bool {
-        self.users.values().any(|u| {
-            Some(u.id.as_str()) != except && u.enterprise.get("employeeNumber") == Some(number)
-        })
+        self.users.values().any(|u| Some(u.id.as_str()) != except && u.enterprise.get("employeeNumber") == Some(number))
     }
 
     pub fn insert_group(&mut self, group: Group) {
-        self.group_by_name
-            .insert(group.display_name.to_lowercase(), group.id.clone());
+        self.group_by_name.insert(group.display_name.to_lowercase(), group.id.clone());
         self.group_order.insert(group.seq, group.id.clone());
         self.groups.insert(group.id.clone(), group);
     }
@@ -317,9 +299,7 @@ impl Store {
     }
 
     pub fn group_by_name(&self, name: &str) -> Option<&Group> {
-        self.group_by_name
-            .get(&name.to_lowercase())
-            .and_then(|id| self.groups.get(id))
+        self.group_by_name.get(&name.to_lowercase()).and_then(|id| self.groups.get(id))
     }
 
     /// Replaces a stored group (after a validated PATCH), keeping the name index right.
@@ -327,8 +307,7 @@ impl Store {
         if let Some(old) = self.groups.get(&group.id) {
             self.group_by_name.remove(&old.display_name.to_lowercase());
         }
-        self.group_by_name
-            .insert(group.display_name.to_lowercase(), group.id.clone());
+        self.group_by_name.insert(group.display_name.to_lowercase(), group.id.clone());
         self.groups.insert(group.id.clone(), group);
     }
 
@@ -341,17 +320,12 @@ impl Store {
 
     /// Groups in creation order (the default group first).
     pub fn groups(&self) -> impl Iterator<Item = &Group> {
-        self.group_order
-            .values()
-            .filter_map(|id| self.groups.get(id))
+        self.group_order.values().filter_map(|id| self.groups.get(id))
     }
 
     /// Names of the groups a user belongs to, in group order.
     pub fn groups_of(&self, user_id: &str) -> Vec<&str> {
-        self.groups()
-            .filter(|g| g.members.contains(user_id))
-            .map(|g| g.display_name.as_str())
-            .collect()
+        self.groups().filter(|g| g.members.contains(user_id)).map(|g| g.display_name.as_str()).collect()
     }
 }
 

@@ -33,13 +33,7 @@ fn licence_fields_are_cleared_but_profile_fields_kept() {
     let id = s.new_id();
     let mut u = s.blank_user(id, "a@x.org".into());
     u.user_type = "Licensed".into();
-    for k in [
-        "zoomOneBizPlus",
-        "clinicalNotes",
-        "pronouns",
-        "personalLinkName",
-        "myCustom",
-    ] {
+    for k in ["zoomOneBizPlus", "clinicalNotes", "pronouns", "personalLinkName", "myCustom"] {
         u.zoom.insert(k.into(), Value::from("v"));
     }
     u.clear_licences();

@@ -21,10 +21,7 @@ pub fn is_valid_email(s: &str) -> bool {
 
 /// The domain part of an email, lowercased.
 pub fn domain_of(email: &str) -> String {
-    email
-        .rsplit_once('@')
-        .map(|(_, d)| d.to_lowercase())
-        .unwrap_or_default()
+    email.rsplit_once('@').map(|(_, d)| d.to_lowercase()).unwrap_or_default()
 }
 
 fn invalid(attr: &str) -> String {
@@ -57,11 +54,7 @@ fn merge_map(target: &mut Map<String, Value>, ext: &Value, attr: &str) -> Result
 /// Applies the attributes present in `body` to `u` (partial update: absent = unchanged, null
 /// = cleared). `identity` says whether displayName and loginType may change. `userName` and
 /// `active` are the caller's business (they need the store and the role rules).
-pub fn apply_attributes(
-    u: &mut User,
-    body: &Map<String, Value>,
-    identity: bool,
-) -> Result<(), String> {
+pub fn apply_attributes(u: &mut User, body: &Map<String, Value>, identity: bool) -> Result<(), String> {
     if let Some(name) = body.get("name") {
         match name {
             Value::Null => {
@@ -97,9 +90,7 @@ pub fn apply_attributes(
     if let Some(v) = body.get("phoneNumbers") {
         match v {
             Value::Null => u.phone_numbers.clear(),
-            Value::Array(items) if items.iter().all(Value::is_object) => {
-                u.phone_numbers = items.clone()
-            }
+            Value::Array(items) if items.iter().all(Value::is_object) => u.phone_numbers = items.clone(),
             _ => return Err(invalid("phoneNumbers")),
         }
     }
@@ -110,10 +101,8 @@ pub fn apply_attributes(
         let Value::Object(map) = ext else {
             return Err(invalid(ZOOM_USER));
         };
-        let (hidden, shown): (Map<String, Value>, Map<String, Value>) = map
-            .clone()
-            .into_iter()
-            .partition(|(k, _)| is_hidden_field(k));
+        let (hidden, shown): (Map<String, Value>, Map<String, Value>) =
+            map.clone().into_iter().partition(|(k, _)| is_hidden_field(k));
         merge_map(&mut u.hidden, &Value::Object(hidden), ZOOM_USER)?;
         merge_map(&mut u.zoom, &Value::Object(shown), ZOOM_USER)?;
     }
@@ -127,14 +116,10 @@ pub fn apply_attributes(
             Some(Value::Bool(b)) => Ok(*b),
             Some(_) => Err(invalid("loginType")),
         };
-        let next = LoginType {
-            work_email: flag("workEmail", u.login_type.work_email)?,
-            sso: flag("sso", u.login_type.sso)?,
-        };
+        let next =
+            LoginType { work_email: flag("workEmail", u.login_type.work_email)?, sso: flag("sso", u.login_type.sso)? };
         if !next.work_email && !next.sso {
-            return Err(
-                "At least one of loginType.sso and loginType.workEmail must be true.".to_string(),
-            );
+            return Err("At least one of loginType.sso and loginType.workEmail must be true.".to_string());
         }
         if identity {
             u.login_type = next;
@@ -175,17 +160,10 @@ fn core(u: &User, origin: &str, schemas: [&str; 3]) -> Map<String, Value> {
     m.insert("name".into(), Value::Object(name));
     // Zoom builds displayName from first + last name when none was given.
     let display = u.display_name.clone().unwrap_or_else(|| {
-        [u.given_name.as_deref(), u.family_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(" ")
+        [u.given_name.as_deref(), u.family_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
     });
     m.insert("displayName".into(), json!(display));
-    m.insert(
-        "emails".into(),
-        json!([{"type": "work", "value": u.user_name, "primary": true}]),
-    );
+    m.insert("emails".into(), json!([{"type": "work", "value": u.user_name, "primary": true}]));
     m.insert("active".into(), json!(u.is_active()));
     m.insert("userType".into(), json!(u.user_type));
     if !u.phone_numbers.is_empty() {
@@ -204,16 +182,11 @@ pub fn full(u: &User, store: &Store, origin: &str) -> Value {
         m.insert("locale".into(), json!(l));
     }
     let role = u.role.display();
-    m.insert(
-        "roles".into(),
-        json!([{"value": role, "display": role, "primary": true}]),
-    );
+    m.insert("roles".into(), json!([{"value": role, "display": role, "primary": true}]));
     let groups = store.groups_of(&u.id);
     if !groups.is_empty() {
-        let items: Vec<Value> = groups
-            .iter()
-            .map(|g| json!({"display": g, "type": "direct", "primary": false}))
-            .collect();
+        let items: Vec<Value> =
+            groups.iter().map(|g| json!({"display": g, "type": "direct", "primary": false})).collect();
         m.insert("groups".into(), Value::Array(items));
     }
     m.insert(ENTERPRISE.into(), Value::Object(u.enterprise.clone()));
@@ -229,10 +202,7 @@ pub fn trimmed(u: &User, origin: &str) -> Value {
         ent.insert("department".into(), d.clone());
     }
     m.insert(ENTERPRISE.into(), Value::Object(ent));
-    m.insert(
-        ZOOM_LOGIN.into(),
-        json!({"loginType": {"workEmail": u.login_type.work_email, "sso": u.login_type.sso}}),
-    );
+    m.insert(ZOOM_LOGIN.into(), json!({"loginType": {"workEmail": u.login_type.work_email, "sso": u.login_type.sso}}));
     Value::Object(m)
 }
 
@@ -262,9 +232,7 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@sub.example.org"] {
             assert!(is_valid_email(ok), "{ok}");
         }
-        for bad in [
-            "", "a", "@b.co", "a@b", "a@@b.co", "a b@c.de", "a@.b", "a@b.",
-        ] {
+        for bad in ["", "a", "@b.co", "a@b", "a@@b.co", "a b@c.de", "a@.b", "a@b."] {
             assert!(!is_valid_email(bad), "{bad}");
         }
         assert_eq!(domain_of("x@Example.COM"), "example.com");
@@ -278,12 +246,10 @@ mod tests {
         let body = json!({"name": {"givenName": "Ann", "familyName": "Lee"}, "title": "Eng",
             ENTERPRISE: {"department": "R&D"}, ZOOM_USER: {"zoomOneBizPlus": "x", "zoomPhoneNumber": "+1"}});
         apply_attributes(&mut u, body.as_object().unwrap(), true).unwrap();
-        let body = json!({"name": {"familyName": "Li"}, "displayName": "X", ZOOM_LOGIN: {"loginType": {"workEmail": true}}});
+        let body =
+            json!({"name": {"familyName": "Li"}, "displayName": "X", ZOOM_LOGIN: {"loginType": {"workEmail": true}}});
         apply_attributes(&mut u, body.as_object().unwrap(), false).unwrap();
-        assert_eq!(
-            (u.given_name.as_deref(), u.family_name.as_deref()),
-            (Some("Ann"), Some("Li"))
-        );
+        assert_eq!((u.given_name.as_deref(), u.family_name.as_deref()), (Some("Ann"), Some("Li")));
         assert_eq!(u.display_name, None);
         assert!(!u.login_type.work_email);
         assert_eq!(u.hidden.get("zoomPhoneNumber"), Some(&json!("+1")));

@@ -14,12 +14,7 @@ use super::wire::{ENTERPRISE, PATCH_OP, Reply, text};
 const USER_MISSING_CODE: u32 = 1001;
 
 fn not_found(knobs: &Knobs, id: &str) -> Reply {
-    Reply::error(
-        knobs,
-        404,
-        USER_MISSING_CODE,
-        format!("User does not exist: {id}."),
-    )
+    Reply::error(knobs, 404, USER_MISSING_CODE, format!("User does not exist: {id}."))
 }
 
 /// Parses a JSON object body; Zoom's texts for non-JSON and empty bodies.
@@ -40,36 +35,19 @@ fn visible<'a>(store: &'a Store, id: &str) -> Option<&'a User> {
 }
 
 /// Checks a userName for create or rename: format, managed domain, uniqueness.
-fn check_user_name(
-    knobs: &Knobs,
-    store: &Store,
-    name: &str,
-    except: Option<&str>,
-) -> Result<(), Reply> {
+fn check_user_name(knobs: &Knobs, store: &Store, name: &str, except: Option<&str>) -> Result<(), Reply> {
     if !is_valid_email(name) {
-        return Err(Reply::scim_error(
-            400,
-            "The \"userName\" of the request is invalid.",
-        ));
+        return Err(Reply::scim_error(400, "The \"userName\" of the request is invalid."));
     }
     if !knobs.managed_domains.is_empty() {
         let domain = domain_of(name);
-        if !knobs
-            .managed_domains
-            .iter()
-            .any(|d| d.eq_ignore_ascii_case(&domain))
-        {
+        if !knobs.managed_domains.iter().any(|d| d.eq_ignore_ascii_case(&domain)) {
             return Err(Reply::scim_error(400, text::DOMAIN));
         }
     }
-    let same_user = except
-        .and_then(|id| store.user(id))
-        .is_some_and(|u| u.user_name.eq_ignore_ascii_case(name));
+    let same_user = except.and_then(|id| store.user(id)).is_some_and(|u| u.user_name.eq_ignore_ascii_case(name));
     if store.name_taken(name) && !same_user {
-        return Err(Reply::scim_error(
-            knobs.duplicate_create_status,
-            text::USER_EXISTS,
-        ));
+        return Err(Reply::scim_error(knobs.duplicate_create_status, text::USER_EXISTS));
     }
     Ok(())
 }
@@ -79,10 +57,7 @@ fn check_employee_number(knobs: &Knobs, store: &Store, u: &User) -> Result<(), R
         && knobs.unique_employee_number
         && store.employee_number_taken(n, Some(&u.id))
     {
-        return Err(Reply::scim_error(
-            400,
-            "The employee number already exists.",
-        ));
+        return Err(Reply::scim_error(400, "The employee number already exists."));
     }
     Ok(())
 }
@@ -95,21 +70,11 @@ pub fn list(knobs: &Knobs, store: &Store, origin: &str, params: &[(String, Strin
     };
     let page = |matches: Vec<&User>| {
         let total = matches.len();
-        let items = matches
-            .into_iter()
-            .skip(paging.start - 1)
-            .take(paging.count)
-            .map(|u| trimmed(u, origin))
-            .collect();
+        let items = matches.into_iter().skip(paging.start - 1).take(paging.count).map(|u| trimmed(u, origin)).collect();
         Reply::json(200, list_response(total, paging, items))
     };
     let Some(filter) = param(params, "filter") else {
-        return page(
-            store
-                .users()
-                .filter(|u| u.state != UserState::Pending)
-                .collect(),
-        );
+        return page(store.users().filter(|u| u.state != UserState::Pending).collect());
     };
     match parse_eq(filter, &["userName", "externalId"]) {
         Some(("userName", name)) => match store.user_by_name(&name) {
@@ -156,10 +121,7 @@ pub fn create(knobs: &Knobs, store: &mut Store, origin: &str, body: &[u8]) -> Re
         return r;
     }
     let v = full(&u, store, origin);
-    let location = v["meta"]["location"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let location = v["meta"]["location"].as_str().unwrap_or_default().to_string();
     store.insert_user(u);
     Reply::json(201, v).with_header("location", location)
 }

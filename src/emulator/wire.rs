@@ -25,14 +25,14 @@ pub mod text {
     pub const INVALID_TOKEN: &str = "Invalid access token.";
     pub const PATCH_ACTIVE: &str = "The request json did not contains valid active field.";
     pub const USER_EXISTS: &str = "The user already exists";
-    pub const DOMAIN: &str = "Domain name doesn't match. Please contact the Zoom Customer Support to set managed domains for your account.";
+    pub const DOMAIN: &str =
+        "Domain name doesn't match. Please contact the Zoom Customer Support to set managed domains for your account.";
     pub const NOT_JSON: &str = "The request body must be in JSON format.";
     pub const EMPTY_JSON: &str = "The request JSON must not be empty.";
     pub const BAD_DISPLAY_NAME: &str = "The \"DisplayName\" of the request is invalid.";
     pub const DEFAULT_GROUP: &str = "Cannot delete account default group.";
     pub const GROUP_MISSING: &str = "Group does not exist.";
-    pub const QPS: &str =
-        "You have reached the maximum per-second rate limit for this API. Try again later.";
+    pub const QPS: &str = "You have reached the maximum per-second rate limit for this API. Try again later.";
     pub const DAILY: &str = "You have reached the maximum daily rate limit for this API. Refer to the response header for details on when you can make another request.";
     /// Not in any source: our wording for refusals whose text is unknown.
     pub const PRIVILEGED: &str = "Owner and admin users cannot be deactivated or deleted via SCIM.";
@@ -50,27 +50,16 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
-        Self {
-            status,
-            body: Some(body),
-            headers: Vec::new(),
-        }
+        Self { status, body: Some(body), headers: Vec::new() }
     }
 
     pub fn no_content() -> Self {
-        Self {
-            status: 204,
-            body: None,
-            headers: Vec::new(),
-        }
+        Self { status: 204, body: None, headers: Vec::new() }
     }
 
     /// SCIM error body with `status` as a JSON number, as Zoom sends it.
     pub fn scim_error(status: u16, detail: impl Into<String>) -> Self {
-        Self::json(
-            status,
-            json!({"schemas": [ERROR], "detail": detail.into(), "status": status}),
-        )
+        Self::json(status, json!({"schemas": [ERROR], "detail": detail.into(), "status": status}))
     }
 
     /// Zoom REST error body `{"code","message"}`.
@@ -100,9 +89,7 @@ impl Reply {
 
 /// Seconds since the Unix epoch (clamped to 0 for clocks before 1970).
 pub fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC, whole seconds) — Zoom's `meta` timestamp format.
@@ -110,19 +97,12 @@ pub fn rfc3339(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// Seconds since the Unix epoch, rounded up (a client waiting until then is never early).
 pub fn unix_secs_ceil(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
-        .unwrap_or(0)
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0)).unwrap_or(0)
 }
 
 /// Exact time until the next 00:00 UTC, when Zoom's daily counters reset.
@@ -169,23 +149,9 @@ mod tests {
 
     #[test]
     fn error_style_applies_to_401_403_404_429_only() {
-        let rest = Knobs {
-            error_style: ErrorStyle::Rest,
-            ..Knobs::default()
-        };
-        assert_eq!(
-            Reply::error(&rest, 404, 1001, "x").body.unwrap()["code"],
-            1001
-        );
-        assert_eq!(
-            Reply::error(&rest, 400, 0, "x").body.unwrap()["status"],
-            400
-        );
-        assert_eq!(
-            Reply::error(&Knobs::default(), 404, 1001, "x")
-                .body
-                .unwrap()["status"],
-            404
-        );
+        let rest = Knobs { error_style: ErrorStyle::Rest, ..Knobs::default() };
+        assert_eq!(Reply::error(&rest, 404, 1001, "x").body.unwrap()["code"], 1001);
+        assert_eq!(Reply::error(&rest, 400, 0, "x").body.unwrap()["status"], 400);
+        assert_eq!(Reply::error(&Knobs::default(), 404, 1001, "x").body.unwrap()["status"], 404);
     }
 }

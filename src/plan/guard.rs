@@ -39,7 +39,12 @@ impl Limits {
 }
 
 pub fn held_op(op: &Op) -> HeldOp {
-    HeldOp { anchor: op.anchor.clone(), dn: op.dn.clone(), user_name: op.user_name.clone(), action: op.action.name().into() }
+    HeldOp {
+        anchor: op.anchor.clone(),
+        dn: op.dn.clone(),
+        user_name: op.user_name.clone(),
+        action: op.action.name().into(),
+    }
 }
 
 fn managed_active(known: &std::collections::HashMap<crate::model::Anchor, KnownUser>) -> usize {

@@ -13,7 +13,7 @@ mod tests;
 use std::collections::{HashMap, HashSet};
 
 pub use diff::{apply_changes, changes, fingerprint};
-pub use guard::Limits;
+pub use guard::{Limits, held_op};
 pub use model::*;
 
 use crate::model::Anchor;
@@ -40,9 +40,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         seen.insert(&d.anchor);
         if let Some(f) = failures.get(&d.anchor) {
             if f.next_attempt > now && f.source_fingerprint == d.fingerprint {
-                out.skipped.push(Skip::new(&d.anchor, &d.dn, d.user.user_name(), format!(
-                    "quarantined after {} failures until {}: {}", f.attempts, f.next_attempt, f.last_error
-                )));
+                out.skipped.push(Skip::new(
+                    &d.anchor,
+                    &d.dn,
+                    d.user.user_name(),
+                    format!("quarantined after {} failures until {}: {}", f.attempts, f.next_attempt, f.last_error),
+                ));
                 continue;
             }
         }
@@ -58,12 +61,18 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         };
         match known.get(&d.anchor) {
             None if d.user.active => out.ops.push(op(Action::Create, None, "new in the directory")),
-            None => out.skipped.push(Skip::new(&d.anchor, &d.dn, d.user.user_name(), "disabled in the directory; not created".into())),
+            None => out.skipped.push(Skip::new(
+                &d.anchor,
+                &d.dn,
+                d.user.user_name(),
+                "disabled in the directory; not created".into(),
+            )),
             Some(k) => match (k.lifecycle, d.user.active) {
                 (Lifecycle::Active, true) if k.fingerprint != d.fingerprint => {
                     out.ops.push(op(Action::Update, Some(&k.zoom_id), "attributes changed in the directory"))
                 }
                 (Lifecycle::Active, true) => out.unchanged += 1,
+                (Lifecycle::Active, false) if k.privileged => out.skipped.push(privileged_skip(k)),
                 (Lifecycle::Active, false) => {
                     destructive.push(op(Action::Deactivate, Some(&k.zoom_id), "disabled in the directory"))
                 }
@@ -101,6 +110,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             reason: reason.to_string(),
         };
         match k.lifecycle {
+            Lifecycle::Active if k.privileged => out.skipped.push(privileged_skip(k)),
             Lifecycle::Active => destructive.push(gone(Action::Deactivate, "no longer in the directory scope")),
             Lifecycle::Deactivated { since } => match input.limits.delete_after {
                 Some(grace) if now - since >= grace => destructive.push(gone(
@@ -115,4 +125,8 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
     guard::apply(input, &mut out, destructive);
     out.sort();
     out
+}
+
+fn privileged_skip(k: &KnownUser) -> Skip {
+    Skip::new(&k.anchor, &k.dn, &k.user_name, "a Zoom owner or admin: never deactivated by zoomsync".into())
 }

@@ -32,6 +32,7 @@ fn known_user(i: usize, title: &str, lifecycle: Lifecycle) -> KnownUser {
         fingerprint: fingerprint(&scim(i, title, true), &BTreeSet::new()),
         lifecycle,
         origin: Origin::Created,
+        privileged: false,
         rename_refused: None,
     }
 }

@@ -31,12 +31,7 @@ impl Decoder {
             .filter(|a| *a != anchor_attr)
             .map(|a| (a.clone(), Arc::from(a.as_str())))
             .collect();
-        Self {
-            user_name_attr: rules.user_name_attribute.to_ascii_lowercase(),
-            anchor_attr,
-            kept,
-            rules,
-        }
+        Self { user_name_attr: rules.user_name_attribute.to_ascii_lowercase(), anchor_attr, kept, rules }
     }
 
     pub fn rules(&self) -> &DecodeRules {
@@ -45,36 +40,24 @@ impl Decoder {
 
     /// Decides one entry. Rejections keep the anchor when it could be read.
     pub fn decode(&self, entry: &RawEntry) -> Result<DirectoryUser, Rejected> {
-        let reject = |anchor: Option<Anchor>, reason: String| Rejected {
-            dn: entry.dn.clone(),
-            anchor,
-            reason,
-        };
+        let reject = |anchor: Option<Anchor>, reason: String| Rejected { dn: entry.dn.clone(), anchor, reason };
         let anchor = self.anchor(entry).map_err(|reason| reject(None, reason))?;
         let user_name = match entry.first_text(&self.user_name_attr) {
             Some(v) => v.to_lowercase(),
             None => {
                 return Err(reject(
                     Some(anchor),
-                    format!(
-                        "no value for {} (it becomes the Zoom userName)",
-                        self.rules.user_name_attribute
-                    ),
+                    format!("no value for {} (it becomes the Zoom userName)", self.rules.user_name_attribute),
                 ));
             }
         };
         if !is_valid_email(&user_name) {
             return Err(reject(
                 Some(anchor),
-                format!(
-                    "{} {user_name:?} is not a valid e-mail address",
-                    self.rules.user_name_attribute
-                ),
+                format!("{} {user_name:?} is not a valid e-mail address", self.rules.user_name_attribute),
             ));
         }
-        let disabled = self
-            .disabled(entry)
-            .map_err(|reason| reject(Some(anchor.clone()), reason))?;
+        let disabled = self.disabled(entry).map_err(|reason| reject(Some(anchor.clone()), reason))?;
         let mut attrs = Attributes::default();
         for (name, values) in &entry.attrs {
             let Some(shared) = self.kept.get(name) else {
@@ -89,13 +72,7 @@ impl Decoder {
                 }
             }
         }
-        Ok(DirectoryUser {
-            anchor,
-            dn: entry.dn.clone(),
-            user_name,
-            disabled,
-            attrs,
-        })
+        Ok(DirectoryUser { anchor, dn: entry.dn.clone(), user_name, disabled, attrs })
     }
 
     fn anchor(&self, entry: &RawEntry) -> Result<Anchor, String> {
@@ -105,10 +82,7 @@ impl Decoder {
             [] => return Err(format!("no {name} (the anchor that identifies the user)")),
             [one] => one,
             _ => {
-                return Err(format!(
-                    "{name} has {} values; an anchor must have one",
-                    values.len()
-                ));
+                return Err(format!("{name} has {} values; an anchor must have one", values.len()));
             }
         };
         match self.rules.anchor_format {
@@ -119,9 +93,7 @@ impl Decoder {
             AnchorFormat::Guid => {
                 if let Ok(bytes) = <[u8; 16]>::try_from(first.as_slice()) {
                     Anchor::new(&guid_to_text(&bytes)).ok_or_else(|| format!("{name} is empty"))
-                } else if let Some(text) =
-                    std::str::from_utf8(first).ok().filter(|t| is_guid_text(t))
-                {
+                } else if let Some(text) = std::str::from_utf8(first).ok().filter(|t| is_guid_text(t)) {
                     Anchor::new(text).ok_or_else(|| format!("{name} is empty"))
                 } else {
                     Err(format!("{name} is {} bytes; a GUID has 16", first.len()))
@@ -159,22 +131,7 @@ impl Decoder {
 pub fn guid_to_text(b: &[u8; 16]) -> String {
     format!(
         "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-        b[3],
-        b[2],
-        b[1],
-        b[0],
-        b[5],
-        b[4],
-        b[7],
-        b[6],
-        b[8],
-        b[9],
-        b[10],
-        b[11],
-        b[12],
-        b[13],
-        b[14],
-        b[15]
+        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
     )
 }
 
@@ -189,10 +146,7 @@ pub fn guid_from_text(text: &str) -> Option<[u8; 16]> {
         *slot = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
     }
     let s = straight;
-    Some([
-        s[3], s[2], s[1], s[0], s[5], s[4], s[7], s[6], s[8], s[9], s[10], s[11], s[12], s[13],
-        s[14], s[15],
-    ])
+    Some([s[3], s[2], s[1], s[0], s[5], s[4], s[7], s[6], s[8], s[9], s[10], s[11], s[12], s[13], s[14], s[15]])
 }
 
 fn is_guid_text(t: &str) -> bool {
@@ -213,16 +167,12 @@ pub fn is_valid_email(value: &str) -> bool {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && domain
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        && domain.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     let local_ok = !local.is_empty()
         && local.len() <= 64
         && !local.starts_with('.')
         && !local.ends_with('.')
-        && local
-            .chars()
-            .all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[],;:\\\"@".contains(c));
+        && local.chars().all(|c| !c.is_whitespace() && !c.is_control() && !"<>()[],;:\\\"@".contains(c));
     local_ok && domain_ok && value.len() <= 254
 }
 

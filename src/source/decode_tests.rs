@@ -7,10 +7,7 @@ fn openldap_rules() -> DecodeRules {
         anchor_attribute: "entryUUID".into(),
         anchor_format: AnchorFormat::Text,
         user_name_attribute: "mail".into(),
-        disabled: DisabledRule::Equals {
-            attribute: "employeeType".into(),
-            value: "former".into(),
-        },
+        disabled: DisabledRule::Equals { attribute: "employeeType".into(), value: "former".into() },
         keep_attributes: vec!["givenName".into(), "sn".into(), "title".into()],
     }
 }
@@ -40,16 +37,10 @@ fn guid_known_vectors() {
     let seq: [u8; 16] = std::array::from_fn(|i| i as u8);
     assert_eq!(guid_to_text(&seq), "03020100-0504-0706-0809-0a0b0c0d0e0f");
     // The Guid.ToByteArray example in Microsoft's .NET documentation.
-    let wire = [
-        0xc9, 0x8b, 0x91, 0x35, 0x6d, 0x19, 0xea, 0x40, 0x97, 0x79, 0x88, 0x9d, 0x79, 0xb7, 0x53,
-        0xf0,
-    ];
+    let wire = [0xc9, 0x8b, 0x91, 0x35, 0x6d, 0x19, 0xea, 0x40, 0x97, 0x79, 0x88, 0x9d, 0x79, 0xb7, 0x53, 0xf0];
     assert_eq!(guid_to_text(&wire), "35918bc9-196d-40ea-9779-889d79b753f0");
     // base64 9OTvZoorE0yf/P/V/1smBQ== from a Samba DC (f4 e4 ef 66 8a 2b 13 4c 9f fc ff d5 ff 5b 26 05)
-    let samba = [
-        0xf4, 0xe4, 0xef, 0x66, 0x8a, 0x2b, 0x13, 0x4c, 0x9f, 0xfc, 0xff, 0xd5, 0xff, 0x5b, 0x26,
-        0x05,
-    ];
+    let samba = [0xf4, 0xe4, 0xef, 0x66, 0x8a, 0x2b, 0x13, 0x4c, 0x9f, 0xfc, 0xff, 0xd5, 0xff, 0x5b, 0x26, 0x05];
     assert_eq!(guid_to_text(&samba), "66efe4f4-2b8a-4c13-9ffc-ffd5ff5b2605");
     for bytes in [seq, wire, samba] {
         assert_eq!(guid_from_text(&guid_to_text(&bytes)), Some(bytes));
@@ -89,41 +80,21 @@ fn decode_table() {
     let cases = [
         Case {
             name: "plain user",
-            attrs: vec![
-                ("entryUUID", uuid),
-                ("mail", b"Alice@Example.com"),
-                ("givenName", b"Alice"),
-            ],
+            attrs: vec![("entryUUID", uuid), ("mail", b"Alice@Example.com"), ("givenName", b"Alice")],
             expect: Ok((false, "alice@example.com")),
         },
         Case {
             name: "disabled by value, case-insensitive",
-            attrs: vec![
-                ("entryUUID", uuid),
-                ("mail", b"a@example.com"),
-                ("employeeType", b"Former"),
-            ],
+            attrs: vec![("entryUUID", uuid), ("mail", b"a@example.com"), ("employeeType", b"Former")],
             expect: Ok((true, "a@example.com")),
         },
-        Case {
-            name: "no anchor",
-            attrs: vec![("mail", b"a@example.com")],
-            expect: Err("no entryUUID"),
-        },
+        Case { name: "no anchor", attrs: vec![("mail", b"a@example.com")], expect: Err("no entryUUID") },
         Case {
             name: "two anchors",
-            attrs: vec![
-                ("entryUUID", uuid),
-                ("entryUUID", b"x"),
-                ("mail", b"a@example.com"),
-            ],
+            attrs: vec![("entryUUID", uuid), ("entryUUID", b"x"), ("mail", b"a@example.com")],
             expect: Err("has 2 values"),
         },
-        Case {
-            name: "no mail",
-            attrs: vec![("entryUUID", uuid)],
-            expect: Err("no value for mail"),
-        },
+        Case { name: "no mail", attrs: vec![("entryUUID", uuid)], expect: Err("no value for mail") },
         Case {
             name: "bad mail",
             attrs: vec![("entryUUID", uuid), ("mail", b"not an address")],
@@ -141,12 +112,7 @@ fn decode_table() {
             (Ok(u), Ok((disabled, user_name))) => {
                 assert_eq!(u.disabled, disabled, "{}", c.name);
                 assert_eq!(u.user_name, user_name, "{}", c.name);
-                assert_eq!(
-                    u.anchor.as_str(),
-                    "4c2d8246-7b01-1041-92b7-bfb3b0785055",
-                    "{}",
-                    c.name
-                );
+                assert_eq!(u.anchor.as_str(), "4c2d8246-7b01-1041-92b7-bfb3b0785055", "{}", c.name);
             }
             (Err(r), Err(reason)) => {
                 assert!(r.reason.contains(reason), "{}: {}", c.name, r.reason);
@@ -160,9 +126,7 @@ fn decode_table() {
 #[test]
 fn rejected_after_anchor_keeps_the_anchor() {
     let d = Decoder::new(openldap_rules());
-    let r = d
-        .decode(&entry("uid=x", &[("entryUUID", b"abc")]))
-        .unwrap_err();
+    let r = d.decode(&entry("uid=x", &[("entryUUID", b"abc")])).unwrap_err();
     assert_eq!(r.anchor.as_ref().map(Anchor::as_str), Some("abc"));
 }
 
@@ -172,12 +136,7 @@ fn only_requested_attributes_are_kept() {
     let u = d
         .decode(&entry(
             "uid=x",
-            &[
-                ("entryUUID", b"abc"),
-                ("mail", b"x@example.com"),
-                ("userPassword", b"secret"),
-                ("sn", b"X"),
-            ],
+            &[("entryUUID", b"abc"), ("mail", b"x@example.com"), ("userPassword", b"secret"), ("sn", b"X")],
         ))
         .unwrap();
     assert!(u.attrs.contains("sn"));
@@ -188,10 +147,7 @@ fn only_requested_attributes_are_kept() {
 #[test]
 fn active_directory_guid_and_account_control() {
     let d = Decoder::new(ad_rules());
-    let guid: &[u8] = &[
-        0xf4, 0xe4, 0xef, 0x66, 0x8a, 0x2b, 0x13, 0x4c, 0x9f, 0xfc, 0xff, 0xd5, 0xff, 0x5b, 0x26,
-        0x05,
-    ];
+    let guid: &[u8] = &[0xf4, 0xe4, 0xef, 0x66, 0x8a, 0x2b, 0x13, 0x4c, 0x9f, 0xfc, 0xff, 0xd5, 0xff, 0x5b, 0x26, 0x05];
     let cases: [(&[u8], Result<bool, &str>); 5] = [
         (b"512", Ok(false)),
         (b"514", Ok(true)),
@@ -202,11 +158,7 @@ fn active_directory_guid_and_account_control() {
     for (uac, want) in cases {
         let e = entry(
             "CN=a,DC=ex",
-            &[
-                ("objectGUID", guid),
-                ("userPrincipalName", b"a@ex.test"),
-                ("userAccountControl", uac),
-            ],
+            &[("objectGUID", guid), ("userPrincipalName", b"a@ex.test"), ("userAccountControl", uac)],
         );
         match (d.decode(&e), want) {
             (Ok(u), Ok(disabled)) => {
@@ -217,23 +169,9 @@ fn active_directory_guid_and_account_control() {
             (got, want) => panic!("{uac:?}: {got:?} vs {want:?}"),
         }
     }
-    let short = entry(
-        "CN=b",
-        &[
-            ("objectGUID", b"short"),
-            ("userPrincipalName", b"b@ex.test"),
-        ],
-    );
+    let short = entry("CN=b", &[("objectGUID", b"short"), ("userPrincipalName", b"b@ex.test")]);
     assert!(d.decode(&short).unwrap_err().reason.contains("5 bytes"));
-    let text = entry(
-        "CN=c",
-        &[
-            ("objectGUID", b"66EFE4F4-2b8a-4c13-9ffc-ffd5ff5b2605"),
-            ("userPrincipalName", b"c@ex.test"),
-        ],
-    );
-    assert_eq!(
-        d.decode(&text).unwrap().anchor.as_str(),
-        "66efe4f4-2b8a-4c13-9ffc-ffd5ff5b2605"
-    );
+    let text =
+        entry("CN=c", &[("objectGUID", b"66EFE4F4-2b8a-4c13-9ffc-ffd5ff5b2605"), ("userPrincipalName", b"c@ex.test")]);
+    assert_eq!(d.decode(&text).unwrap().anchor.as_str(), "66efe4f4-2b8a-4c13-9ffc-ffd5ff5b2605");
 }

@@ -37,10 +37,7 @@ pub enum Filter {
 impl Filter {
     /// Parses filter text, e.g. `(&(objectClass=person)(!(employeeType=former)))`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut p = Parser {
-            s: text.trim().as_bytes(),
-            pos: 0,
-        };
+        let mut p = Parser { s: text.trim().as_bytes(), pos: 0 };
         let f = p.filter()?;
         if p.pos != p.s.len() {
             return Err(format!("unexpected text after position {}", p.pos));
@@ -53,50 +50,33 @@ impl Filter {
             Self::And(fs) => fs.iter().all(|f| f.matches(entry)),
             Self::Or(fs) => fs.iter().any(|f| f.matches(entry)),
             Self::Not(f) => !f.matches(entry),
-            Self::Present(a) => {
-                a.eq_ignore_ascii_case("objectClass") || !entry.values(a).is_empty()
-            }
+            Self::Present(a) => a.eq_ignore_ascii_case("objectClass") || !entry.values(a).is_empty(),
             Self::Equal(a, v) => texts(entry, a).any(|t| t.eq_ignore_ascii_case(v)),
-            Self::GreaterOrEqual(a, v) => {
-                texts(entry, a).any(|t| compare(&t, v) != std::cmp::Ordering::Less)
+            Self::GreaterOrEqual(a, v) => texts(entry, a).any(|t| compare(&t, v) != std::cmp::Ordering::Less),
+            Self::LessOrEqual(a, v) => texts(entry, a).any(|t| compare(&t, v) != std::cmp::Ordering::Greater),
+            Self::Substring { attr, initial, any, last } => {
+                texts(entry, attr).any(|t| substring_match(&t.to_lowercase(), initial, any, last))
             }
-            Self::LessOrEqual(a, v) => {
-                texts(entry, a).any(|t| compare(&t, v) != std::cmp::Ordering::Greater)
-            }
-            Self::Substring {
-                attr,
-                initial,
-                any,
-                last,
-            } => texts(entry, attr).any(|t| substring_match(&t.to_lowercase(), initial, any, last)),
             Self::Extensible { attr, rule, value } => {
                 let Ok(mask) = value.parse::<u64>() else {
                     return false;
                 };
-                texts(entry, attr)
-                    .filter_map(|t| parse_flags(&t))
-                    .any(|flags| match rule.as_str() {
-                        RULE_BIT_AND => flags & mask == mask,
-                        RULE_BIT_OR => flags & mask != 0,
-                        _ => false,
-                    })
+                texts(entry, attr).filter_map(|t| parse_flags(&t)).any(|flags| match rule.as_str() {
+                    RULE_BIT_AND => flags & mask == mask,
+                    RULE_BIT_OR => flags & mask != 0,
+                    _ => false,
+                })
             }
         }
     }
 }
 
 fn texts<'a>(entry: &'a RawEntry, attr: &str) -> impl Iterator<Item = String> + 'a {
-    entry
-        .values(attr)
-        .iter()
-        .filter_map(|v| std::str::from_utf8(v).ok())
-        .map(|s| s.trim().to_string())
+    entry.values(attr).iter().filter_map(|v| std::str::from_utf8(v).ok()).map(|s| s.trim().to_string())
 }
 
 fn parse_flags(t: &str) -> Option<u64> {
-    t.parse::<u64>()
-        .ok()
-        .or_else(|| t.parse::<i32>().ok().map(|v| u64::from(v as u32)))
+    t.parse::<u64>().ok().or_else(|| t.parse::<i32>().ok().map(|v| u64::from(v as u32)))
 }
 
 /// Integers compare as numbers, everything else as case-insensitive text.
@@ -107,12 +87,7 @@ fn compare(a: &str, b: &str) -> std::cmp::Ordering {
     }
 }
 
-fn substring_match(
-    value: &str,
-    initial: &Option<String>,
-    any: &[String],
-    last: &Option<String>,
-) -> bool {
+fn substring_match(value: &str, initial: &Option<String>, any: &[String], last: &Option<String>) -> bool {
     let mut rest = value;
     if let Some(i) = initial {
         match rest.strip_prefix(i.as_str()) {
@@ -188,14 +163,10 @@ impl Parser<'_> {
             }
             self.pos += 1;
         }
-        let text = std::str::from_utf8(&self.s[start..self.pos])
-            .map_err(|_| "filter is not UTF-8".to_string())?;
+        let text = std::str::from_utf8(&self.s[start..self.pos]).map_err(|_| "filter is not UTF-8".to_string())?;
         let (lhs, op, rhs) = ["~=", ">=", "<=", ":=", "="]
             .iter()
-            .find_map(|op| {
-                text.find(op)
-                    .map(|i| (&text[..i], *op, &text[i + op.len()..]))
-            })
+            .find_map(|op| text.find(op).map(|i| (&text[..i], *op, &text[i + op.len()..])))
             .ok_or_else(|| format!("{text:?} has no operator"))?;
         if lhs.is_empty() {
             return Err(format!("{text:?} has no attribute"));
@@ -208,41 +179,21 @@ impl Parser<'_> {
             ":=" => {
                 let mut parts = lhs.split(':');
                 let attr = parts.next().unwrap_or("").to_string();
-                let rule = parts
-                    .rfind(|p| !p.eq_ignore_ascii_case("dn"))
-                    .unwrap_or("")
-                    .to_string();
-                Filter::Extensible {
-                    attr,
-                    rule,
-                    value: unescape(rhs)?,
-                }
+                let rule = parts.rfind(|p| !p.eq_ignore_ascii_case("dn")).unwrap_or("").to_string();
+                Filter::Extensible { attr, rule, value: unescape(rhs)? }
             }
             _ if rhs == "*" => Filter::Present(attr),
             _ if rhs.contains('*') => {
                 let pieces: Vec<&str> = rhs.split('*').collect();
                 let lower = |s: &str| unescape(s).map(|u| u.to_lowercase());
-                let initial = pieces
-                    .first()
-                    .filter(|p| !p.is_empty())
-                    .map(|p| lower(p))
-                    .transpose()?;
-                let last = pieces
-                    .last()
-                    .filter(|p| !p.is_empty())
-                    .map(|p| lower(p))
-                    .transpose()?;
+                let initial = pieces.first().filter(|p| !p.is_empty()).map(|p| lower(p)).transpose()?;
+                let last = pieces.last().filter(|p| !p.is_empty()).map(|p| lower(p)).transpose()?;
                 let any = pieces[1..pieces.len() - 1]
                     .iter()
                     .filter(|p| !p.is_empty())
                     .map(|p| lower(p))
                     .collect::<Result<_, _>>()?;
-                Filter::Substring {
-                    attr,
-                    initial,
-                    any,
-                    last,
-                }
+                Filter::Substring { attr, initial, any, last }
             }
             _ => Filter::Equal(attr, unescape(rhs)?),
         })
@@ -256,12 +207,9 @@ fn unescape(s: &str) -> Result<String, String> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'\\' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            let byte = hex
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("bad escape in {s:?}"))?;
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let byte =
+                hex.and_then(|h| u8::from_str_radix(h, 16).ok()).ok_or_else(|| format!("bad escape in {s:?}"))?;
             out.push(byte);
             i += 3;
         } else {
@@ -321,16 +269,7 @@ mod tests {
 
     #[test]
     fn bad_filters_are_refused() {
-        for text in [
-            "",
-            "objectClass=x",
-            "(objectClass=x",
-            "(&)",
-            "(=x)",
-            "(uid)",
-            "(a=b))",
-            "(cn=\\zz)",
-        ] {
+        for text in ["", "objectClass=x", "(objectClass=x", "(&)", "(=x)", "(uid)", "(a=b))", "(cn=\\zz)"] {
             assert!(Filter::parse(text).is_err(), "{text:?} should be refused");
         }
     }

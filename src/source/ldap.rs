@@ -30,10 +30,7 @@ pub struct LdapDirectory {
 
 impl LdapDirectory {
     pub fn new(config: LdapConfig, rules: &DecodeRules) -> Self {
-        Self {
-            config,
-            attributes: rules.requested_attributes(),
-        }
+        Self { config, attributes: rules.requested_attributes() }
     }
 
     fn settings(&self) -> Result<LdapConnSettings, SourceError> {
@@ -41,29 +38,18 @@ impl LdapDirectory {
             .set_conn_timeout(self.config.connect_timeout)
             .set_starttls(self.config.tls == TlsMode::StartTls);
         if let Some(ca) = &self.config.ca_file {
-            let tls_err = |detail: String| SourceError::Tls {
-                url: self.config.url.clone(),
-                detail,
-            };
+            let tls_err = |detail: String| SourceError::Tls { url: self.config.url.clone(), detail };
             let mut roots = rustls::RootCertStore::empty();
             let certs = CertificateDer::pem_file_iter(ca)
                 .map_err(|e| tls_err(format!("cannot read CA file {}: {e}", ca.display())))?;
             for cert in certs {
-                let cert =
-                    cert.map_err(|e| tls_err(format!("bad certificate in {}: {e}", ca.display())))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| tls_err(format!("unusable CA in {}: {e}", ca.display())))?;
+                let cert = cert.map_err(|e| tls_err(format!("bad certificate in {}: {e}", ca.display())))?;
+                roots.add(cert).map_err(|e| tls_err(format!("unusable CA in {}: {e}", ca.display())))?;
             }
             if roots.is_empty() {
-                return Err(tls_err(format!(
-                    "no certificate in CA file {}",
-                    ca.display()
-                )));
+                return Err(tls_err(format!("no certificate in CA file {}", ca.display())));
             }
-            let tls = rustls::ClientConfig::builder()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+            let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
             settings = settings.set_config(Arc::new(tls));
         }
         Ok(settings)
@@ -86,42 +72,27 @@ impl Directory for LdapDirectory {
     /// ldap3's connection driver and the search stream then share one thread (measured:
     /// about a quarter faster than hopping between a multi-thread runtime's workers), and
     /// the caller decodes a batch while the next one is read.
-    async fn stream(
-        &self,
-        on_entry: &mut (dyn FnMut(RawEntry) + Send),
-    ) -> Result<ReadEnd, SourceError> {
+    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
         let settings = self.settings()?;
         let (tx, mut rx) = tokio::sync::mpsc::channel(BATCHES_IN_FLIGHT);
-        let reader = Reader {
-            config: self.config.clone(),
-            attributes: self.attributes.clone(),
-        };
+        let reader = Reader { config: self.config.clone(), attributes: self.attributes.clone() };
         std::thread::Builder::new()
             .name("ldap-read".into())
             .spawn(move || {
-                let end = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
+                let end = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     Ok(runtime) => runtime.block_on(reader.read(settings, &tx)),
-                    Err(e) => Err(SourceError::Internal {
-                        detail: format!("cannot start the LDAP reader: {e}"),
-                    }),
+                    Err(e) => Err(SourceError::Internal { detail: format!("cannot start the LDAP reader: {e}") }),
                 };
                 let _ = tx.blocking_send(Message::End(end));
             })
-            .map_err(|e| SourceError::Internal {
-                detail: format!("cannot start the LDAP reader thread: {e}"),
-            })?;
+            .map_err(|e| SourceError::Internal { detail: format!("cannot start the LDAP reader thread: {e}") })?;
         while let Some(message) = rx.recv().await {
             match message {
                 Message::Batch(entries) => entries.into_iter().for_each(&mut *on_entry),
                 Message::End(end) => return end,
             }
         }
-        Ok(ReadEnd::Incomplete {
-            reason: "the LDAP reader stopped without a result".into(),
-        })
+        Ok(ReadEnd::Incomplete { reason: "the LDAP reader stopped without a result".into() })
     }
 
     fn describe(&self) -> String {
@@ -130,10 +101,7 @@ impl Directory for LdapDirectory {
             TlsMode::StartTls => "StartTLS",
             TlsMode::Plain => "no TLS",
         };
-        format!(
-            "{} ({tls}), base {}, filter {}",
-            self.config.url, self.config.base_dn, self.config.user_filter
-        )
+        format!("{} ({tls}), base {}, filter {}", self.config.url, self.config.base_dn, self.config.user_filter)
     }
 }
 
@@ -153,9 +121,8 @@ impl Reader {
         if cfg.tls == TlsMode::Plain {
             tracing::warn!(url = %cfg.url, "directory.insecure = true: LDAP without TLS, the bind password travels in clear");
         }
-        let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &cfg.url)
-            .await
-            .map_err(|e| connect_error(cfg, e))?;
+        let (conn, mut ldap) =
+            LdapConnAsync::with_settings(settings, &cfg.url).await.map_err(|e| connect_error(cfg, e))?;
         ldap3::drive!(conn);
         if let Some(bind) = &cfg.bind {
             let result = ldap
@@ -166,9 +133,7 @@ impl Reader {
             match result.rc {
                 0 => {}
                 RC_INVALID_CREDENTIALS => {
-                    return Err(SourceError::InvalidCredentials {
-                        bind_dn: bind.dn.clone(),
-                    });
+                    return Err(SourceError::InvalidCredentials { bind_dn: bind.dn.clone() });
                 }
                 rc => {
                     return Err(SourceError::BindFailed {
@@ -178,31 +143,21 @@ impl Reader {
                 }
             }
         }
-        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![
-            Box::new(EntriesOnly::new()),
-            Box::new(PagedResults::new(cfg.page_size)),
-        ];
+        let adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> =
+            vec![Box::new(EntriesOnly::new()), Box::new(PagedResults::new(cfg.page_size))];
         let mut stream = ldap
             .with_timeout(cfg.timeout)
-            .streaming_search_with(
-                adapters,
-                &cfg.base_dn,
-                Scope::Subtree,
-                &cfg.user_filter,
-                self.attributes.clone(),
-            )
+            .streaming_search_with(adapters, &cfg.base_dn, Scope::Subtree, &cfg.user_filter, self.attributes.clone())
             .await
             .map_err(|e| match e {
-                LdapError::FilterParsing => SourceError::SearchRefused {
-                    detail: format!("filter {:?} does not parse", cfg.user_filter),
-                },
+                LdapError::FilterParsing => {
+                    SourceError::SearchRefused { detail: format!("filter {:?} does not parse", cfg.user_filter) }
+                }
                 other => connect_error(cfg, other),
             })?;
         let mut seen: u64 = 0;
         let mut batch = Vec::with_capacity(BATCH);
-        let consumer_gone = || ReadEnd::Incomplete {
-            reason: "the caller stopped reading".into(),
-        };
+        let consumer_gone = || ReadEnd::Incomplete { reason: "the caller stopped reading".into() };
         loop {
             match stream.next().await {
                 Ok(Some(entry)) => match to_raw_entry(entry.0) {
@@ -225,9 +180,7 @@ impl Reader {
                 },
                 Ok(None) => break,
                 Err(e) => {
-                    return Ok(ReadEnd::Incomplete {
-                        reason: format!("read stopped after {seen} entries: {e}"),
-                    });
+                    return Ok(ReadEnd::Incomplete { reason: format!("read stopped after {seen} entries: {e}") });
                 }
             }
         }
@@ -238,20 +191,12 @@ impl Reader {
         }
         match result.rc {
             0 => Ok(ReadEnd::Complete),
-            RC_NO_SUCH_OBJECT if seen == 0 => Err(SourceError::BaseDnNotFound {
-                base_dn: cfg.base_dn.clone(),
-            }),
+            RC_NO_SUCH_OBJECT if seen == 0 => Err(SourceError::BaseDnNotFound { base_dn: cfg.base_dn.clone() }),
             RC_REFERRAL if seen == 0 => Err(SourceError::SearchRefused {
-                detail: format!(
-                    "the server referred the search elsewhere; is {} on this server?",
-                    cfg.base_dn
-                ),
+                detail: format!("the server referred the search elsewhere; is {} on this server?", cfg.base_dn),
             }),
             rc => Ok(ReadEnd::Incomplete {
-                reason: format!(
-                    "server ended the search after {seen} entries with rc={rc} {}",
-                    result.text
-                ),
+                reason: format!("server ended the search after {seen} entries with rc={rc} {}", result.text),
             }),
         }
     }
@@ -261,42 +206,18 @@ impl Reader {
 fn connect_error(cfg: &LdapConfig, e: LdapError) -> SourceError {
     let url = cfg.url.clone();
     match e {
-        LdapError::Rustls { source } => SourceError::Tls {
-            url,
-            detail: source.to_string(),
+        LdapError::Rustls { source } => SourceError::Tls { url, detail: source.to_string() },
+        LdapError::DNSName { source } => SourceError::Tls { url, detail: source.to_string() },
+        LdapError::Io { source } => match source.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
+            Some(tls) => SourceError::Tls { url, detail: tls.to_string() },
+            None => SourceError::Unreachable { url, detail: source.to_string() },
         },
-        LdapError::DNSName { source } => SourceError::Tls {
-            url,
-            detail: source.to_string(),
-        },
-        LdapError::Io { source } => match source
-            .get_ref()
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        {
-            Some(tls) => SourceError::Tls {
-                url,
-                detail: tls.to_string(),
-            },
-            None => SourceError::Unreachable {
-                url,
-                detail: source.to_string(),
-            },
-        },
-        LdapError::Timeout { .. } => SourceError::Unreachable {
-            url,
-            detail: "timed out".into(),
-        },
+        LdapError::Timeout { .. } => SourceError::Unreachable { url, detail: "timed out".into() },
         LdapError::LdapResult { result } if cfg.tls == TlsMode::StartTls => SourceError::Tls {
             url,
-            detail: format!(
-                "StartTLS refused by the server: rc={} {}",
-                result.rc, result.text
-            ),
+            detail: format!("StartTLS refused by the server: rc={} {}", result.rc, result.text),
         },
-        other => SourceError::Unreachable {
-            url,
-            detail: other.to_string(),
-        },
+        other => SourceError::Unreachable { url, detail: other.to_string() },
     }
 }
 

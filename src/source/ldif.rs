@@ -28,15 +28,10 @@ impl LdifDirectory {
 
 impl Directory for LdifDirectory {
     /// A local file: read synchronously (it is small next to a network round trip).
-    async fn stream(
-        &self,
-        on_entry: &mut (dyn FnMut(RawEntry) + Send),
-    ) -> Result<ReadEnd, SourceError> {
+    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
         let shown = self.path.display().to_string();
-        let file = std::fs::File::open(&self.path).map_err(|e| SourceError::LdifUnreadable {
-            path: shown.clone(),
-            detail: e.kind().to_string(),
-        })?;
+        let file = std::fs::File::open(&self.path)
+            .map_err(|e| SourceError::LdifUnreadable { path: shown.clone(), detail: e.kind().to_string() })?;
         parse(std::io::BufReader::new(file), &shown, &mut |entry| {
             if self.filter.matches(&entry) {
                 on_entry(entry);
@@ -51,43 +46,27 @@ impl Directory for LdifDirectory {
 }
 
 /// Parses LDIF content records from `reader`, calling `on_entry` for each.
-pub fn parse(
-    reader: impl BufRead,
-    path: &str,
-    on_entry: &mut dyn FnMut(RawEntry),
-) -> Result<(), SourceError> {
-    let err = |line: usize, detail: String| SourceError::LdifSyntax {
-        path: path.to_string(),
-        line,
-        detail,
-    };
+pub fn parse(reader: impl BufRead, path: &str, on_entry: &mut dyn FnMut(RawEntry)) -> Result<(), SourceError> {
+    let err = |line: usize, detail: String| SourceError::LdifSyntax { path: path.to_string(), line, detail };
     let mut record = Record::default();
     // The logical line being assembled from folded physical lines, and where it started.
     let mut logical: Option<(usize, String)> = None;
     let mut first_record = true;
     for (index, line) in reader.lines().enumerate() {
         let number = index + 1;
-        let line = line.map_err(|e| SourceError::LdifUnreadable {
-            path: path.to_string(),
-            detail: e.to_string(),
-        })?;
+        let line = line.map_err(|e| SourceError::LdifUnreadable { path: path.to_string(), detail: e.to_string() })?;
         let line = line.strip_suffix('\r').unwrap_or(&line);
         if let Some(cont) = line.strip_prefix(' ') {
             match logical.as_mut() {
                 Some((_, text)) => text.push_str(cont),
                 None => {
-                    return Err(err(
-                        number,
-                        "continuation line with nothing to continue".into(),
-                    ));
+                    return Err(err(number, "continuation line with nothing to continue".into()));
                 }
             }
             continue;
         }
         if let Some((at, text)) = logical.take() {
-            record
-                .add_line(at, &text, &mut first_record)
-                .map_err(|d| err(at, d))?;
+            record.add_line(at, &text, &mut first_record).map_err(|d| err(at, d))?;
         }
         if line.is_empty() {
             if let Some(entry) = record.take().map_err(|(at, d)| err(at, d))? {
@@ -98,9 +77,7 @@ pub fn parse(
         }
     }
     if let Some((at, text)) = logical.take() {
-        record
-            .add_line(at, &text, &mut first_record)
-            .map_err(|d| err(at, d))?;
+        record.add_line(at, &text, &mut first_record).map_err(|d| err(at, d))?;
     }
     if let Some(entry) = record.take().map_err(|(at, d)| err(at, d))? {
         on_entry(entry);
@@ -123,11 +100,7 @@ impl Record {
         let (name, value) = split_line(text)?;
         let Some(entry) = self.entry.as_mut() else {
             if *first_record && name.eq_ignore_ascii_case("version") {
-                return if value == b"1" {
-                    Ok(())
-                } else {
-                    Err("only LDIF version 1 is supported".into())
-                };
+                return if value == b"1" { Ok(()) } else { Err("only LDIF version 1 is supported".into()) };
             }
             if !name.eq_ignore_ascii_case("dn") {
                 return Err(format!("record must start with dn:, found {name}:"));
@@ -139,9 +112,7 @@ impl Record {
             return Ok(());
         };
         if name.eq_ignore_ascii_case("changetype") || name.eq_ignore_ascii_case("control") {
-            return Err(
-                "change records are not supported; give content records (plain entries)".into(),
-            );
+            return Err("change records are not supported; give content records (plain entries)".into());
         }
         entry.push(name, value);
         Ok(())
@@ -154,22 +125,14 @@ impl Record {
 
 /// `name: value`, `name:: base64`, or `name:< url` (refused). Options stay in the name.
 fn split_line(text: &str) -> Result<(&str, Vec<u8>), String> {
-    let colon = text
-        .find(':')
-        .ok_or_else(|| format!("{text:?} has no ':'"))?;
+    let colon = text.find(':').ok_or_else(|| format!("{text:?} has no ':'"))?;
     let name = &text[..colon];
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.')
-    {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.') {
         return Err(format!("{name:?} is not an attribute name"));
     }
     let rest = &text[colon + 1..];
     if let Some(b64) = rest.strip_prefix(':') {
-        let decoded = B64
-            .decode(b64.trim().as_bytes())
-            .map_err(|e| format!("{name}: invalid base64 value ({e})"))?;
+        let decoded = B64.decode(b64.trim().as_bytes()).map_err(|e| format!("{name}: invalid base64 value ({e})"))?;
         Ok((name, decoded))
     } else if rest.starts_with('<') {
         Err(format!("{name}: URL values (:<) are not supported"))
@@ -180,11 +143,7 @@ fn split_line(text: &str) -> Result<(&str, Vec<u8>), String> {
 
 /// Writes users as LDIF content records that [`parse`] and the same decode rules read back
 /// to equal users. GUID anchors are written as the binary value AD would send.
-pub fn write_users(
-    out: &mut dyn Write,
-    rules: &DecodeRules,
-    users: &[DirectoryUser],
-) -> std::io::Result<()> {
+pub fn write_users(out: &mut dyn Write, rules: &DecodeRules, users: &[DirectoryUser]) -> std::io::Result<()> {
     writeln!(out, "version: 1")?;
     for user in users {
         writeln!(out)?;
@@ -211,9 +170,7 @@ fn write_value(out: &mut dyn Write, name: &str, value: &[u8]) -> std::io::Result
         [first, ..] => {
             !matches!(first, b' ' | b':' | b'<')
                 && value.last() != Some(&b' ')
-                && value
-                    .iter()
-                    .all(|&b| (0x01..0x80).contains(&b) && b != b'\n' && b != b'\r')
+                && value.iter().all(|&b| (0x01..0x80).contains(&b) && b != b'\n' && b != b'\r')
         }
     };
     if safe {

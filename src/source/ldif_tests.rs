@@ -24,10 +24,7 @@ cn: Bob\n";
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0].first_text("cn"), Some("Alice Smith"));
     assert_eq!(entries[0].first_text("description"), Some("élèn"));
-    assert_eq!(
-        entries[0].first_text("mail;lang-en"),
-        Some("alice@example.com")
-    );
+    assert_eq!(entries[0].first_text("mail;lang-en"), Some("alice@example.com"));
     assert_eq!(entries[1].dn, "uid=bob,ou=people,dc=example,dc=com");
 }
 
@@ -43,9 +40,7 @@ fn errors_name_the_line() {
     ];
     for (text, line, detail) in cases {
         match parse_all(text) {
-            Err(SourceError::LdifSyntax {
-                line: l, detail: d, ..
-            }) => {
+            Err(SourceError::LdifSyntax { line: l, detail: d, .. }) => {
                 assert_eq!(l, line, "{text:?}");
                 assert!(d.contains(detail), "{text:?}: {d}");
             }
@@ -70,10 +65,7 @@ fn written_users_read_back_equal() {
     let mut e = RawEntry::new("CN=Zoë Ünal,OU=Sync,DC=example,DC=test");
     e.push(
         "objectGUID",
-        vec![
-            0xc9, 0x8b, 0x91, 0x35, 0x6d, 0x19, 0xea, 0x40, 0x97, 0x79, 0x88, 0x9d, 0x79, 0xb7,
-            0x53, 0xf0,
-        ],
+        vec![0xc9, 0x8b, 0x91, 0x35, 0x6d, 0x19, 0xea, 0x40, 0x97, 0x79, 0x88, 0x9d, 0x79, 0xb7, 0x53, 0xf0],
     );
     e.push("userPrincipalName", b"zoe@example.test".to_vec());
     e.push("userAccountControl", b"514".to_vec());

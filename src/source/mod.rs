@@ -53,9 +53,7 @@ impl DirectoryRead {
 pub enum SourceError {
     #[error("cannot reach {url}: {detail}")]
     Unreachable { url: String, detail: String },
-    #[error(
-        "TLS with {url} failed: {detail} (check directory.ca_file and the server's certificate name)"
-    )]
+    #[error("TLS with {url} failed: {detail} (check directory.ca_file and the server's certificate name)")]
     Tls { url: String, detail: String },
     #[error("bind as {bind_dn} refused: invalid credentials (check the DN and the password file)")]
     InvalidCredentials { bind_dn: String },
@@ -70,11 +68,7 @@ pub enum SourceError {
     #[error("cannot read LDIF file {path}: {detail}")]
     LdifUnreadable { path: String, detail: String },
     #[error("LDIF file {path}, line {line}: {detail}")]
-    LdifSyntax {
-        path: String,
-        line: usize,
-        detail: String,
-    },
+    LdifSyntax { path: String, line: usize, detail: String },
 }
 
 /// A directory that can stream the entries in scope.
@@ -99,21 +93,14 @@ pub enum AnyDirectory {
 impl AnyDirectory {
     pub fn from_config(config: &DirectoryConfig) -> Self {
         match &config.source {
-            SourceConfig::Ldap(l) => {
-                Self::Ldap(ldap::LdapDirectory::new(l.clone(), &config.decode))
-            }
-            SourceConfig::Ldif { path, filter } => {
-                Self::Ldif(ldif::LdifDirectory::new(path.clone(), filter.clone()))
-            }
+            SourceConfig::Ldap(l) => Self::Ldap(ldap::LdapDirectory::new(l.clone(), &config.decode)),
+            SourceConfig::Ldif { path, filter } => Self::Ldif(ldif::LdifDirectory::new(path.clone(), filter.clone())),
         }
     }
 }
 
 impl Directory for AnyDirectory {
-    async fn stream(
-        &self,
-        on_entry: &mut (dyn FnMut(RawEntry) + Send),
-    ) -> Result<ReadEnd, SourceError> {
+    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
         match self {
             Self::Ldap(d) => d.stream(on_entry).await,
             Self::Ldif(d) => d.stream(on_entry).await,
@@ -129,18 +116,12 @@ impl Directory for AnyDirectory {
 }
 
 /// Reads every user in scope and decodes it, entry by entry (raw entries are not kept).
-pub async fn read_users<D: Directory>(
-    directory: &D,
-    decoder: &Decoder,
-) -> Result<DirectoryRead, SourceError> {
+pub async fn read_users<D: Directory>(directory: &D, decoder: &Decoder) -> Result<DirectoryRead, SourceError> {
     let mut snapshot = Snapshot::builder(decoder);
     let end = directory.stream(&mut |entry| snapshot.push(&entry)).await?;
     let snapshot = snapshot.finish();
     Ok(match end {
         ReadEnd::Complete => DirectoryRead::Complete(snapshot),
-        ReadEnd::Incomplete { reason } => DirectoryRead::Incomplete {
-            partial: snapshot,
-            reason,
-        },
+        ReadEnd::Incomplete { reason } => DirectoryRead::Incomplete { partial: snapshot, reason },
     })
 }

@@ -23,10 +23,7 @@ pub struct SnapshotBuilder<'a> {
 
 impl Snapshot {
     pub fn builder(decoder: &Decoder) -> SnapshotBuilder<'_> {
-        SnapshotBuilder {
-            decoder,
-            snapshot: Snapshot::default(),
-        }
+        SnapshotBuilder { decoder, snapshot: Snapshot::default() }
     }
 
     pub fn disabled_count(&self) -> usize {
@@ -46,25 +43,18 @@ impl SnapshotBuilder<'_> {
     /// server sent them in, so the outcome does not flap between cycles. Their anchors stay
     /// on the rejection: present-but-unreadable, never deleted.
     pub fn finish(self) -> Snapshot {
-        let Snapshot {
-            users,
-            mut rejected,
-        } = self.snapshot;
+        let Snapshot { users, mut rejected } = self.snapshot;
         // First pass allocates nothing per user beyond the two index maps; only values seen
         // twice get a list of holders.
         let mut first_anchor: HashMap<&str, usize> = HashMap::with_capacity(users.len());
         let mut first_name: HashMap<&str, usize> = HashMap::with_capacity(users.len());
         let mut shared: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
         for (i, u) in users.iter().enumerate() {
-            for (what, value, seen) in [
-                ("anchor", u.anchor.as_str(), &mut first_anchor),
-                ("userName", u.user_name.as_str(), &mut first_name),
-            ] {
+            for (what, value, seen) in
+                [("anchor", u.anchor.as_str(), &mut first_anchor), ("userName", u.user_name.as_str(), &mut first_name)]
+            {
                 if let Some(&first) = seen.get(value) {
-                    shared
-                        .entry((what, value))
-                        .or_insert_with(|| vec![first])
-                        .push(i);
+                    shared.entry((what, value)).or_insert_with(|| vec![first]).push(i);
                 } else {
                     seen.insert(value, i);
                 }
@@ -75,14 +65,10 @@ impl SnapshotBuilder<'_> {
         let mut reasons: HashMap<usize, String> = HashMap::new();
         for ((what, value), idx) in &shared {
             for &i in idx {
-                let others: Vec<&str> = idx
-                    .iter()
-                    .filter(|&&j| j != i)
-                    .map(|&j| users[j].dn.as_str())
-                    .collect();
-                reasons.entry(i).or_insert_with(|| {
-                    format!("duplicate {what} {value:?}, also on {}", others.join("; "))
-                });
+                let others: Vec<&str> = idx.iter().filter(|&&j| j != i).map(|&j| users[j].dn.as_str()).collect();
+                reasons
+                    .entry(i)
+                    .or_insert_with(|| format!("duplicate {what} {value:?}, also on {}", others.join("; ")));
             }
         }
         if reasons.is_empty() {
@@ -91,18 +77,11 @@ impl SnapshotBuilder<'_> {
         let mut kept = Vec::with_capacity(users.len() - reasons.len());
         for (i, u) in users.into_iter().enumerate() {
             match reasons.remove(&i) {
-                Some(reason) => rejected.push(Rejected {
-                    dn: u.dn,
-                    anchor: Some(u.anchor),
-                    reason,
-                }),
+                Some(reason) => rejected.push(Rejected { dn: u.dn, anchor: Some(u.anchor), reason }),
                 None => kept.push(u),
             }
         }
-        Snapshot {
-            users: kept,
-            rejected,
-        }
+        Snapshot { users: kept, rejected }
     }
 }
 
@@ -144,21 +123,9 @@ mod tests {
         assert_eq!(kept, vec!["cn=a"]);
         assert_eq!(s.rejected.len(), 5);
         let c = s.rejected.iter().find(|r| r.dn == "cn=c").unwrap();
-        assert!(
-            c.reason.contains("duplicate userName") && c.reason.contains("cn=b"),
-            "{}",
-            c.reason
-        );
+        assert!(c.reason.contains("duplicate userName") && c.reason.contains("cn=b"), "{}", c.reason);
         let e = s.rejected.iter().find(|r| r.dn == "cn=e").unwrap();
-        assert!(
-            e.reason.contains("duplicate anchor") && e.anchor.is_some(),
-            "{}",
-            e.reason
-        );
-        assert!(
-            s.rejected
-                .iter()
-                .any(|r| r.dn == "cn=f" && r.anchor.is_none())
-        );
+        assert!(e.reason.contains("duplicate anchor") && e.anchor.is_some(), "{}", e.reason);
+        assert!(s.rejected.iter().any(|r| r.dn == "cn=f" && r.anchor.is_none()));
     }
 }

@@ -71,9 +71,11 @@ impl StateStore for MemoryStore {
     fn put_meta(&self, meta: &Meta) -> Result<(), StateError> {
         self.with(|i| i.meta = meta.clone())
     }
-    fn append_history(&self, records: &[HistoryRecord], retain: usize) -> Result<(), StateError> {
+    fn append_history(&self, records: &[HistoryRecord]) -> Result<(), StateError> {
+        self.with(|i| i.history.extend_from_slice(records))
+    }
+    fn trim_history(&self, retain: usize) -> Result<(), StateError> {
         self.with(|i| {
-            i.history.extend_from_slice(records);
             let excess = i.history.len().saturating_sub(retain);
             i.history.drain(..excess);
         })

@@ -48,8 +48,10 @@ pub trait StateStore: Send + Sync {
     fn meta(&self) -> Result<Meta, StateError>;
     fn put_meta(&self, meta: &Meta) -> Result<(), StateError>;
 
-    /// Appends to the provisioning log, dropping the oldest beyond `retain` records.
-    fn append_history(&self, records: &[HistoryRecord], retain: usize) -> Result<(), StateError>;
+    /// Appends to the provisioning log (one call per operation, so a crash keeps what ran).
+    fn append_history(&self, records: &[HistoryRecord]) -> Result<(), StateError>;
+    /// Drops the oldest records beyond `retain` (once per cycle: counting is not free).
+    fn trim_history(&self, retain: usize) -> Result<(), StateError>;
     /// Newest first, at most `limit`.
     fn history(&self, filter: &HistoryFilter, limit: usize) -> Result<Vec<HistoryRecord>, StateError>;
 

@@ -11,9 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use super::{
-    FailureRecord, HistoryFilter, HistoryRecord, KnownUser, Meta, SCHEMA_VERSION, StateError, StateStore,
-};
+use super::{FailureRecord, HistoryFilter, HistoryRecord, KnownUser, Meta, SCHEMA_VERSION, StateError, StateStore};
 use crate::model::Anchor;
 use crate::scim::ScimUser;
 
@@ -39,10 +37,8 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StateError> {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StateError> {
-    serde_json::from_slice(bytes).map_err(|e| StateError::Corrupt {
-        key: String::from_utf8_lossy(key).into_owned(),
-        detail: e.to_string(),
-    })
+    serde_json::from_slice(bytes)
+        .map_err(|e| StateError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), detail: e.to_string() })
 }
 
 impl SledStore {
@@ -74,7 +70,11 @@ impl SledStore {
             Some(v) => {
                 let found: u32 = decode(SCHEMA_KEY, &v)?;
                 if found != SCHEMA_VERSION {
-                    return Err(StateError::SchemaMismatch { path: self.path.clone(), found, expected: SCHEMA_VERSION });
+                    return Err(StateError::SchemaMismatch {
+                        path: self.path.clone(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
                 }
             }
             None => {
@@ -161,11 +161,15 @@ impl StateStore for SledStore {
         Ok(())
     }
 
-    fn append_history(&self, records: &[HistoryRecord], retain: usize) -> Result<(), StateError> {
+    fn append_history(&self, records: &[HistoryRecord]) -> Result<(), StateError> {
         for r in records {
             let id = self.db.generate_id().map_err(storage)?;
             self.history.insert(id.to_be_bytes(), encode(r)?).map_err(storage)?;
         }
+        Ok(())
+    }
+
+    fn trim_history(&self, retain: usize) -> Result<(), StateError> {
         let excess = self.history.len().saturating_sub(retain);
         for kv in self.history.iter().take(excess) {
             let (k, _) = kv.map_err(storage)?;

@@ -22,6 +22,9 @@ pub struct KnownUser {
     pub fingerprint: u64,
     pub lifecycle: Lifecycle,
     pub origin: Origin,
+    /// A Zoom owner or admin: zoomsync never deactivates or deletes it.
+    #[serde(default)]
+    pub privileged: bool,
     /// The target kept the old userName when we sent this one (Zoom managed-domain rules):
     /// the rename is not retried while the directory still asks for this value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,8 +155,5 @@ impl HistoryFilter {
 
 /// The fields of a payload, for history records of creates.
 pub fn all_as_changes(user: &crate::scim::ScimUser) -> Vec<Change> {
-    user.fields
-        .iter()
-        .map(|(f, v): (&Field, &String)| Change { field: *f, old: None, new: Some(v.clone()) })
-        .collect()
+    user.fields.iter().map(|(f, v): (&Field, &String)| Change { field: *f, old: None, new: Some(v.clone()) }).collect()
 }

@@ -184,7 +184,12 @@ impl Drop for Slapd {
 
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A test CA, a server certificate it signed for 127.0.0.1, and an unrelated CA.
@@ -201,18 +206,34 @@ fn make_certificates(root: &Path) {
             .args(["-days", "30", "-subj", &format!("/CN={cn}")])
             .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt")]));
     }
-    run(Command::new(&openssl)
-        .current_dir(&tls)
-        .arg("req")
-        .args(ec)
-        .args(["-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"]));
+    run(Command::new(&openssl).current_dir(&tls).arg("req").args(ec).args([
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]));
     std::fs::write(
         tls.join("ext.cnf"),
         "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
     )
     .unwrap();
     run(Command::new(&openssl).current_dir(&tls).args([
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30",
-        "-out", "server.crt", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "30",
+        "-out",
+        "server.crt",
+        "-extfile",
+        "ext.cnf",
     ]));
 }

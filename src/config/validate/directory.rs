@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::super::raw::RawDirectory;
 use super::super::{
-    AnchorFormat, Bind, ConfigError, DecodeRules, DirectoryConfig, DisabledRule, Flavor,
-    LdapConfig, SourceConfig, TlsMode,
+    AnchorFormat, Bind, ConfigError, DecodeRules, DirectoryConfig, DisabledRule, Flavor, LdapConfig, SourceConfig,
+    TlsMode,
 };
 use super::{SecretResolver, choice, positive_duration};
 use crate::source::filter::Filter;
@@ -42,33 +42,20 @@ const AD_ATTRIBUTES: &[&str] = &[
     "employeeNumber",
 ];
 
-pub(super) fn validate(
-    raw: RawDirectory,
-    secrets: &SecretResolver<'_>,
-) -> Result<DirectoryConfig, ConfigError> {
-    let flavor = match choice(
-        "directory.flavor",
-        raw.flavor.clone(),
-        "openldap",
-        &["openldap", "active_directory", "generic"],
-    )? {
-        "active_directory" => Flavor::ActiveDirectory,
-        "generic" => Flavor::Generic,
-        _ => Flavor::OpenLdap,
-    };
+pub(super) fn validate(raw: RawDirectory, secrets: &SecretResolver<'_>) -> Result<DirectoryConfig, ConfigError> {
+    let flavor =
+        match choice("directory.flavor", raw.flavor.clone(), "openldap", &["openldap", "active_directory", "generic"])?
+        {
+            "active_directory" => Flavor::ActiveDirectory,
+            "generic" => Flavor::Generic,
+            _ => Flavor::OpenLdap,
+        };
     let decode = decode_rules(&raw, flavor)?;
-    let source = match choice(
-        "directory.kind",
-        raw.kind.clone(),
-        "ldap",
-        &["ldap", "ldif"],
-    )? {
+    let source = match choice("directory.kind", raw.kind.clone(), "ldap", &["ldap", "ldif"])? {
         "ldif" => {
-            for (key, set) in [
-                ("url", raw.url.is_some()),
-                ("bind_dn", raw.bind_dn.is_some()),
-                ("base_dn", raw.base_dn.is_some()),
-            ] {
+            for (key, set) in
+                [("url", raw.url.is_some()), ("bind_dn", raw.bind_dn.is_some()), ("base_dn", raw.base_dn.is_some())]
+            {
                 if set {
                     return Err(ConfigError::invalid(
                         format!("directory.{key}"),
@@ -76,23 +63,15 @@ pub(super) fn validate(
                     ));
                 }
             }
-            let path = raw.path.ok_or_else(|| {
-                ConfigError::invalid("directory.path", "required when kind = \"ldif\"")
-            })?;
+            let path =
+                raw.path.ok_or_else(|| ConfigError::invalid("directory.path", "required when kind = \"ldif\""))?;
             let filter = user_filter(raw.user_filter, flavor, true)?;
-            let filter = Filter::parse(&filter)
-                .map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
-            SourceConfig::Ldif {
-                path: secrets.path(path),
-                filter,
-            }
+            let filter = Filter::parse(&filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
+            SourceConfig::Ldif { path: secrets.path(path), filter }
         }
         _ => {
             if raw.path.is_some() {
-                return Err(ConfigError::invalid(
-                    "directory.path",
-                    "only used with kind = \"ldif\"",
-                ));
+                return Err(ConfigError::invalid("directory.path", "only used with kind = \"ldif\""));
             }
             SourceConfig::Ldap(ldap(raw, flavor, secrets)?)
         }
@@ -100,14 +79,8 @@ pub(super) fn validate(
     Ok(DirectoryConfig { source, decode })
 }
 
-fn ldap(
-    raw: RawDirectory,
-    flavor: Flavor,
-    secrets: &SecretResolver<'_>,
-) -> Result<LdapConfig, ConfigError> {
-    let url = raw
-        .url
-        .ok_or_else(|| ConfigError::invalid("directory.url", "required"))?;
+fn ldap(raw: RawDirectory, flavor: Flavor, secrets: &SecretResolver<'_>) -> Result<LdapConfig, ConfigError> {
+    let url = raw.url.ok_or_else(|| ConfigError::invalid("directory.url", "required"))?;
     let start_tls = raw.start_tls.unwrap_or(false);
     let insecure = raw.insecure.unwrap_or(false);
     let tls = if let Some(rest) = url.strip_prefix("ldaps://") {
@@ -133,18 +106,12 @@ fn ldap(
             }
         }
     } else {
-        return Err(ConfigError::invalid(
-            "directory.url",
-            format!("{url:?} must start with ldaps:// or ldap://"),
-        ));
+        return Err(ConfigError::invalid("directory.url", format!("{url:?} must start with ldaps:// or ldap://")));
     };
     let ca_file = raw.ca_file.map(|p| secrets.path(p));
     if let Some(ca) = &ca_file {
         if tls == TlsMode::Plain {
-            return Err(ConfigError::invalid(
-                "directory.ca_file",
-                "set but the connection is not TLS",
-            ));
+            return Err(ConfigError::invalid("directory.ca_file", "set but the connection is not TLS"));
         }
         if !ca.is_file() {
             return Err(ConfigError::invalid(
@@ -163,42 +130,24 @@ fn ldap(
     let bind = match (raw.bind_dn, password) {
         (Some(dn), Some(password)) if !dn.trim().is_empty() => Some(Bind { dn, password }),
         (Some(_), _) => {
-            return Err(ConfigError::invalid(
-                "directory.bind_dn",
-                "must not be empty",
-            ));
+            return Err(ConfigError::invalid("directory.bind_dn", "must not be empty"));
         }
         (None, Some(_)) => {
-            return Err(ConfigError::invalid(
-                "directory.bind_dn",
-                "required when a bind password is set",
-            ));
+            return Err(ConfigError::invalid("directory.bind_dn", "required when a bind password is set"));
         }
         (None, None) => None,
     };
     let base_dn = raw
         .base_dn
         .filter(|b| !b.trim().is_empty())
-        .ok_or_else(|| {
-            ConfigError::invalid(
-                "directory.base_dn",
-                "required, e.g. \"ou=people,dc=example,dc=com\"",
-            )
-        })?;
+        .ok_or_else(|| ConfigError::invalid("directory.base_dn", "required, e.g. \"ou=people,dc=example,dc=com\""))?;
     let user_filter = user_filter(raw.user_filter, flavor, false)?;
     Filter::parse(&user_filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
     let page_size = raw.page_size.unwrap_or(500);
     // AD caps pages at MaxPageSize (1000); asking for more silently truncates there.
-    let max_page = if flavor == Flavor::ActiveDirectory {
-        1000
-    } else {
-        100_000
-    };
+    let max_page = if flavor == Flavor::ActiveDirectory { 1000 } else { 100_000 };
     if !(1..=max_page).contains(&page_size) {
-        return Err(ConfigError::invalid(
-            "directory.page_size",
-            format!("{page_size} is outside 1..={max_page}"),
-        ));
+        return Err(ConfigError::invalid("directory.page_size", format!("{page_size} is outside 1..={max_page}")));
     }
     Ok(LdapConfig {
         url,
@@ -208,10 +157,7 @@ fn ldap(
         base_dn,
         user_filter,
         page_size: page_size as i32,
-        timeout: positive_duration(
-            "directory.timeout",
-            raw.timeout.unwrap_or(Duration::from_secs(60)),
-        )?,
+        timeout: positive_duration("directory.timeout", raw.timeout.unwrap_or(Duration::from_secs(60)))?,
         connect_timeout: positive_duration(
             "directory.connect_timeout",
             raw.connect_timeout.unwrap_or(Duration::from_secs(10)),
@@ -229,40 +175,21 @@ fn host_required(rest: &str) -> Result<(), ConfigError> {
 
 /// The configured filter, or the flavour's default. AD's server treats
 /// `objectCategory=person` specially; an LDIF export has the category's DN there instead.
-fn user_filter(
-    configured: Option<String>,
-    flavor: Flavor,
-    ldif: bool,
-) -> Result<String, ConfigError> {
+fn user_filter(configured: Option<String>, flavor: Flavor, ldif: bool) -> Result<String, ConfigError> {
     Ok(match (configured, flavor) {
         (Some(f), _) => f.trim().to_string(),
-        (None, Flavor::ActiveDirectory) if ldif => {
-            "(&(objectClass=user)(!(objectClass=computer)))".into()
-        }
+        (None, Flavor::ActiveDirectory) if ldif => "(&(objectClass=user)(!(objectClass=computer)))".into(),
         (None, Flavor::ActiveDirectory) => "(&(objectCategory=person)(objectClass=user))".into(),
         (None, Flavor::OpenLdap) => "(objectClass=inetOrgPerson)".into(),
         (None, Flavor::Generic) => {
-            return Err(ConfigError::invalid(
-                "directory.user_filter",
-                "required for flavor = \"generic\"",
-            ));
+            return Err(ConfigError::invalid("directory.user_filter", "required for flavor = \"generic\""));
         }
     })
 }
 
 fn attribute_name(key: &str, name: String) -> Result<String, ConfigError> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.');
-    if ok {
-        Ok(name)
-    } else {
-        Err(ConfigError::invalid(
-            key,
-            format!("{name:?} is not an attribute name"),
-        ))
-    }
+    let ok = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';' || c == '.');
+    if ok { Ok(name) } else { Err(ConfigError::invalid(key, format!("{name:?} is not an attribute name"))) }
 }
 
 fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, ConfigError> {
@@ -275,79 +202,46 @@ fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, Confi
         (Some(a), _) => attribute_name("directory.anchor_attribute", a.clone())?,
         (None, Some(d)) => d.to_string(),
         (None, None) => {
-            return Err(ConfigError::invalid(
-                "directory.anchor_attribute",
-                "required for flavor = \"generic\"",
-            ));
+            return Err(ConfigError::invalid("directory.anchor_attribute", "required for flavor = \"generic\""));
         }
     };
     let user_name_attribute = match (&raw.user_name_attribute, user_name_default) {
         (Some(a), _) => attribute_name("directory.user_name_attribute", a.clone())?,
         (None, Some(d)) => d.to_string(),
         (None, None) => {
-            return Err(ConfigError::invalid(
-                "directory.user_name_attribute",
-                "required for flavor = \"generic\"",
-            ));
+            return Err(ConfigError::invalid("directory.user_name_attribute", "required for flavor = \"generic\""));
         }
     };
-    let guid_default = if anchor_attribute.eq_ignore_ascii_case("objectGUID") {
-        "guid"
-    } else {
-        "text"
-    };
-    let anchor_format = match choice(
-        "directory.anchor_format",
-        raw.anchor_format.clone(),
-        guid_default,
-        &["text", "guid"],
-    )? {
-        "guid" => AnchorFormat::Guid,
-        _ => AnchorFormat::Text,
-    };
+    let guid_default = if anchor_attribute.eq_ignore_ascii_case("objectGUID") { "guid" } else { "text" };
+    let anchor_format =
+        match choice("directory.anchor_format", raw.anchor_format.clone(), guid_default, &["text", "guid"])? {
+            "guid" => AnchorFormat::Guid,
+            _ => AnchorFormat::Text,
+        };
     let disabled = match (&raw.disabled_attribute, &raw.disabled_value, flavor) {
         (None, Some(_), _) => {
-            return Err(ConfigError::invalid(
-                "directory.disabled_value",
-                "needs directory.disabled_attribute",
-            ));
+            return Err(ConfigError::invalid("directory.disabled_value", "needs directory.disabled_attribute"));
         }
         (Some(a), Some(v), _) => DisabledRule::Equals {
             attribute: attribute_name("directory.disabled_attribute", a.clone())?,
             value: v.clone(),
         },
-        (Some(a), None, _) if a.eq_ignore_ascii_case("userAccountControl") => {
-            DisabledRule::AccountControl
+        (Some(a), None, _) if a.eq_ignore_ascii_case("userAccountControl") => DisabledRule::AccountControl,
+        (Some(a), None, _) => {
+            DisabledRule::Present { attribute: attribute_name("directory.disabled_attribute", a.clone())? }
         }
-        (Some(a), None, _) => DisabledRule::Present {
-            attribute: attribute_name("directory.disabled_attribute", a.clone())?,
-        },
         (None, None, Flavor::ActiveDirectory) => DisabledRule::AccountControl,
-        (None, None, Flavor::OpenLdap) => DisabledRule::Present {
-            attribute: "pwdAccountLockedTime".into(),
-        },
+        (None, None, Flavor::OpenLdap) => DisabledRule::Present { attribute: "pwdAccountLockedTime".into() },
         (None, None, Flavor::Generic) => DisabledRule::Never,
     };
     let keep_attributes = match &raw.attributes {
-        Some(list) => list
-            .iter()
-            .map(|a| attribute_name("directory.attributes", a.clone()))
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(list) => {
+            list.iter().map(|a| attribute_name("directory.attributes", a.clone())).collect::<Result<Vec<_>, _>>()?
+        }
         None => {
-            let defaults = if flavor == Flavor::ActiveDirectory {
-                AD_ATTRIBUTES
-            } else {
-                OPENLDAP_ATTRIBUTES
-            };
+            let defaults = if flavor == Flavor::ActiveDirectory { AD_ATTRIBUTES } else { OPENLDAP_ATTRIBUTES };
             defaults.iter().map(|s| s.to_string()).collect()
         }
     };
-    Ok(DecodeRules {
-        flavor,
-        anchor_attribute,
-        anchor_format,
-        user_name_attribute,
-        disabled,
-        keep_attributes,
-    })
+    Ok(DecodeRules { flavor, anchor_attribute, anchor_format, user_name_attribute, disabled, keep_attributes })
 }

@@ -31,7 +31,9 @@ pub(super) fn validate(
 ) -> Result<MappingConfig, ConfigError> {
     let mut rules: BTreeMap<Field, MappingRule> = defaults(flavor)
         .into_iter()
-        .map(|(f, a)| (f, MappingRule { source: ValueSource::Attribute(a.into()), lowercase: false, only_on_create: false }))
+        .map(|(f, a)| {
+            (f, MappingRule { source: ValueSource::Attribute(a.into()), lowercase: false, only_on_create: false })
+        })
         .collect();
     for (name, value) in raw.unwrap_or_default() {
         let key = format!("mapping.{name}");
@@ -72,5 +74,9 @@ fn rule(key: &str, raw: RawMappingRule) -> Result<MappingRule, ConfigError> {
         (None, None, Some(t)) => ValueSource::Template(parse_template(&t).map_err(|e| ConfigError::invalid(key, e))?),
         _ => return Err(ConfigError::invalid(key, "set exactly one of attribute, constant or template")),
     };
-    Ok(MappingRule { source, lowercase: raw.lowercase.unwrap_or(false), only_on_create: raw.only_on_create.unwrap_or(false) })
+    Ok(MappingRule {
+        source,
+        lowercase: raw.lowercase.unwrap_or(false),
+        only_on_create: raw.only_on_create.unwrap_or(false),
+    })
 }

@@ -9,40 +9,13 @@ use super::{SecretResolver, choice, positive_duration};
 /// Zoom's documented per-label limits (requests/s). The budget is per account and shared
 /// with every other app on it, so the default is the strictest reading (1 request/s).
 pub const RATE_PRESETS: &[(&str, RateLimit)] = &[
-    (
-        "legacy_1rps",
-        RateLimit {
-            light_per_second: 1.0,
-            medium_per_second: 1.0,
-        },
-    ),
-    (
-        "free",
-        RateLimit {
-            light_per_second: 4.0,
-            medium_per_second: 2.0,
-        },
-    ),
-    (
-        "pro",
-        RateLimit {
-            light_per_second: 30.0,
-            medium_per_second: 20.0,
-        },
-    ),
-    (
-        "business_plus",
-        RateLimit {
-            light_per_second: 80.0,
-            medium_per_second: 60.0,
-        },
-    ),
+    ("legacy_1rps", RateLimit { light_per_second: 1.0, medium_per_second: 1.0 }),
+    ("free", RateLimit { light_per_second: 4.0, medium_per_second: 2.0 }),
+    ("pro", RateLimit { light_per_second: 30.0, medium_per_second: 20.0 }),
+    ("business_plus", RateLimit { light_per_second: 80.0, medium_per_second: 60.0 }),
 ];
 
-pub(super) fn validate(
-    raw: RawTarget,
-    secrets: &SecretResolver<'_>,
-) -> Result<TargetConfig, ConfigError> {
+pub(super) fn validate(raw: RawTarget, secrets: &SecretResolver<'_>) -> Result<TargetConfig, ConfigError> {
     let kind = match choice("target.kind", raw.kind, "zoom", &["zoom", "scim"])? {
         "scim" => TargetKind::Scim,
         _ => TargetKind::Zoom,
@@ -58,10 +31,7 @@ pub(super) fn validate(
         TargetKind::Zoom => {
             for (key, set) in [
                 ("bearer_token_file", raw.bearer_token_file.is_some()),
-                (
-                    "bearer_token_credential",
-                    raw.bearer_token_credential.is_some(),
-                ),
+                ("bearer_token_credential", raw.bearer_token_credential.is_some()),
             ] {
                 if set {
                     return Err(ConfigError::invalid(
@@ -70,27 +40,14 @@ pub(super) fn validate(
                     ));
                 }
             }
-            let token_text = raw
-                .token_url
-                .unwrap_or_else(|| "https://zoom.us/oauth/token".into());
+            let token_text = raw.token_url.unwrap_or_else(|| "https://zoom.us/oauth/token".into());
             let token_url = http_url("target.token_url", &token_text, insecure, false)?;
             let account_id = non_empty("target.account_id", raw.account_id)?;
             let client_id = non_empty("target.client_id", raw.client_id)?;
             let client_secret = secrets
-                .resolve(
-                    "target",
-                    "client_secret",
-                    raw.client_secret_file,
-                    raw.client_secret_credential,
-                    true,
-                )?
+                .resolve("target", "client_secret", raw.client_secret_file, raw.client_secret_credential, true)?
                 .ok_or_else(|| ConfigError::invalid("target.client_secret_file", "required"))?;
-            TargetAuth::ZoomOauth {
-                token_url,
-                account_id,
-                client_id,
-                client_secret,
-            }
+            TargetAuth::ZoomOauth { token_url, account_id, client_id, client_secret }
         }
         TargetKind::Scim => {
             for (key, set) in [
@@ -98,10 +55,7 @@ pub(super) fn validate(
                 ("account_id", raw.account_id.is_some()),
                 ("client_id", raw.client_id.is_some()),
                 ("client_secret_file", raw.client_secret_file.is_some()),
-                (
-                    "client_secret_credential",
-                    raw.client_secret_credential.is_some(),
-                ),
+                ("client_secret_credential", raw.client_secret_credential.is_some()),
             ] {
                 if set {
                     return Err(ConfigError::invalid(
@@ -111,13 +65,7 @@ pub(super) fn validate(
                 }
             }
             let token = secrets
-                .resolve(
-                    "target",
-                    "bearer_token",
-                    raw.bearer_token_file,
-                    raw.bearer_token_credential,
-                    true,
-                )?
+                .resolve("target", "bearer_token", raw.bearer_token_file, raw.bearer_token_credential, true)?
                 .ok_or_else(|| ConfigError::invalid("target.bearer_token_file", "required"))?;
             TargetAuth::Bearer { token }
         }
@@ -128,37 +76,21 @@ pub(super) fn validate(
         "legacy_1rps",
         &RATE_PRESETS.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
     )?;
-    let mut rate = RATE_PRESETS
-        .iter()
-        .find(|(n, _)| *n == preset)
-        .map(|(_, r)| *r)
-        .unwrap_or(RATE_PRESETS[0].1);
+    let mut rate = RATE_PRESETS.iter().find(|(n, _)| *n == preset).map(|(_, r)| *r).unwrap_or(RATE_PRESETS[0].1);
     if let Some(rps) = raw.requests_per_second {
         if !(rps > 0.0 && rps <= 10_000.0) {
-            return Err(ConfigError::invalid(
-                "target.requests_per_second",
-                "must be > 0 and <= 10000",
-            ));
+            return Err(ConfigError::invalid("target.requests_per_second", "must be > 0 and <= 10000"));
         }
-        rate = RateLimit {
-            light_per_second: rps,
-            medium_per_second: rps,
-        };
+        rate = RateLimit { light_per_second: rps, medium_per_second: rps };
     }
     let max_concurrency = raw.max_concurrency.unwrap_or(8);
     if !(1..=256).contains(&max_concurrency) {
-        return Err(ConfigError::invalid(
-            "target.max_concurrency",
-            "must be between 1 and 256",
-        ));
+        return Err(ConfigError::invalid("target.max_concurrency", "must be between 1 and 256"));
     }
     let ca_file = raw.ca_file.map(|p| secrets.path(p));
     if let Some(ca) = &ca_file {
         if !ca.is_file() {
-            return Err(ConfigError::invalid(
-                "target.ca_file",
-                format!("{} is not a file", ca.display()),
-            ));
+            return Err(ConfigError::invalid("target.ca_file", format!("{} is not a file", ca.display())));
         }
     }
     Ok(TargetConfig {
@@ -168,10 +100,7 @@ pub(super) fn validate(
         rate,
         max_concurrency: max_concurrency as usize,
         ca_file,
-        timeout: positive_duration(
-            "target.timeout",
-            raw.timeout.unwrap_or(Duration::from_secs(60)),
-        )?,
+        timeout: positive_duration("target.timeout", raw.timeout.unwrap_or(Duration::from_secs(60)))?,
         connect_timeout: positive_duration(
             "target.connect_timeout",
             raw.connect_timeout.unwrap_or(Duration::from_secs(10)),
@@ -180,16 +109,13 @@ pub(super) fn validate(
 }
 
 fn non_empty(key: &str, value: Option<String>) -> Result<String, ConfigError> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ConfigError::invalid(key, "required"))
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| ConfigError::invalid(key, "required"))
 }
 
 /// https everywhere; http only to a loopback host (the emulator, a local proxy) or when
 /// `insecure = true` says so, which is logged.
 fn http_url(key: &str, text: &str, insecure: bool, as_base: bool) -> Result<url::Url, ConfigError> {
-    let mut url =
-        url::Url::parse(text).map_err(|e| ConfigError::invalid(key, format!("{text:?}: {e}")))?;
+    let mut url = url::Url::parse(text).map_err(|e| ConfigError::invalid(key, format!("{text:?}: {e}")))?;
     match url.scheme() {
         "https" => {}
         "http" => {
@@ -210,10 +136,7 @@ fn http_url(key: &str, text: &str, insecure: bool, as_base: bool) -> Result<url:
             }
         }
         other => {
-            return Err(ConfigError::invalid(
-                key,
-                format!("scheme {other:?} is not http(s)"),
-            ));
+            return Err(ConfigError::invalid(key, format!("scheme {other:?} is not http(s)")));
         }
     }
     // Url::join drops the last segment of a base without a trailing slash.

@@ -1,0 +1,207 @@
+//! One sync cycle: read the directory, map, load state, (reconcile), plan, apply, report.
+//!
+//! `run_cycle` is the one entry point; `sync --once`, `plan`, `provision`, `approve`, the
+//! daemon and the tests all call it. Only this module knows all three adapters.
+
+mod apply;
+pub mod desired;
+pub mod failures;
+pub mod reconcile;
+pub mod report;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::AtomicBool;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use futures::StreamExt;
+
+pub use report::{CycleReport, Outcome, OutcomeResult, ReconcileSummary};
+
+use crate::mapping::MappingConfig;
+use crate::model::Anchor;
+use crate::plan::{self, Limits, PlanInput};
+use crate::scim::{Field, ScimError, Target};
+use crate::source::{self, Decoder, Directory, SourceError};
+use crate::state::{HeldOps, KnownUser, StateError, StateStore, UnixTime};
+
+/// How many provisioning-log records are kept.
+pub const HISTORY_RETAIN: usize = 100_000;
+
+/// Why a cycle could not run at all. Nothing was changed on the target.
+#[derive(Debug, thiserror::Error)]
+pub enum CycleError {
+    /// Fix the directory settings or wait for the server; the next cycle tries again.
+    #[error("directory: {0}")]
+    Directory(#[from] SourceError),
+    /// The state store failed: stop; an operator must look.
+    #[error("state: {0}")]
+    State(#[from] StateError),
+    /// Reading the target (full reconcile) failed.
+    #[error("target: {0}")]
+    Target(#[from] ScimError),
+}
+
+/// A shutdown request the cycle checks between operations: the operation in flight
+/// finishes, nothing new starts.
+#[derive(Clone)]
+pub struct Shutdown(tokio::sync::watch::Receiver<bool>);
+
+impl Shutdown {
+    pub fn new(rx: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self(rx)
+    }
+
+    /// A handle that never fires (one-shot commands, tests).
+    pub fn never() -> Self {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        std::mem::forget(tx);
+        Self(rx)
+    }
+
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+/// The adapters and settings a cycle runs with.
+pub struct Engine<'a, D: Directory, T: Target, S: StateStore> {
+    pub directory: &'a D,
+    pub decoder: &'a Decoder,
+    pub mapping: &'a MappingConfig,
+    pub target: &'a T,
+    pub store: &'a S,
+    pub limits: Limits,
+    pub concurrency: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CycleOptions {
+    /// Read every target user and repair state (also done when state has never reconciled).
+    pub full: bool,
+    /// Plan only: read both sides, write nothing.
+    pub dry_run: bool,
+    /// Act on this anchor only (`provision`).
+    pub only: Option<Anchor>,
+}
+
+pub fn unix_now() -> UnixTime {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as UnixTime).unwrap_or(0)
+}
+
+pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
+    engine: &Engine<'_, D, T, S>,
+    options: &CycleOptions,
+    shutdown: &Shutdown,
+) -> Result<CycleReport, CycleError> {
+    let started = Instant::now();
+    let now = unix_now();
+    let mut meta = engine.store.meta()?;
+    let cycle = meta.cycle_counter + 1;
+    let mut report = CycleReport { cycle, dry_run: options.dry_run, ..Default::default() };
+
+    let read = source::read_users(engine.directory, engine.decoder).await?;
+    report.users_read = read.snapshot().users.len();
+    report.disabled_read = read.snapshot().disabled_count();
+    let (mut desired, rejected) = desired::desired_from_read(read, engine.mapping);
+    report.rejected = rejected;
+    report.incomplete = desired.incomplete.clone();
+
+    let mut known: HashMap<Anchor, KnownUser> =
+        engine.store.users()?.into_iter().map(|k| (k.anchor.clone(), k)).collect();
+    let failures = engine.store.failures()?.into_iter().map(|f| (f.anchor.clone(), f)).collect();
+    let create_only: BTreeSet<Field> = engine.mapping.create_only();
+
+    if options.full || meta.last_full_reconcile.is_none() {
+        let remote = engine.target.list_users().await?;
+        let store = engine.store;
+        let pushed = |a: &Anchor| store.pushed(a).ok().flatten().unwrap_or_default();
+        let repair = reconcile::reconcile(&known, &pushed, &remote, &desired, &create_only);
+        let mut summary =
+            ReconcileSummary { target_users: remote.len(), forgotten: repair.forget.len(), ..Default::default() };
+        for gone in &repair.forget {
+            known.remove(&gone.anchor);
+            if !options.dry_run {
+                engine.store.remove_user(&gone.anchor)?;
+            }
+        }
+        for (record, view, kind) in &repair.put {
+            match kind {
+                reconcile::RepairKind::Drift => summary.drift += 1,
+                reconcile::RepairKind::Adopted => summary.adopted += 1,
+            }
+            known.insert(record.anchor.clone(), record.clone());
+            if !options.dry_run {
+                engine.store.put_user(record, Some(view))?;
+            }
+        }
+        report.reconcile = Some(summary);
+        if !options.dry_run {
+            meta.last_full_reconcile = Some(now);
+        }
+    }
+
+    if let Some(only) = &options.only {
+        desired.users.retain(|d| &d.anchor == only);
+        known.retain(|a, _| a == only);
+    }
+    let approved = meta.approved.clone().unwrap_or_default();
+    report.plan = plan::plan(&PlanInput {
+        desired: &desired,
+        known: &known,
+        failures: &failures,
+        now,
+        limits: engine.limits,
+        approved: &approved,
+    });
+    if options.dry_run {
+        report.duration = started.elapsed();
+        return Ok(report);
+    }
+
+    meta.cycle_counter = cycle;
+    if options.only.is_none() {
+        meta.held = (!report.plan.held.is_empty()).then(|| HeldOps {
+            reason: report.plan.guard.clone().unwrap_or_default(),
+            since: meta.held.as_ref().map_or(now, |h| h.since),
+            ops: report.plan.held.iter().map(plan::held_op).collect(),
+        });
+        meta.approved = None;
+    }
+    engine.store.put_meta(&meta)?;
+
+    let stop = AtomicBool::new(false);
+    let ctx = apply::ApplyContext {
+        target: engine.target,
+        store: engine.store,
+        create_only: &create_only,
+        now,
+        cycle,
+        stop: &stop,
+        shutdown,
+        failures: &failures,
+    };
+    let ops = report.plan.ops.clone();
+    let mut results = futures::stream::iter(ops.into_iter().map(|op| apply::apply_op(&ctx, op)))
+        .buffer_unordered(engine.concurrency.max(1));
+    while let Some(outcome) = results.next().await {
+        let outcome = outcome?;
+        if let OutcomeResult::Fatal(detail) = &outcome.result {
+            report.fatal.get_or_insert_with(|| detail.clone());
+        }
+        report.outcomes.push(outcome);
+    }
+    drop(results);
+    report.interrupted =
+        shutdown.is_requested() && report.outcomes.iter().any(|o| o.result == OutcomeResult::NotAttempted);
+    report.duration = started.elapsed();
+
+    let mut meta = engine.store.meta()?;
+    if report.fatal.is_none() && !report.interrupted {
+        meta.last_success = Some(now);
+    }
+    meta.last_cycle_summary = Some(report.summary());
+    engine.store.put_meta(&meta)?;
+    engine.store.trim_history(HISTORY_RETAIN)?;
+    engine.store.flush()?;
+    Ok(report)
+}

@@ -1,0 +1,100 @@
+//! PURE: a full read of the target against what state says — the repair step.
+//!
+//! Run on the first cycle, after state loss, on `sync --full` and on its schedule. It
+//! (1) forgets Zoom ids that no longer exist (the user is created again by the plan),
+//! (2) records drift: where the target differs from what we pushed, the stored payload
+//!     becomes what the target has, so the plan sends exactly the fields to put right,
+//! (3) adopts target users whose userName a directory user without state has, when no
+//!     other anchor owns that id.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::model::Anchor;
+use crate::plan::{Desired, fingerprint};
+use crate::scim::{Field, RemoteUser, ScimUser};
+use crate::state::{KnownUser, Lifecycle, Origin};
+
+/// State changes the reconcile decided; the caller writes them.
+#[derive(Debug, Default)]
+pub struct Repair {
+    /// Anchors whose Zoom user is gone: drop from state.
+    pub forget: Vec<KnownUser>,
+    /// Records (and payloads as the target has them) to write: drift and adoptions.
+    pub put: Vec<(KnownUser, ScimUser, RepairKind)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairKind {
+    Drift,
+    Adopted,
+}
+
+/// The payload as the target holds it: what we pushed, overlaid with every field the target
+/// returned (a trimmed list leaves the others as we pushed them).
+pub fn remote_view(pushed: &ScimUser, remote: &RemoteUser) -> ScimUser {
+    let mut view = pushed.clone();
+    for (f, v) in &remote.user.fields {
+        view.fields.insert(*f, v.clone());
+    }
+    view.active = remote.user.active;
+    view
+}
+
+pub fn reconcile(
+    known: &HashMap<Anchor, KnownUser>,
+    pushed: &dyn Fn(&Anchor) -> ScimUser,
+    remote: &[RemoteUser],
+    desired: &Desired,
+    create_only: &BTreeSet<Field>,
+) -> Repair {
+    let mut repair = Repair::default();
+    let by_id: HashMap<&str, &RemoteUser> = remote.iter().map(|r| (r.id.as_str(), r)).collect();
+    let owned: HashSet<&str> = known.values().map(|k| k.zoom_id.as_str()).collect();
+    for k in known.values() {
+        match by_id.get(k.zoom_id.as_str()) {
+            None => repair.forget.push(k.clone()),
+            Some(r) => {
+                let pushed = pushed(&k.anchor);
+                let view = remote_view(&pushed, r);
+                let fp = fingerprint(&view, create_only);
+                let lifecycle_matches = (k.lifecycle == Lifecycle::Active) == r.user.active;
+                if fp != k.fingerprint || !lifecycle_matches || k.privileged != r.privileged {
+                    let mut fixed = k.clone();
+                    fixed.fingerprint = fp;
+                    fixed.privileged = r.privileged;
+                    fixed.user_name = view.user_name().to_string();
+                    fixed.lifecycle = match (r.user.active, k.lifecycle) {
+                        (true, _) => Lifecycle::Active,
+                        (false, Lifecycle::Deactivated { since }) => Lifecycle::Deactivated { since },
+                        (false, Lifecycle::Active) => Lifecycle::Deactivated { since: 0 },
+                    };
+                    repair.put.push((fixed, view, RepairKind::Drift));
+                }
+            }
+        }
+    }
+    let by_name: HashMap<String, &RemoteUser> = remote.iter().map(|r| (r.user.user_name().to_lowercase(), r)).collect();
+    for d in &desired.users {
+        if known.contains_key(&d.anchor) {
+            continue;
+        }
+        let Some(r) = by_name.get(&d.user.user_name().to_lowercase()) else { continue };
+        if owned.contains(r.id.as_str()) || r.pending {
+            continue; // the apply step reports these when it tries to create
+        }
+        let view = remote_view(&ScimUser::default(), r);
+        let record = KnownUser {
+            anchor: d.anchor.clone(),
+            zoom_id: r.id.clone(),
+            dn: d.dn.clone(),
+            user_name: view.user_name().to_string(),
+            fingerprint: fingerprint(&view, create_only),
+            lifecycle: if r.user.active { Lifecycle::Active } else { Lifecycle::Deactivated { since: 0 } },
+            origin: Origin::Adopted,
+            privileged: r.privileged,
+            rename_refused: None,
+        };
+        repair.put.push((record, view, RepairKind::Adopted));
+    }
+    repair
+}
