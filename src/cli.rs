@@ -31,6 +31,43 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "ldif")]
         format: DumpFormat,
     },
+    /// Run one sync cycle now: read the directory, plan, apply to Zoom, and exit.
+    Sync {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Run once and exit (the daemon is `zoomsync run`).
+        #[arg(long, required = true)]
+        once: bool,
+        /// Also read every Zoom user: adopt existing accounts and repair drift.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show what a sync would do, with reasons and totals. Reads both sides, writes nothing.
+    Plan {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also read every Zoom user (adoption, drift) as `sync --full` would.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Provision one user now (by uid, mail, DN or anchor), showing each step.
+    Provision {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// uid, mail, userName, DN or anchor of the user.
+        user: String,
+    },
+    /// Approve the deactivations a safety guard is holding, and apply them now.
+    Approve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only record the approval; the next cycle applies it.
+        #[arg(long)]
+        no_sync: bool,
+    },
     /// Run a local Zoom SCIM emulator (for tests and trying a mapping safely).
     Emulate(Box<zoomsync::emulator::EmulateArgs>),
 }
@@ -51,8 +88,12 @@ pub enum DumpFormat {
 /// Runs the parsed command; the returned code is the process exit status.
 pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
-        Command::Check(c) => commands::check(&c.config).await,
-        Command::Dump { config, format } => commands::dump(&config.config, format).await,
+        Command::Check(c) => commands::directory::check(&c.config).await,
+        Command::Dump { config, format } => commands::directory::dump(&config.config, format).await,
+        Command::Sync { config, once: _, full } => commands::engine::sync_once(&config.config, full).await,
+        Command::Plan { config, json, full } => commands::engine::plan(&config.config, full, json).await,
+        Command::Provision { config, user } => commands::engine::provision(&config.config, &user).await,
+        Command::Approve { config, no_sync } => commands::engine::approve(&config.config, !no_sync).await,
         Command::Emulate(args) => {
             zoomsync::emulator::run(*args).await.map_err(anyhow::Error::msg)?;
             Ok(std::process::ExitCode::SUCCESS)

@@ -29,8 +29,22 @@ pub fn base_entries(out: &mut String) {
     );
 }
 
+/// Base entries and `n` users, all enabled.
+pub fn active_people_ldif(n: usize) -> String {
+    let mut out = String::with_capacity(n * 420 + 1024);
+    base_entries(&mut out);
+    for i in 0..n {
+        person_with(&mut out, i, &format!("user{i:06}@example.com"), "staff");
+    }
+    out
+}
+
 /// One person; `mail` may be anything (bad values make rejected entries).
 pub fn person(out: &mut String, i: usize, mail: &str) {
+    person_with(out, i, mail, if i % 25 == 24 { "former" } else { "staff" });
+}
+
+pub fn person_with(out: &mut String, i: usize, mail: &str, employee_type: &str) {
     let _ = write!(
         out,
         "dn: uid=user{i:06},{PEOPLE}\nobjectClass: inetOrgPerson\nuid: user{i:06}\ncn: Given{i} Family{i}\n\
@@ -38,10 +52,17 @@ pub fn person(out: &mut String, i: usize, mail: &str) {
          telephoneNumber: +1 555 {i:07}\nemployeeType: {}\nuserPassword: pw{i}\n",
         i % 7,
         i % 20,
-        if i % 25 == 24 { "former" } else { "staff" },
+        employee_type,
     );
     if !mail.is_empty() {
         let _ = writeln!(out, "mail: {mail}");
     }
     out.push('\n');
+}
+
+/// An `ldapmodify` add record for person `i` with the given mail.
+pub fn new_person_ldif(i: usize, mail: &str) -> String {
+    let mut out = String::from("");
+    person_with(&mut out, i, mail, "staff");
+    out.replacen('\n', "\nchangetype: add\n", 1)
 }

@@ -4,6 +4,8 @@
 pub mod data;
 pub mod ports;
 pub mod slapd;
+pub mod world;
+pub mod world_directory;
 
 /// Finds a server binary or fails the test with how to install it (never skips).
 pub fn require_binary(name: &str, package_hint: &str) -> std::path::PathBuf {

@@ -1,25 +1,14 @@
-//! The bodies of the CLI commands that read the directory: `check` and `dump`.
+//! `check` and `dump`: commands that only read the directory.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use zoomsync::config::{self, Config};
+use zoomsync::config::Config;
 use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead};
 
+use super::{EXIT_INCOMPLETE, load_config};
 use crate::cli::DumpFormat;
-
-/// Exit status for a config error: nothing has been touched yet.
-pub const EXIT_CONFIG: u8 = 2;
-/// Exit status when the directory read did not complete.
-pub const EXIT_INCOMPLETE: u8 = 3;
-
-fn load_config(path: &Path) -> Result<Config, ExitCode> {
-    config::load(path).map_err(|e| {
-        eprintln!("zoomsync: config {}: {e}", path.display());
-        ExitCode::from(EXIT_CONFIG)
-    })
-}
 
 async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, DirectoryRead)> {
     let directory = AnyDirectory::from_config(&config.directory);

@@ -1,0 +1,120 @@
+//! Printing plans and outcomes for people (text) and programs (JSON).
+
+use serde::Serialize;
+use zoomsync::plan::{Action, Op, changes};
+use zoomsync::scim::Change;
+use zoomsync::state::StateStore;
+use zoomsync::sync::{CycleReport, OutcomeResult};
+
+#[derive(Serialize)]
+struct OpView<'a> {
+    #[serde(flatten)]
+    op: &'a Op,
+    changes: Vec<Change>,
+}
+
+/// The attribute changes an update would send (read from the stored payload).
+fn op_changes<S: StateStore>(op: &Op, store: &S) -> anyhow::Result<Vec<Change>> {
+    let (Some(want), Action::Update | Action::Reactivate) = (&op.desired, op.action) else { return Ok(vec![]) };
+    let pushed = store.pushed(&op.anchor)?.unwrap_or_default();
+    let refused = store.user(&op.anchor)?.and_then(|k| k.rename_refused);
+    Ok(changes(&pushed, want, &Default::default(), refused.as_deref()))
+}
+
+fn change_text(c: &Change) -> String {
+    format!("{}: {} -> {}", c.field.config_name(), c.old.as_deref().unwrap_or("∅"), c.new.as_deref().unwrap_or("∅"))
+}
+
+pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyhow::Result<()> {
+    let plan = &report.plan;
+    if json {
+        let ops = plan
+            .ops
+            .iter()
+            .map(|op| Ok(OpView { op, changes: op_changes(op, store)? }))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let held: Vec<OpView> = plan.held.iter().map(|op| OpView { op, changes: vec![] }).collect();
+        let value = serde_json::json!({
+            "users_read": report.users_read,
+            "rejected": report.rejected,
+            "incomplete": report.incomplete,
+            "reconcile": report.reconcile,
+            "ops": ops,
+            "held": held,
+            "guard": plan.guard,
+            "skipped": plan.skipped,
+            "unchanged": plan.unchanged,
+            "totals": totals(report),
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("directory: {} users read, {} rejected", report.users_read, report.rejected.len());
+    for r in &report.rejected {
+        println!("  rejected {}: {}", r.dn, r.reason);
+    }
+    if let Some(reason) = &report.incomplete {
+        println!("  read INCOMPLETE: {reason} — nobody will be deactivated");
+    }
+    if let Some(r) = &report.reconcile {
+        println!(
+            "target: {} users read; {} adopted, {} drifted, {} gone",
+            r.target_users, r.adopted, r.drift, r.forgotten
+        );
+    }
+    for op in &plan.ops {
+        println!("{:<10} {:<40} {} — {}", op.action.name(), op.user_name, op.dn, op.reason);
+        for c in op_changes(op, store)? {
+            println!("{:<10}   {}", "", change_text(&c));
+        }
+    }
+    if let Some(guard) = &plan.guard {
+        println!("GUARD: {guard}");
+    }
+    for op in &plan.held {
+        println!("{:<10} {:<40} {} — {} (HELD)", op.action.name(), op.user_name, op.dn, op.reason);
+    }
+    for s in &plan.skipped {
+        println!("{:<10} {:<40} {} — {}", "skip", s.user_name, s.dn, s.reason);
+    }
+    println!("totals: {}", totals(report));
+    Ok(())
+}
+
+fn totals(report: &CycleReport) -> String {
+    let p = &report.plan;
+    format!(
+        "create {}, update {}, reactivate {}, deactivate {}, delete {}, held {}, skipped {}, unchanged {}",
+        p.count(Action::Create),
+        p.count(Action::Update),
+        p.count(Action::Reactivate),
+        p.count(Action::Deactivate),
+        p.count(Action::Delete),
+        p.held.len(),
+        p.skipped.len(),
+        p.unchanged
+    )
+}
+
+/// After a cycle: the operations that did not simply succeed, and any guard.
+pub fn print_outcomes(report: &CycleReport) {
+    for o in &report.outcomes {
+        match &o.result {
+            OutcomeResult::Success => {}
+            other => println!(
+                "{:<10} {:<40} {} — {}: {}",
+                o.action.name(),
+                o.user_name,
+                o.dn,
+                other.name(),
+                other.detail().unwrap_or("")
+            ),
+        }
+    }
+    if let Some(guard) = &report.plan.guard {
+        println!("GUARD: {guard}");
+        for op in &report.plan.held {
+            println!("  held {:<10} {:<40} {}", op.action.name(), op.user_name, op.dn);
+        }
+    }
+}

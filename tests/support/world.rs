@@ -1,0 +1,173 @@
+//! A whole test world: a private slapd, the Zoom emulator in-process, a config file and a
+//! state directory, plus ways to change the directory as an admin would.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use zoomsync::config::{self, Config};
+use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator};
+use zoomsync::plan::Limits;
+use zoomsync::scim::client::ScimClient;
+use zoomsync::source::{AnyDirectory, Decoder, Directory};
+use zoomsync::state::sled_store::SledStore;
+use zoomsync::sync::{self, CycleOptions, CycleReport, Engine, Shutdown};
+
+use super::data::{SERVICE_DN, SERVICE_PASSWORD};
+use super::slapd::Slapd;
+
+pub struct World {
+    pub slapd: Slapd,
+    pub zoom: RunningEmulator,
+    pub dir: tempfile::TempDir,
+    /// Extra lines for the config file (appended), e.g. `[safety]` settings.
+    pub extra_config: String,
+}
+
+impl World {
+    /// slapd loaded with `ldif`, an unlimited emulator (no rate limit), empty state.
+    pub async fn start(ldif: &str) -> World {
+        Self::start_with(ldif, EmulatorConfig::unlimited()).await
+    }
+
+    pub async fn start_with(ldif: &str, zoom: EmulatorConfig) -> World {
+        zoomsync::install_crypto_provider();
+        let slapd = Slapd::start(ldif);
+        let zoom = Emulator::start(zoom, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let dir = tempfile::Builder::new().prefix("zoomsync-world-").tempdir().unwrap();
+        std::fs::write(dir.path().join("ldap-password"), SERVICE_PASSWORD).unwrap();
+        std::fs::write(dir.path().join("zoom-secret"), zoom.client_secret()).unwrap();
+        let world = World { slapd, zoom, dir, extra_config: String::new() };
+        world.write_config();
+        world
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("zoomsync.toml")
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// (Re)writes the config file from the current settings.
+    pub fn write_config(&self) {
+        let text = format!(
+            r#"[directory]
+url = "{ldaps}"
+ca_file = {ca:?}
+bind_dn = "{SERVICE_DN}"
+bind_password_file = "ldap-password"
+base_dn = "ou=people,dc=example,dc=com"
+disabled_attribute = "employeeType"
+disabled_value = "former"
+page_size = 500
+
+[target]
+kind = "zoom"
+base_url = "{base}"
+token_url = "{token}"
+account_id = "{account}"
+client_id = "{client}"
+client_secret_file = "zoom-secret"
+requests_per_second = 5000
+max_concurrency = 8
+timeout = "10s"
+
+[state]
+path = "state"
+
+[metrics]
+enabled = false
+{extra}
+"#,
+            ldaps = self.slapd.ldaps_url(),
+            ca = self.slapd.ca_file(),
+            base = self.zoom.base_url(),
+            token = self.zoom.token_url(),
+            account = self.zoom.account_id(),
+            client = self.zoom.client_id(),
+            extra = self.extra_config,
+        );
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn config(&self) -> Config {
+        config::load(&self.config_path()).unwrap_or_else(|e| panic!("world config: {e}"))
+    }
+
+    /// One cycle through the library, as `sync --once` runs it.
+    pub async fn cycle(&self, options: CycleOptions) -> CycleReport {
+        let config = self.config();
+        let directory = AnyDirectory::from_config(&config.directory);
+        self.cycle_with(&directory, options).await
+    }
+
+    /// One cycle with a given directory adapter (e.g. one that breaks mid-read).
+    pub async fn cycle_with<D: Directory>(&self, directory: &D, options: CycleOptions) -> CycleReport {
+        let config = self.config();
+        let client = ScimClient::new(config.target.as_ref().unwrap()).unwrap();
+        std::fs::create_dir_all(self.state_path()).unwrap();
+        let store = SledStore::open(&self.state_path()).unwrap();
+        let decoder = Decoder::new(config.directory.decode.clone());
+        let engine = Engine {
+            directory,
+            decoder: &decoder,
+            mapping: &config.mapping,
+            target: &client,
+            store: &store,
+            limits: Limits::from_config(&config.safety),
+            concurrency: 8,
+        };
+        sync::run_cycle(&engine, &options, &Shutdown::never()).await.unwrap()
+    }
+
+    /// Opens the state store (between cycles) to inspect it.
+    pub fn store(&self) -> SledStore {
+        SledStore::open(&self.state_path()).unwrap()
+    }
+
+    /// Applies an LDIF change (`changetype: modify` / `delete` / `add`) as the directory admin.
+    pub fn ldap_modify(&self, ldif: &str) {
+        let mut child = Command::new("ldapmodify")
+            .args(["-x", "-H", &self.slapd.ldap_url(), "-D", "cn=admin,dc=example,dc=com", "-w", "adminpass"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "ldapmodify failed: {}\n{ldif}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub fn set_attribute(&self, uid: &str, attribute: &str, value: &str) {
+        self.ldap_modify(&format!(
+            "dn: uid={uid},ou=people,dc=example,dc=com\nchangetype: modify\nreplace: {attribute}\n{attribute}: {value}\n"
+        ));
+    }
+
+    pub fn delete_user(&self, uid: &str) {
+        self.ldap_modify(&format!("dn: uid={uid},ou=people,dc=example,dc=com\nchangetype: delete\n"));
+    }
+
+    /// Runs the real binary with this world's config.
+    pub fn zoomsync(&self, args: &[&str]) -> (i32, String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_zoomsync"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Zoom users other than the account owner the emulator starts with.
+    pub fn zoom_members(&self) -> Vec<zoomsync::emulator::User> {
+        self.zoom.users().into_iter().filter(|u| u.user_name != "owner@example.com").collect()
+    }
+}
