@@ -4,7 +4,7 @@
 //! retryable failure and sleeps for what it answers. Time comes in as arguments (elapsed
 //! time, the wall clock for `Retry-After` dates, a jitter draw), so tests need no sleeping.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Why an attempt is repeated; the `reason` label of `zoomsync_http_retries_total`.
@@ -125,30 +125,50 @@ pub fn decide(policy: &RetryPolicy, at: Attempts, server_wait: Option<Duration>,
 }
 
 /// Backoff slept by all operations of the current cycle; shared by concurrent requests.
+/// Once a wait has been refused the budget counts as exhausted until [`reset`](Self::reset),
+/// so the rest of the cycle fails fast instead of squeezing in ever smaller waits.
 #[derive(Debug, Default)]
 pub struct CycleBudget {
     spent_ms: AtomicU64,
+    exhausted: AtomicBool,
 }
 
 impl CycleBudget {
     pub fn reset(&self) {
         self.spent_ms.store(0, Ordering::Relaxed);
+        self.exhausted.store(false, Ordering::Relaxed);
     }
 
     pub fn spent(&self) -> Duration {
         Duration::from_millis(self.spent_ms.load(Ordering::Relaxed))
     }
 
-    /// Books `wait` if the total stays within `cap`; false (nothing booked) otherwise.
+    /// What [`decide`] should see as spent: everything, once the budget is exhausted.
+    pub fn spent_for_decision(&self) -> Duration {
+        if self.exhausted.load(Ordering::Relaxed) { Duration::MAX } else { self.spent() }
+    }
+
+    pub fn mark_exhausted(&self) {
+        self.exhausted.store(true, Ordering::Relaxed);
+    }
+
+    /// Books `wait` if the total stays within `cap`; otherwise books nothing, marks the
+    /// budget exhausted and returns false.
     pub fn try_spend(&self, wait: Duration, cap: Duration) -> bool {
         let add = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
         let cap = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
-        self.spent_ms
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
-                let next = spent.saturating_add(add);
-                (next <= cap).then_some(next)
-            })
-            .is_ok()
+        let booked = !self.exhausted.load(Ordering::Relaxed)
+            && self
+                .spent_ms
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |spent| {
+                    let next = spent.saturating_add(add);
+                    (next <= cap).then_some(next)
+                })
+                .is_ok();
+        if !booked {
+            self.mark_exhausted();
+        }
+        booked
     }
 }
 
@@ -353,9 +373,17 @@ mod tests {
         assert!(b.try_spend(Duration::from_millis(400), cap));
         assert!(!b.try_spend(Duration::from_millis(1), cap));
         assert_eq!(b.spent(), cap);
+        assert_eq!(b.spent_for_decision(), Duration::MAX);
         b.reset();
         assert_eq!(b.spent(), Duration::ZERO);
         assert!(b.try_spend(Duration::from_millis(1), cap));
+        // a refused wait exhausts the budget even though smaller waits would still fit
+        assert!(!b.try_spend(Duration::from_secs(5), cap));
+        assert!(!b.try_spend(Duration::ZERO, cap));
+        assert_eq!(b.spent(), Duration::from_millis(1));
+        let p = RetryPolicy { per_cycle: cap, ..RetryPolicy::default() };
+        let at = Attempts { made: 1, elapsed: Duration::ZERO, cycle_spent: b.spent_for_decision() };
+        assert!(matches!(decide(&p, at, None, 0.0), Decision::GiveUp { .. }));
     }
 
     #[test]

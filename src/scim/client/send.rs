@@ -186,7 +186,7 @@ impl ScimClient {
             let decision = if failure.daily && failure.feedback.retry_after.is_none() {
                 Decision::GiveUp { retry_after: None, why: "the daily rate limit is used up" }
             } else {
-                let at = Attempts { made, elapsed: started.elapsed(), cycle_spent: self.cycle.spent() };
+                let at = Attempts { made, elapsed: started.elapsed(), cycle_spent: self.cycle.spent_for_decision() };
                 decide(&self.policy, at, failure.feedback.retry_after, rand::random())
             };
             let (retry_after, why) = match decision {
@@ -197,7 +197,12 @@ impl ScimClient {
                     continue;
                 }
                 Decision::Retry(_) => (None, "per-cycle retry time exhausted"),
-                Decision::GiveUp { retry_after, why } => (retry_after, why),
+                Decision::GiveUp { retry_after, why } => {
+                    if why.starts_with("per-cycle") {
+                        self.cycle.mark_exhausted();
+                    }
+                    (retry_after, why)
+                }
             };
             let detail = format!("{method} {}: {why} after {made} attempt(s); last: {}", call.template, failure.detail);
             tracing::warn!(method, path = call.template, attempts = made, "{}", self.scrub(detail.clone()));
