@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod ports;
+pub mod scim2;
 pub mod slapd;
 pub mod world;
 pub mod world_directory;
