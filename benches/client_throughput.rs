@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
-use zoomsync::emulator::{Emulator, EmulatorConfig, RateLimit as EmuRate, RatePreset, Route, RunningEmulator};
+use zoomsync::emulator::{
+    Emulator, EmulatorConfig, FaultConfig, FaultSpec, RateLimit as EmuRate, RatePreset, Route, RunningEmulator,
+};
 use zoomsync::model::Anchor;
 use zoomsync::scim::{Field, ScimClient, ScimUser, Target};
 
@@ -106,23 +108,23 @@ async fn run(
     out
 }
 
+/// Strict emulator defaults with this rate limit and added latency on every request.
+fn emulator(rate_limit: EmuRate, latency_ms: u64) -> EmulatorConfig {
+    let global = FaultSpec { latency_ms, ..FaultSpec::default() };
+    EmulatorConfig { rate_limit, faults: FaultConfig { global, ..FaultConfig::default() }, ..EmulatorConfig::default() }
+}
+
 fn main() {
     zoomsync::install_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let creates = env_or("CLIENT_BENCH_CREATES", 5_000);
     let legacy_creates = env_or("CLIENT_BENCH_LEGACY_CREATES", 20);
     let outcomes = rt.block_on(async {
-        let mut matched = EmulatorConfig::default();
-        matched.rate_limit = EmuRate::per_second(50);
-        matched.faults.global.latency_ms = 50;
-        let a = run("matched", "50/s, 50 ms latency", matched, 50.0, 50.0, creates).await;
-        let mut legacy = EmulatorConfig::default();
-        legacy.rate_limit = EmuRate::preset(RatePreset::Legacy1Rps);
+        let a = run("matched", "50/s, 50 ms latency", emulator(EmuRate::per_second(50), 50), 50.0, 50.0, creates).await;
+        let legacy = emulator(EmuRate::preset(RatePreset::Legacy1Rps), 0);
         let b = run("misconfigured", "legacy_1rps", legacy, 5.0, 1.0, legacy_creates).await;
         // with 300 ms latency several requests are in flight before any rate header is back
-        let mut slow = EmulatorConfig::default();
-        slow.rate_limit = EmuRate::preset(RatePreset::Legacy1Rps);
-        slow.faults.global.latency_ms = 300;
+        let slow = emulator(EmuRate::preset(RatePreset::Legacy1Rps), 300);
         let c = run("misconfigured", "legacy_1rps, 300 ms latency", slow, 5.0, 1.0, legacy_creates).await;
         vec![a, b, c]
     });

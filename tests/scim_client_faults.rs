@@ -104,8 +104,7 @@ async fn a_too_fast_client_absorbs_429s_and_loses_nothing() {
 
 #[tokio::test]
 async fn legacy_one_per_second_with_a_client_at_five() {
-    let mut config = EmulatorConfig::default();
-    config.rate_limit = EmuRate::preset(RatePreset::Legacy1Rps);
+    let config = EmulatorConfig { rate_limit: EmuRate::preset(RatePreset::Legacy1Rps), ..EmulatorConfig::default() };
     let emu = emulator(config).await;
     let c = client(&target(&emu, 5.0, Duration::from_secs(5)), policy(30));
     let ids = create_all(&c, "legacy", 6).await;

@@ -72,7 +72,7 @@ pub struct Auth {
 
 enum Inner {
     Bearer(Token),
-    Zoom(ZoomOauth),
+    Zoom(Box<ZoomOauth>),
 }
 
 #[derive(Deserialize)]
@@ -85,13 +85,15 @@ impl Auth {
     pub fn new(config: &TargetAuth) -> Self {
         let inner = match config {
             TargetAuth::Bearer { token } => Inner::Bearer(Token(Arc::from(token.expose()))),
-            TargetAuth::ZoomOauth { token_url, account_id, client_id, client_secret } => Inner::Zoom(ZoomOauth {
-                token_url: token_url.clone(),
-                account_id: account_id.clone(),
-                client_id: client_id.clone(),
-                client_secret: client_secret.clone(),
-                cache: Mutex::new(None),
-            }),
+            TargetAuth::ZoomOauth { token_url, account_id, client_id, client_secret } => {
+                Inner::Zoom(Box::new(ZoomOauth {
+                    token_url: token_url.clone(),
+                    account_id: account_id.clone(),
+                    client_id: client_id.clone(),
+                    client_secret: client_secret.clone(),
+                    cache: Mutex::new(None),
+                }))
+            }
         };
         Self { inner }
     }
