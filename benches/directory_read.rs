@@ -6,6 +6,8 @@
 //! `scripts/install-test-deps.sh` does that).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/report.rs"]
+mod bench_report;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -34,11 +36,6 @@ const ATTRIBUTES: &[&str] = &[
     "mobile",
     "employeeNumber",
 ];
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
 
 fn main() {
     let server = Slapd::start(&data::people_ldif(USERS));
@@ -87,7 +84,8 @@ fn main() {
             .unwrap();
         zoomsync_rss.push(mib);
     }
-    let (l, z, rss) = (median(ldapsearch_s.clone()), median(zoomsync_s.clone()), median(zoomsync_rss));
+    let (l, z, rss) =
+        (bench_report::median(&ldapsearch_s), bench_report::median(&zoomsync_s), bench_report::median(&zoomsync_rss));
     let ratio = z / l;
     let verdict = if ratio <= 1.5 { "within" } else { "OVER" };
     let section = format!(
@@ -99,56 +97,12 @@ fn main() {
          | `zoomsync check` (release; connect, bind, paged read page_size 1000, decode, duplicate checks) | {z:.2} (runs: {}) | {rss:.0} MiB |\n\n\
          Ratio zoomsync / ldapsearch: **{ratio:.2}x** — {verdict} the 1.5x target. \
          Reproduce: `cargo bench --bench directory_read`.\n",
-        today(),
-        machine(),
+        bench_report::today(),
+        bench_report::machine(),
         ATTRIBUTES.len(),
-        fmt_runs(&ldapsearch_s),
-        fmt_runs(&zoomsync_s),
+        bench_report::runs(&ldapsearch_s),
+        bench_report::runs(&zoomsync_s),
     );
     println!("{section}");
-    update_benchmarks("## Directory read (100,000 users from slapd)", &section);
-}
-
-fn fmt_runs(v: &[f64]) -> String {
-    v.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ")
-}
-
-fn today() -> String {
-    let out = Command::new("date").arg("-u").arg("+%Y-%m-%d").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cores} cores ({cpu})")
-}
-
-/// Replaces this benchmark's section in BENCHMARKS.md (or appends it), leaving the rest.
-fn update_benchmarks(heading: &str, section: &str) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/BENCHMARKS.md");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        "# Benchmarks\n\nFigures measured on this project's machines by the benches in `benches/`.\n".into()
-    });
-    let new = match text.find(heading) {
-        Some(start) => {
-            let rest = &text[start + heading.len()..];
-            let end = rest.find("\n## ").map(|i| start + heading.len() + i + 1).unwrap_or(text.len());
-            format!(
-                "{}{}{}",
-                &text[..start],
-                section,
-                if end < text.len() { format!("\n{}", &text[end..]) } else { String::new() }
-            )
-        }
-        None => format!("{}\n{}", text.trim_end_matches('\n').to_string() + "\n", section),
-    };
-    std::fs::write(path, new).unwrap();
+    bench_report::update("## Directory read (100,000 users from slapd)", &section);
 }

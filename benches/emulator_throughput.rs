@@ -16,10 +16,7 @@ use serde_json::{Value, json};
 use zoomsync::emulator::{Emulator, EmulatorConfig, Route};
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 struct Phase {
@@ -68,13 +65,7 @@ where
     }
     let elapsed = start.elapsed();
     all.sort();
-    Phase {
-        name,
-        requests: total,
-        elapsed,
-        p50: all[all.len() / 2],
-        p99: all[all.len() * 99 / 100],
-    }
+    Phase { name, requests: total, elapsed, p50: all[all.len() / 2], p99: all[all.len() * 99 / 100] }
 }
 
 fn main() {
@@ -82,16 +73,22 @@ fn main() {
     let creates = env_or("EMU_BENCH_CREATES", 40_000);
     let gets = env_or("EMU_BENCH_GETS", 80_000);
     let concurrency = env_or("EMU_BENCH_CONCURRENCY", 32);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let emu = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap();
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", emu.client_id(), emu.client_secret()));
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", emu.client_id(), emu.client_secret()));
         let token_url = format!("{}?grant_type=account_credentials&account_id={}", emu.token_url(), emu.account_id());
-        let tok: Value = http.post(token_url).header("authorization", format!("Basic {basic}")).send().await.unwrap().json().await.unwrap();
+        let tok: Value = http
+            .post(token_url)
+            .header("authorization", format!("Basic {basic}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let token = Arc::new(format!("Bearer {}", tok["access_token"].as_str().unwrap()));
         let base = Arc::new(emu.base_url());
 
@@ -105,7 +102,8 @@ fn main() {
                     "name": {"givenName": "Bench", "familyName": format!("User{i}")},
                     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Load"},
                 });
-                let r = h.post(format!("{b}/Users")).header("authorization", t.as_str()).json(&body).send().await.unwrap();
+                let r =
+                    h.post(format!("{b}/Users")).header("authorization", t.as_str()).json(&body).send().await.unwrap();
                 let s = r.status().as_u16();
                 r.bytes().await.unwrap();
                 s
@@ -139,7 +137,11 @@ fn main() {
 
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+            .and_then(|c| {
+                c.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+            })
             .unwrap_or_else(|| "unknown".into());
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
         println!("machine: {cores} cores, {cpu}; concurrency {concurrency} keep-alive connections; limits off");

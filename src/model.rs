@@ -156,3 +156,22 @@ pub struct Rejected {
     pub anchor: Option<Anchor>,
     pub reason: String,
 }
+
+/// What cross-entry checks (duplicates) need from a user, whatever stage it is at.
+pub trait Identity {
+    fn anchor(&self) -> &Anchor;
+    fn dn(&self) -> &str;
+    fn user_name(&self) -> &str;
+}
+
+impl Identity for DirectoryUser {
+    fn anchor(&self) -> &Anchor {
+        &self.anchor
+    }
+    fn dn(&self) -> &str {
+        &self.dn
+    }
+    fn user_name(&self) -> &str {
+        &self.user_name
+    }
+}

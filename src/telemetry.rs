@@ -21,3 +21,17 @@ pub fn init(format: LogFormat, level: &str) {
     // A second init (tests) keeps the first subscriber.
     drop(result);
 }
+
+/// Current and peak resident memory ("VmRSS/VmHWM" on Linux), for debug lines and summaries.
+pub fn rss() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|k| k.parse::<u64>().ok())
+            .map_or_else(|| "?".to_string(), |k| format!("{}MiB", k / 1024))
+    };
+    format!("{}/{}", field("VmRSS:"), field("VmHWM:"))
+}

@@ -104,6 +104,10 @@ fn bad_configs_name_their_key() {
             "not one of",
         ),
         ("[directory]\nkind = \"ldif\"\n".into(), "directory.path", "required"),
+        (with("[mapping]\ntitel = \"title\"\n"), "mapping.titel", "not a field"),
+        (with("[mapping]\nuserName = \"uid\"\n"), "mapping.userName", "user_name_attribute"),
+        (with("[mapping]\ntitle = { attribute = \"title\", constant = \"x\" }\n"), "mapping.title", "exactly one"),
+        (with("[mapping]\ndisplayName = { template = \"{givenName\" }\n"), "mapping.displayName", "attribute name"),
         ("".into(), "directory", "required"),
         ("[directory\n".into(), "<file>", ""),
     ];

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use zoomsync::config::Config;
 use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead};
 
-use super::{EXIT_INCOMPLETE, load_config};
+use super::{EXIT_INCOMPLETE, load_config, peak_rss_mib};
 use crate::cli::DumpFormat;
 
 async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, DirectoryRead)> {
@@ -74,12 +74,4 @@ pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_INCOMPLETE)
         }
     })
-}
-
-/// The process's peak resident memory (Linux `VmHWM`), for `check`'s summary line.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }

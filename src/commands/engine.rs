@@ -15,7 +15,7 @@ use zoomsync::state::{StateError, StateStore};
 use zoomsync::sync::{self, CycleOptions, CycleReport, Engine, Shutdown};
 
 use super::plan_view;
-use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, require_target};
+use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, peak_rss_mib, require_target};
 
 /// Everything one engine run needs, built from the config.
 struct Parts {
@@ -49,7 +49,11 @@ fn open_store(config: &Config) -> anyhow::Result<SledStore> {
     })
 }
 
-async fn cycle<S: StateStore>(parts: &Parts, store: &S, options: &CycleOptions) -> anyhow::Result<CycleReport> {
+async fn cycle<S: StateStore + Clone + 'static>(
+    parts: &Parts,
+    store: &S,
+    options: &CycleOptions,
+) -> anyhow::Result<CycleReport> {
     parts.client.begin_cycle();
     let engine = Engine {
         directory: &parts.directory,
@@ -86,6 +90,9 @@ pub async fn sync_once(path: &Path, full: bool) -> anyhow::Result<ExitCode> {
     plan_view::print_outcomes(&report);
     tracing::info!(cycle = report.cycle, "{}", report.summary());
     println!("{}", report.summary());
+    if let Some(mib) = peak_rss_mib() {
+        println!("peak memory {mib:.1} MiB");
+    }
     Ok(status_of(&report))
 }
 
@@ -193,8 +200,8 @@ pub async fn provision(path: &Path, selector: &str) -> anyhow::Result<ExitCode> 
         ),
     }
     let report = cycle(&parts, &store, &CycleOptions { only: Some(anchor), ..Default::default() }).await?;
-    match (report.plan.ops.first(), report.plan.held.first(), report.plan.skipped.first()) {
-        (Some(op), _, _) => println!("4. action: {} — {}", op.action.name(), op.reason),
+    match (report.outcomes.first(), report.plan.held.first(), report.plan.skipped.first()) {
+        (Some(o), _, _) => println!("4. action: {} — {}", o.action.name(), o.reason),
         (None, Some(op), _) => {
             println!("4. action: {} held — {}", op.action.name(), report.plan.guard.clone().unwrap_or_default())
         }

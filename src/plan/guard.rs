@@ -4,8 +4,11 @@
 
 use std::collections::HashSet;
 
-use super::{Action, Op, Plan, PlanInput};
+use std::collections::HashMap;
+
+use super::{Action, Op, Plan};
 use crate::config::SafetyConfig;
+use crate::model::Anchor;
 use crate::state::{HeldOp, KnownUser, Lifecycle, UnixTime};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -47,15 +50,29 @@ pub fn held_op(op: &Op) -> HeldOp {
     }
 }
 
-fn managed_active(known: &std::collections::HashMap<crate::model::Anchor, KnownUser>) -> usize {
+/// What the guards need to know about the read.
+pub(super) struct ReadFacts {
+    pub incomplete: Option<String>,
+    /// The directory returned no users at all (not even rejected ones).
+    pub empty: bool,
+}
+
+pub(super) struct GuardInput<'a> {
+    pub facts: ReadFacts,
+    pub known: &'a HashMap<Anchor, KnownUser>,
+    pub limits: Limits,
+    pub approved: &'a [HeldOp],
+}
+
+fn managed_active(known: &HashMap<Anchor, KnownUser>) -> usize {
     known.values().filter(|k| k.lifecycle == Lifecycle::Active).count()
 }
 
-pub(super) fn apply(input: &PlanInput<'_>, plan: &mut Plan, destructive: Vec<Op>) {
+pub(super) fn apply(input: &GuardInput<'_>, plan: &mut Plan, destructive: Vec<Op>) {
     if destructive.is_empty() {
         return;
     }
-    if let Some(reason) = &input.desired.incomplete {
+    if let Some(reason) = &input.facts.incomplete {
         // Not held for approval: an incomplete read is no basis for any removal at all.
         plan.guard = Some(format!(
             "directory read incomplete ({reason}): {} deactivation(s)/deletion(s) not planned",
@@ -74,7 +91,7 @@ pub(super) fn apply(input: &PlanInput<'_>, plan: &mut Plan, destructive: Vec<Op>
     let managed = managed_active(input.known);
     let allowed = input.limits.allowed(managed);
     let deletes = rest.iter().filter(|o| o.action == Action::Delete).count();
-    let reason = if input.desired.users.is_empty() && input.desired.unreadable.is_empty() {
+    let reason = if input.facts.empty {
         Some("the directory returned no users at all".to_string())
     } else if rest.len() as u64 > allowed {
         Some(format!(

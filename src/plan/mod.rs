@@ -19,9 +19,10 @@ pub use model::*;
 use crate::model::Anchor;
 use crate::state::{FailureRecord, HeldOp, KnownUser, Lifecycle, UnixTime};
 
-/// Everything `plan` looks at.
+/// Everything `plan` looks at. `desired` is consumed: operations take their payloads from
+/// it and unchanged users' payloads are freed (no copy of a 100,000-user directory).
 pub struct PlanInput<'a> {
-    pub desired: &'a Desired,
+    pub desired: Desired,
     pub known: &'a HashMap<Anchor, KnownUser>,
     pub failures: &'a HashMap<Anchor, FailureRecord>,
     pub now: UnixTime,
@@ -30,14 +31,16 @@ pub struct PlanInput<'a> {
     pub approved: &'a [HeldOp],
 }
 
-pub fn plan(input: &PlanInput<'_>) -> Plan {
-    let PlanInput { desired, known, failures, now, .. } = *input;
+pub fn plan(input: PlanInput<'_>) -> Plan {
+    let PlanInput { desired, known, failures, now, limits, approved } = input;
+    let Desired { users, unreadable, incomplete } = desired;
+    let facts = guard::ReadFacts { incomplete, empty: users.is_empty() && unreadable.is_empty() };
     let mut out = Plan::default();
     let mut destructive = Vec::new();
-    let mut seen: HashSet<&Anchor> = HashSet::with_capacity(desired.users.len());
+    let mut seen: HashSet<Anchor> = HashSet::with_capacity(users.len());
 
-    for d in &desired.users {
-        seen.insert(&d.anchor);
+    for d in users {
+        seen.insert(d.anchor.clone());
         if let Some(f) = failures.get(&d.anchor) {
             if f.next_attempt > now && f.source_fingerprint == d.fingerprint {
                 out.skipped.push(Skip::new(
@@ -49,45 +52,58 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
                 continue;
             }
         }
-        let op = |action, zoom_id: Option<&str>, reason: &str| Op {
-            anchor: d.anchor.clone(),
-            dn: d.dn.clone(),
-            user_name: d.user.user_name().to_string(),
-            action,
-            zoom_id: zoom_id.map(String::from),
-            desired: Some(d.user.clone()),
-            fingerprint: d.fingerprint,
-            reason: reason.to_string(),
-        };
-        match known.get(&d.anchor) {
-            None if d.user.active => out.ops.push(op(Action::Create, None, "new in the directory")),
-            None => out.skipped.push(Skip::new(
-                &d.anchor,
-                &d.dn,
-                d.user.user_name(),
-                "disabled in the directory; not created".into(),
-            )),
+        let skip = |reason: &str| Skip::new(&d.anchor, &d.dn, d.user.user_name(), reason.to_string());
+        // Decide first, then move the payload into the operation (no copy).
+        let decision: Option<(Action, Option<&str>, &'static str)> = match known.get(&d.anchor) {
+            None if d.user.active => Some((Action::Create, None, "new in the directory")),
+            None => {
+                out.skipped.push(skip("disabled in the directory; not created"));
+                None
+            }
             Some(k) => match (k.lifecycle, d.user.active) {
                 (Lifecycle::Active, true) if k.fingerprint != d.fingerprint => {
-                    out.ops.push(op(Action::Update, Some(&k.zoom_id), "attributes changed in the directory"))
+                    Some((Action::Update, Some(&k.zoom_id), "attributes changed in the directory"))
                 }
-                (Lifecycle::Active, true) => out.unchanged += 1,
-                (Lifecycle::Active, false) if k.privileged => out.skipped.push(privileged_skip(k)),
-                (Lifecycle::Active, false) => {
-                    destructive.push(op(Action::Deactivate, Some(&k.zoom_id), "disabled in the directory"))
+                (Lifecycle::Active, true) => {
+                    out.unchanged += 1;
+                    None
                 }
+                (Lifecycle::Active, false) if k.privileged => {
+                    out.skipped.push(privileged_skip(k));
+                    None
+                }
+                (Lifecycle::Active, false) => Some((Action::Deactivate, Some(&k.zoom_id), "disabled in the directory")),
                 (Lifecycle::Deactivated { .. }, true) => {
-                    out.ops.push(op(Action::Reactivate, Some(&k.zoom_id), "enabled in the directory again"))
+                    Some((Action::Reactivate, Some(&k.zoom_id), "enabled in the directory again"))
                 }
-                (Lifecycle::Deactivated { since }, false) => match input.limits.delete_after {
-                    Some(grace) if now - since >= grace => destructive.push(op(
+                (Lifecycle::Deactivated { since }, false) => match limits.delete_after {
+                    Some(grace) if now - since >= grace => Some((
                         Action::Delete,
                         Some(&k.zoom_id),
                         "disabled in the directory and deactivated longer than safety.delete_after",
                     )),
-                    _ => out.unchanged += 1,
+                    _ => {
+                        out.unchanged += 1;
+                        None
+                    }
                 },
             },
+        };
+        let Some((action, zoom_id, reason)) = decision else { continue };
+        let op = Op {
+            user_name: d.user.user_name().to_string(),
+            zoom_id: zoom_id.map(String::from),
+            reason,
+            action,
+            fingerprint: d.fingerprint,
+            anchor: d.anchor,
+            dn: d.dn,
+            desired: Some(d.user),
+        };
+        if action.is_destructive() {
+            destructive.push(op);
+        } else {
+            out.ops.push(op);
         }
     }
 
@@ -95,11 +111,11 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         if seen.contains(anchor) {
             continue;
         }
-        if desired.unreadable.contains(anchor) {
+        if unreadable.contains(anchor) {
             out.unchanged += 1;
             continue;
         }
-        let gone = |action, reason: &str| Op {
+        let gone = |action, reason: &'static str| Op {
             anchor: anchor.clone(),
             dn: k.dn.clone(),
             user_name: k.user_name.clone(),
@@ -107,12 +123,12 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
             zoom_id: Some(k.zoom_id.clone()),
             desired: None,
             fingerprint: k.fingerprint,
-            reason: reason.to_string(),
+            reason,
         };
         match k.lifecycle {
             Lifecycle::Active if k.privileged => out.skipped.push(privileged_skip(k)),
             Lifecycle::Active => destructive.push(gone(Action::Deactivate, "no longer in the directory scope")),
-            Lifecycle::Deactivated { since } => match input.limits.delete_after {
+            Lifecycle::Deactivated { since } => match limits.delete_after {
                 Some(grace) if now - since >= grace => destructive.push(gone(
                     Action::Delete,
                     "gone from the directory and deactivated longer than safety.delete_after",
@@ -122,7 +138,7 @@ pub fn plan(input: &PlanInput<'_>) -> Plan {
         }
     }
 
-    guard::apply(input, &mut out, destructive);
+    guard::apply(&guard::GuardInput { facts, known, limits, approved }, &mut out, destructive);
     out.sort();
     out
 }

@@ -16,6 +16,18 @@ pub struct DesiredUser {
     pub fingerprint: u64,
 }
 
+impl crate::model::Identity for DesiredUser {
+    fn anchor(&self) -> &Anchor {
+        &self.anchor
+    }
+    fn dn(&self) -> &str {
+        &self.dn
+    }
+    fn user_name(&self) -> &str {
+        self.user.user_name()
+    }
+}
+
 /// What the directory wants, and how much of it we could read.
 #[derive(Clone, Debug, Default)]
 pub struct Desired {
@@ -66,7 +78,8 @@ pub struct Op {
     pub desired: Option<ScimUser>,
     #[serde(skip)]
     pub fingerprint: u64,
-    pub reason: String,
+    /// Why, in words for operators (a fixed phrase: no allocation per operation).
+    pub reason: &'static str,
 }
 
 /// An anchor the plan deliberately leaves alone this cycle, and why.

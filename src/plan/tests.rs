@@ -64,8 +64,8 @@ impl World {
         self
     }
     fn plan(&self) -> Plan {
-        plan(&PlanInput {
-            desired: &self.desired,
+        plan(PlanInput {
+            desired: self.desired.clone(),
             known: &self.known,
             failures: &self.failures,
             now: 1_000_000,

@@ -14,10 +14,10 @@ mod snapshot;
 use std::future::Future;
 
 pub use decode::Decoder;
-pub use snapshot::Snapshot;
+pub use snapshot::{Convert, Snapshot, SnapshotBuilder};
 
 use crate::config::{DirectoryConfig, SourceConfig};
-use crate::model::RawEntry;
+use crate::model::{DirectoryUser, Identity, RawEntry};
 
 /// How a stream of entries ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,18 +30,18 @@ pub enum ReadEnd {
 
 /// The result of reading the directory.
 #[derive(Debug)]
-pub enum DirectoryRead {
-    Complete(Snapshot),
+pub enum DirectoryRead<U = DirectoryUser> {
+    Complete(Snapshot<U>),
     /// Some entries may be missing: nothing may be treated as absent.
     Incomplete {
-        partial: Snapshot,
+        partial: Snapshot<U>,
         reason: String,
     },
 }
 
-impl DirectoryRead {
+impl<U> DirectoryRead<U> {
     /// The users read so far, whether or not the read completed.
-    pub fn snapshot(&self) -> &Snapshot {
+    pub fn snapshot(&self) -> &Snapshot<U> {
         match self {
             Self::Complete(s) | Self::Incomplete { partial: s, .. } => s,
         }
@@ -117,9 +117,17 @@ impl Directory for AnyDirectory {
 
 /// Reads every user in scope and decodes it, entry by entry (raw entries are not kept).
 pub async fn read_users<D: Directory>(directory: &D, decoder: &Decoder) -> Result<DirectoryRead, SourceError> {
-    let mut snapshot = Snapshot::builder(decoder);
-    let end = directory.stream(&mut |entry| snapshot.push(&entry)).await?;
-    let snapshot = snapshot.finish();
+    read_converted(directory, Snapshot::builder(decoder)).await
+}
+
+/// Reads every user in scope, decoding and converting each as it arrives (sync maps users
+/// here, so decoded users never accumulate).
+pub async fn read_converted<D: Directory, U: Identity + Send>(
+    directory: &D,
+    mut builder: SnapshotBuilder<'_, U>,
+) -> Result<DirectoryRead<U>, SourceError> {
+    let end = directory.stream(&mut |entry| builder.push(&entry)).await?;
+    let snapshot = builder.finish();
     Ok(match end {
         ReadEnd::Complete => DirectoryRead::Complete(snapshot),
         ReadEnd::Incomplete { reason } => DirectoryRead::Incomplete { partial: snapshot, reason },

@@ -6,24 +6,35 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::Decoder;
-use crate::model::{DirectoryUser, RawEntry, Rejected};
+use crate::model::{DirectoryUser, Identity, RawEntry, Rejected};
 
-/// Users and rejected entries of one read.
-#[derive(Debug, Default, Clone, Serialize)]
-pub struct Snapshot {
-    pub users: Vec<DirectoryUser>,
+/// Users (decoded, or further converted, e.g. mapped) and rejected entries of one read.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot<U = DirectoryUser> {
+    pub users: Vec<U>,
     pub rejected: Vec<Rejected>,
 }
 
-/// Collects decoded entries; `finish` applies the duplicate rules.
-pub struct SnapshotBuilder<'a> {
+impl<U> Default for Snapshot<U> {
+    fn default() -> Self {
+        Self { users: Vec::new(), rejected: Vec::new() }
+    }
+}
+
+/// Turns a decoded user into what the caller keeps (identity for `check`, mapping for sync).
+pub type Convert<'a, U> = Box<dyn FnMut(DirectoryUser) -> Result<U, Rejected> + Send + 'a>;
+
+/// Collects entries as they arrive: decode, convert, keep; `finish` applies the duplicate
+/// rules. Converting on arrival means the raw and decoded forms are never all in memory.
+pub struct SnapshotBuilder<'a, U = DirectoryUser> {
     decoder: &'a Decoder,
-    snapshot: Snapshot,
+    convert: Convert<'a, U>,
+    snapshot: Snapshot<U>,
 }
 
 impl Snapshot {
     pub fn builder(decoder: &Decoder) -> SnapshotBuilder<'_> {
-        SnapshotBuilder { decoder, snapshot: Snapshot::default() }
+        Snapshot::converting(decoder, Box::new(Ok))
     }
 
     pub fn disabled_count(&self) -> usize {
@@ -31,9 +42,15 @@ impl Snapshot {
     }
 }
 
-impl SnapshotBuilder<'_> {
+impl<U: Identity> Snapshot<U> {
+    pub fn converting<'a>(decoder: &'a Decoder, convert: Convert<'a, U>) -> SnapshotBuilder<'a, U> {
+        SnapshotBuilder { decoder, convert, snapshot: Snapshot::default() }
+    }
+}
+
+impl<U: Identity> SnapshotBuilder<'_, U> {
     pub fn push(&mut self, entry: &RawEntry) {
-        match self.decoder.decode(entry) {
+        match self.decoder.decode(entry).and_then(&mut self.convert) {
             Ok(user) => self.snapshot.users.push(user),
             Err(rejected) => self.snapshot.rejected.push(rejected),
         }
@@ -42,7 +59,7 @@ impl SnapshotBuilder<'_> {
     /// Entries that share an anchor or a userName are all rejected, whatever the order the
     /// server sent them in, so the outcome does not flap between cycles. Their anchors stay
     /// on the rejection: present-but-unreadable, never deleted.
-    pub fn finish(self) -> Snapshot {
+    pub fn finish(self) -> Snapshot<U> {
         let Snapshot { users, mut rejected } = self.snapshot;
         // First pass allocates nothing per user beyond the two index maps; only values seen
         // twice get a list of holders.
@@ -51,7 +68,7 @@ impl SnapshotBuilder<'_> {
         let mut shared: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
         for (i, u) in users.iter().enumerate() {
             for (what, value, seen) in
-                [("anchor", u.anchor.as_str(), &mut first_anchor), ("userName", u.user_name.as_str(), &mut first_name)]
+                [("anchor", u.anchor().as_str(), &mut first_anchor), ("userName", u.user_name(), &mut first_name)]
             {
                 if let Some(&first) = seen.get(value) {
                     shared.entry((what, value)).or_insert_with(|| vec![first]).push(i);
@@ -65,7 +82,7 @@ impl SnapshotBuilder<'_> {
         let mut reasons: HashMap<usize, String> = HashMap::new();
         for ((what, value), idx) in &shared {
             for &i in idx {
-                let others: Vec<&str> = idx.iter().filter(|&&j| j != i).map(|&j| users[j].dn.as_str()).collect();
+                let others: Vec<&str> = idx.iter().filter(|&&j| j != i).map(|&j| users[j].dn()).collect();
                 reasons
                     .entry(i)
                     .or_insert_with(|| format!("duplicate {what} {value:?}, also on {}", others.join("; ")));
@@ -77,7 +94,9 @@ impl SnapshotBuilder<'_> {
         let mut kept = Vec::with_capacity(users.len() - reasons.len());
         for (i, u) in users.into_iter().enumerate() {
             match reasons.remove(&i) {
-                Some(reason) => rejected.push(Rejected { dn: u.dn, anchor: Some(u.anchor), reason }),
+                Some(reason) => {
+                    rejected.push(Rejected { dn: u.dn().to_string(), anchor: Some(u.anchor().clone()), reason })
+                }
                 None => kept.push(u),
             }
         }

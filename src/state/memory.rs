@@ -1,15 +1,16 @@
 //! An in-memory store with the same behaviour, for tests and `plan` against a throwaway state.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use super::{FailureRecord, HistoryFilter, HistoryRecord, KnownUser, Meta, StateError, StateStore};
 use crate::model::Anchor;
 use crate::scim::ScimUser;
 
-#[derive(Default)]
+/// Clones share one store, like handles to the same database.
+#[derive(Default, Clone)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Default, Clone)]

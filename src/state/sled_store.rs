@@ -16,8 +16,11 @@ use crate::model::Anchor;
 use crate::scim::ScimUser;
 
 const META_KEY: &[u8] = b"meta";
+const CACHE_BYTES: u64 = 8 * 1024 * 1024;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 
+/// Cheap to clone: sled handles are shared references to one open database.
+#[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
     users: sled::Tree,
@@ -45,12 +48,18 @@ impl SledStore {
     /// Opens (or creates) the store at `path`.
     pub fn open(path: &Path) -> Result<Self, StateError> {
         let shown = path.display().to_string();
-        let db = sled::Config::new().path(path).flush_every_ms(Some(500)).open().map_err(|e| match &e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
-                StateError::Locked { path: shown.clone() }
-            }
-            _ => storage(e),
-        })?;
+        // sled's default page cache is 1 GB; state is read in full once per cycle and
+        // written point by point, so a small cache costs nothing and bounds RSS.
+        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).flush_every_ms(Some(500)).open().map_err(
+            |e| match &e {
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+                {
+                    StateError::Locked { path: shown.clone() }
+                }
+                _ => storage(e),
+            },
+        )?;
         let tree = |name: &str| db.open_tree(name).map_err(storage);
         let store = Self {
             users: tree("users")?,

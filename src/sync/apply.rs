@@ -68,7 +68,7 @@ pub async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op
         }
     };
     ctx.store.append_history(&[history(ctx, &outcome)])?;
-    Ok(outcome)
+    Ok(outcome.without_create_payload())
 }
 
 struct Done {

@@ -49,7 +49,7 @@ mod tests {
             zoom_id: None,
             desired: None,
             fingerprint: fp,
-            reason: String::new(),
+            reason: "",
         }
     }
 

@@ -21,7 +21,7 @@ use crate::mapping::MappingConfig;
 use crate::model::Anchor;
 use crate::plan::{self, Limits, PlanInput};
 use crate::scim::{Field, ScimError, Target};
-use crate::source::{self, Decoder, Directory, SourceError};
+use crate::source::{self, Decoder, Directory, Snapshot, SourceError};
 use crate::state::{HeldOps, KnownUser, StateError, StateStore, UnixTime};
 
 /// How many provisioning-log records are kept.
@@ -64,7 +64,7 @@ impl Shutdown {
 }
 
 /// The adapters and settings a cycle runs with.
-pub struct Engine<'a, D: Directory, T: Target, S: StateStore> {
+pub struct Engine<'a, D: Directory, T: Target, S: StateStore + Clone + 'static> {
     pub directory: &'a D,
     pub decoder: &'a Decoder,
     pub mapping: &'a MappingConfig,
@@ -88,7 +88,7 @@ pub fn unix_now() -> UnixTime {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as UnixTime).unwrap_or(0)
 }
 
-pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
+pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine: &Engine<'_, D, T, S>,
     options: &CycleOptions,
     shutdown: &Shutdown,
@@ -99,17 +99,26 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
     let cycle = meta.cycle_counter + 1;
     let mut report = CycleReport { cycle, dry_run: options.dry_run, ..Default::default() };
 
-    let read = source::read_users(engine.directory, engine.decoder).await?;
+    let create_only: BTreeSet<Field> = engine.mapping.create_only();
+    // State loads on a blocking thread while the directory is read (mostly waiting on the
+    // server): the no-change cycle then costs about one directory read.
+    let loader = {
+        let store = engine.store.clone();
+        tokio::task::spawn_blocking(move || Ok::<_, StateError>((store.users()?, store.failures()?)))
+    };
+    let builder = Snapshot::converting(engine.decoder, desired::mapper(engine.mapping, &create_only));
+    let read = source::read_converted(engine.directory, builder).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), users = read.snapshot().users.len(), rss = %crate::telemetry::rss(), "directory read and mapped");
     report.users_read = read.snapshot().users.len();
-    report.disabled_read = read.snapshot().disabled_count();
-    let (mut desired, rejected) = desired::desired_from_read(read, engine.mapping);
+    report.disabled_read = read.snapshot().users.iter().filter(|u| !u.user.active).count();
+    let (mut desired, rejected) = desired::desired_from_read(read);
     report.rejected = rejected;
     report.incomplete = desired.incomplete.clone();
 
-    let mut known: HashMap<Anchor, KnownUser> =
-        engine.store.users()?.into_iter().map(|k| (k.anchor.clone(), k)).collect();
-    let failures = engine.store.failures()?.into_iter().map(|f| (f.anchor.clone(), f)).collect();
-    let create_only: BTreeSet<Field> = engine.mapping.create_only();
+    let (users, failures) = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
+    let mut known: HashMap<Anchor, KnownUser> = users.into_iter().map(|k| (k.anchor.clone(), k)).collect();
+    let failures = failures.into_iter().map(|f| (f.anchor.clone(), f)).collect();
+    tracing::debug!(elapsed = ?started.elapsed(), known = known.len(), rss = %crate::telemetry::rss(), "state loaded");
 
     if options.full || meta.last_full_reconcile.is_none() {
         let remote = engine.target.list_users().await?;
@@ -145,14 +154,15 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
         known.retain(|a, _| a == only);
     }
     let approved = meta.approved.clone().unwrap_or_default();
-    report.plan = plan::plan(&PlanInput {
-        desired: &desired,
+    report.plan = plan::plan(PlanInput {
+        desired,
         known: &known,
         failures: &failures,
         now,
         limits: engine.limits,
         approved: &approved,
     });
+    tracing::debug!(elapsed = ?started.elapsed(), ops = report.plan.ops.len(), rss = %crate::telemetry::rss(), "planned");
     if options.dry_run {
         report.duration = started.elapsed();
         return Ok(report);
@@ -180,7 +190,8 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
         shutdown,
         failures: &failures,
     };
-    let ops = report.plan.ops.clone();
+    let ops = std::mem::take(&mut report.plan.ops);
+    let keep_all = options.only.is_some();
     let mut results = futures::stream::iter(ops.into_iter().map(|op| apply::apply_op(&ctx, op)))
         .buffer_unordered(engine.concurrency.max(1));
     while let Some(outcome) = results.next().await {
@@ -188,11 +199,10 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
         if let OutcomeResult::Fatal(detail) = &outcome.result {
             report.fatal.get_or_insert_with(|| detail.clone());
         }
-        report.outcomes.push(outcome);
+        report.record(outcome, keep_all);
     }
     drop(results);
-    report.interrupted =
-        shutdown.is_requested() && report.outcomes.iter().any(|o| o.result == OutcomeResult::NotAttempted);
+    report.interrupted = shutdown.is_requested() && report.not_attempted() > 0;
     report.duration = started.elapsed();
 
     let mut meta = engine.store.meta()?;
@@ -201,7 +211,9 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore>(
     }
     meta.last_cycle_summary = Some(report.summary());
     engine.store.put_meta(&meta)?;
-    engine.store.trim_history(HISTORY_RETAIN)?;
+    if !report.tally.is_empty() {
+        engine.store.trim_history(HISTORY_RETAIN)?;
+    }
     engine.store.flush()?;
     Ok(report)
 }

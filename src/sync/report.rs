@@ -46,6 +46,7 @@ impl OutcomeResult {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
+    pub reason: &'static str,
     pub anchor: Anchor,
     pub dn: String,
     pub user_name: String,
@@ -55,8 +56,18 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A create's "changes" are its whole payload: kept in the provisioning log, not in the
+    /// cycle report (100,000 creates would otherwise hold a second copy of the directory).
+    pub fn without_create_payload(mut self) -> Self {
+        if self.action == Action::Create {
+            self.changes = Vec::new();
+        }
+        self
+    }
+
     pub fn new(op: &Op, result: OutcomeResult, changes: Vec<Change>) -> Self {
         Self {
+            reason: op.reason,
             anchor: op.anchor.clone(),
             dn: op.dn.clone(),
             user_name: op.user_name.clone(),
@@ -85,7 +96,14 @@ pub struct CycleReport {
     pub rejected: Vec<Rejected>,
     pub incomplete: Option<String>,
     pub reconcile: Option<ReconcileSummary>,
+    /// The plan. Once applied, `plan.ops` is empty: the operations moved into the apply
+    /// step, and what became of them is in `tally` and `outcomes`.
     pub plan: Plan,
+    /// (action, result) -> number of operations.
+    pub tally: BTreeMap<(Action, &'static str), usize>,
+    /// Outcomes worth reading: failures, warnings, updates (with their changes), and every
+    /// outcome of a one-user run. Plain successes are only counted (the provisioning log has
+    /// each one), so a 100,000-user first cycle does not hold 100,000 records here.
     pub outcomes: Vec<Outcome>,
     /// Why the cycle stopped early (a Fatal target error), if it did.
     pub fatal: Option<String>,
@@ -95,21 +113,29 @@ pub struct CycleReport {
 }
 
 impl CycleReport {
-    /// (action, result) -> count of applied operations.
-    pub fn counts(&self) -> BTreeMap<(Action, &'static str), usize> {
-        let mut out = BTreeMap::new();
-        for o in &self.outcomes {
-            *out.entry((o.action, o.result.name())).or_insert(0) += 1;
+    /// Counts the outcome and keeps it when it is worth reading (or `keep_all`).
+    pub fn record(&mut self, outcome: Outcome, keep_all: bool) {
+        *self.tally.entry((outcome.action, outcome.result.name())).or_insert(0) += 1;
+        let plain = outcome.result == OutcomeResult::Success && outcome.changes.is_empty();
+        if keep_all || !plain {
+            self.outcomes.push(outcome);
         }
-        out
+    }
+
+    fn tallied(&self, action: Action, results: &[&str]) -> usize {
+        self.tally.iter().filter(|((a, r), _)| *a == action && results.contains(r)).map(|(_, n)| n).sum()
     }
 
     pub fn succeeded(&self, action: Action) -> usize {
-        self.outcomes.iter().filter(|o| o.action == action && o.result.succeeded()).count()
+        self.tallied(action, &["success", "warning"])
     }
 
     pub fn failed(&self) -> usize {
-        self.outcomes.iter().filter(|o| matches!(o.result, OutcomeResult::Failed(_) | OutcomeResult::Fatal(_))).count()
+        self.tally.iter().filter(|((_, r), _)| *r == "failure").map(|(_, n)| n).sum()
+    }
+
+    pub fn not_attempted(&self) -> usize {
+        self.tally.iter().filter(|((_, r), _)| *r == "not_attempted").map(|(_, n)| n).sum()
     }
 
     /// The one line per cycle for the journal and `status`.
