@@ -16,17 +16,22 @@ use zoomsync::state::{KnownUser, Lifecycle, Origin};
 
 const USERS: usize = 1_000_000;
 
+/// The same allocator as the zoomsync binary.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn user(i: usize, title: &str) -> ScimUser {
-    let mut u = ScimUser { active: true, ..Default::default() };
-    u.fields.insert(Field::UserName, format!("user{i:07}@example.com"));
-    u.fields.insert(Field::GivenName, format!("Given{i}"));
-    u.fields.insert(Field::FamilyName, format!("Family{i}"));
-    u.fields.insert(Field::DisplayName, format!("Given{i} Family{i}"));
-    u.fields.insert(Field::WorkEmail, format!("user{i:07}@example.com"));
-    u.fields.insert(Field::Title, title.to_string());
-    u.fields.insert(Field::WorkPhone, format!("+1 555 {i:07}"));
-    u.fields.insert(Field::Department, format!("dept{:03}", i % 20));
-    u
+    let fields = [
+        (Field::UserName, format!("user{i:07}@example.com")),
+        (Field::GivenName, format!("Given{i}")),
+        (Field::FamilyName, format!("Family{i}")),
+        (Field::DisplayName, format!("Given{i} Family{i}")),
+        (Field::WorkEmail, format!("user{i:07}@example.com")),
+        (Field::Title, title.to_string()),
+        (Field::WorkPhone, format!("+1 555 {i:07}")),
+        (Field::Department, format!("dept{:03}", i % 20)),
+    ];
+    ScimUser { fields: fields.into_iter().collect(), active: true }
 }
 
 type Input = (Desired, HashMap<Anchor, KnownUser>);

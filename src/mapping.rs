@@ -143,7 +143,7 @@ pub fn map_user(user: &DirectoryUser, mapping: &MappingConfig) -> Result<ScimUse
             fields.insert(*field, value);
         }
     }
-    Ok(ScimUser { fields, active: !user.disabled })
+    Ok(ScimUser { fields: fields.into_iter().collect(), active: !user.disabled })
 }
 
 #[cfg(test)]

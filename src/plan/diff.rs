@@ -17,8 +17,8 @@ pub fn fingerprint(user: &ScimUser, exclude: &BTreeSet<Field>) -> u64 {
             hash = hash.wrapping_mul(PRIME);
         }
     };
-    for (field, value) in &user.fields {
-        if exclude.contains(field) {
+    for (field, value) in user.fields.iter() {
+        if exclude.contains(&field) {
             continue;
         }
         eat(field.config_name().as_bytes());
@@ -56,8 +56,10 @@ pub fn apply_changes(pushed: &ScimUser, changes: &[Change]) -> ScimUser {
     for c in changes {
         match &c.new {
             Some(v) => out.fields.insert(c.field, v.clone()),
-            None => out.fields.remove(&c.field),
-        };
+            None => {
+                out.fields.remove(c.field);
+            }
+        }
     }
     out
 }
@@ -67,7 +69,7 @@ mod tests {
     use super::*;
 
     fn user(pairs: &[(Field, &str)], active: bool) -> ScimUser {
-        ScimUser { fields: pairs.iter().map(|(f, v)| (*f, v.to_string())).collect(), active }
+        ScimUser { fields: pairs.iter().map(|(f, v)| (*f, *v)).collect(), active }
     }
 
     #[test]

@@ -37,10 +37,13 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     let facts = guard::ReadFacts { incomplete, empty: users.is_empty() && unreadable.is_empty() };
     let mut out = Plan::default();
     let mut destructive = Vec::new();
-    let mut seen: HashSet<Anchor> = HashSet::with_capacity(users.len());
+    // Who left: decided by reference before the payloads are consumed (no anchor copies).
+    let gone: Vec<&KnownUser> = {
+        let present: HashSet<&Anchor> = users.iter().map(|d| &d.anchor).collect();
+        known.iter().filter(|(a, _)| !present.contains(a)).map(|(_, k)| k).collect()
+    };
 
     for d in users {
-        seen.insert(d.anchor.clone());
         if let Some(f) = failures.get(&d.anchor) {
             if f.next_attempt > now && f.source_fingerprint == d.fingerprint {
                 out.skipped.push(Skip::new(
@@ -107,10 +110,8 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         }
     }
 
-    for (anchor, k) in known {
-        if seen.contains(anchor) {
-            continue;
-        }
+    for k in gone {
+        let anchor = &k.anchor;
         if unreadable.contains(anchor) {
             out.unchanged += 1;
             continue;

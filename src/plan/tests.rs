@@ -13,7 +13,9 @@ fn anchor(i: usize) -> Anchor {
 
 fn scim(i: usize, title: &str, active: bool) -> ScimUser {
     ScimUser {
-        fields: [(Field::UserName, format!("u{i}@example.com")), (Field::Title, title.to_string())].into(),
+        fields: [(Field::UserName, format!("u{i}@example.com")), (Field::Title, title.to_string())]
+            .into_iter()
+            .collect(),
         active,
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod errors;
+pub mod fields;
 pub mod metric_names;
 pub mod model;
 pub mod oauth;
@@ -18,6 +19,7 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use client::ScimClient;
+pub use fields::Fields;
 pub use model::{Change, Field, RemoteUser, ScimUser};
 pub use retry::RetryPolicy;
 
@@ -56,7 +58,11 @@ impl ScimError {
 pub trait Target: Send + Sync {
     /// POST /Users with all fields of `user`; `anchor` goes out as `externalId` where the
     /// profile supports it (generic SCIM; Zoom's externalId is its own id).
-    fn create_user(&self, anchor: &Anchor, user: &ScimUser) -> impl Future<Output = Result<RemoteUser, ScimError>> + Send;
+    fn create_user(
+        &self,
+        anchor: &Anchor,
+        user: &ScimUser,
+    ) -> impl Future<Output = Result<RemoteUser, ScimError>> + Send;
 
     /// Changes attributes: Zoom PUT with only the changed fields (a partial update there);
     /// generic PATCH with one operation per change. Returns the user as the target now has it.

@@ -4,8 +4,6 @@
 //! can place each one (core, enterprise extension, multi-valued `emails[type eq "work"]`),
 //! and nothing outside this list is ever sent (scim2-server rejects unknown attributes).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 /// A user attribute zoomsync manages. `active` is separate: it is a lifecycle, not data.
@@ -83,13 +81,13 @@ impl Field {
 /// A user as SCIM sees it: managed fields (absent = empty) and the active flag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScimUser {
-    pub fields: BTreeMap<Field, String>,
+    pub fields: super::fields::Fields,
     pub active: bool,
 }
 
 impl ScimUser {
     pub fn get(&self, field: Field) -> Option<&str> {
-        self.fields.get(&field).map(String::as_str)
+        self.fields.get(field)
     }
 
     pub fn user_name(&self) -> &str {

@@ -69,9 +69,9 @@ fn schemas(obj: &Map<String, Value>) -> Value {
 /// POST /Users. `anchor` goes out as `externalId` only when given (generic profile).
 pub fn create_body(user: &ScimUser, anchor: Option<&Anchor>, always_enterprise: bool) -> Value {
     let mut obj = Map::new();
-    for (field, value) in &user.fields {
+    for (field, value) in user.fields.iter() {
         if !value.is_empty() {
-            put_field(&mut obj, *field, Some(value));
+            put_field(&mut obj, field, Some(value));
         }
     }
     obj.insert("active".into(), json!(user.active));
@@ -160,7 +160,7 @@ mod tests {
     fn scim_create_carries_the_anchor() {
         let anchor = Anchor::new("4C2D-01").unwrap();
         let mut u = user();
-        u.fields.remove(&Field::Department);
+        u.fields.remove(Field::Department);
         let b = create_body(&u, Some(&anchor), false);
         assert_eq!(b["externalId"], "4c2d-01");
         assert_eq!(b["schemas"], json!([CORE_USER]));

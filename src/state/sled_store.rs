@@ -45,21 +45,28 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StateError
 }
 
 impl SledStore {
-    /// Opens (or creates) the store at `path`.
+    /// Opens (or creates) the store at `path`. A lock held by a process that is just
+    /// stopping (sled releases it from a background thread) is waited for, up to 2 s.
     pub fn open(path: &Path) -> Result<Self, StateError> {
         let shown = path.display().to_string();
-        // sled's default page cache is 1 GB; state is read in full once per cycle and
-        // written point by point, so a small cache costs nothing and bounds RSS.
-        let db = sled::Config::new().path(path).cache_capacity(CACHE_BYTES).flush_every_ms(Some(500)).open().map_err(
-            |e| match &e {
-                sled::Error::Io(io)
+        let mut attempts = 0;
+        let db = loop {
+            // sled's default page cache is 1 GB; state is read in full once per cycle and
+            // written point by point, so a small cache costs nothing and bounds RSS.
+            match sled::Config::new().path(path).cache_capacity(CACHE_BYTES).flush_every_ms(Some(500)).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io))
                     if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
                 {
-                    StateError::Locked { path: shown.clone() }
+                    attempts += 1;
+                    if attempts >= 40 {
+                        return Err(StateError::Locked { path: shown });
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
                 }
-                _ => storage(e),
-            },
-        )?;
+                Err(e) => return Err(storage(e)),
+            }
+        };
         let tree = |name: &str| db.open_tree(name).map_err(storage);
         let store = Self {
             users: tree("users")?,

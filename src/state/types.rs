@@ -155,5 +155,5 @@ impl HistoryFilter {
 
 /// The fields of a payload, for history records of creates.
 pub fn all_as_changes(user: &crate::scim::ScimUser) -> Vec<Change> {
-    user.fields.iter().map(|(f, v): (&Field, &String)| Change { field: *f, old: None, new: Some(v.clone()) }).collect()
+    user.fields.iter().map(|(f, v): (Field, &str)| Change { field: f, old: None, new: Some(v.to_string()) }).collect()
 }

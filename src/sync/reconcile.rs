@@ -33,8 +33,8 @@ pub enum RepairKind {
 /// returned (a trimmed list leaves the others as we pushed them).
 pub fn remote_view(pushed: &ScimUser, remote: &RemoteUser) -> ScimUser {
     let mut view = pushed.clone();
-    for (f, v) in &remote.user.fields {
-        view.fields.insert(*f, v.clone());
+    if !remote.user.fields.is_empty() {
+        view.fields = view.fields.iter().chain(remote.user.fields.iter()).collect();
     }
     view.active = remote.user.active;
     view
