@@ -21,6 +21,8 @@ pub struct World {
     pub dir: tempfile::TempDir,
     /// Extra lines for the config file (appended), e.g. `[safety]` settings.
     pub extra_config: String,
+    /// A whole `[target]` section replacing the emulator's (e.g. a scim2-server tenant).
+    pub target_section: Option<String>,
 }
 
 impl World {
@@ -36,7 +38,7 @@ impl World {
         let dir = tempfile::Builder::new().prefix("zoomsync-world-").tempdir().unwrap();
         std::fs::write(dir.path().join("ldap-password"), SERVICE_PASSWORD).unwrap();
         std::fs::write(dir.path().join("zoom-secret"), zoom.client_secret()).unwrap();
-        let world = World { slapd, zoom, dir, extra_config: String::new() };
+        let world = World { slapd, zoom, dir, extra_config: String::new(), target_section: None };
         world.write_config();
         world
     }
@@ -62,16 +64,7 @@ disabled_attribute = "employeeType"
 disabled_value = "former"
 page_size = 500
 
-[target]
-kind = "zoom"
-base_url = "{base}"
-token_url = "{token}"
-account_id = "{account}"
-client_id = "{client}"
-client_secret_file = "zoom-secret"
-requests_per_second = 5000
-max_concurrency = 8
-timeout = "10s"
+{target}
 
 [state]
 path = "state"
@@ -82,10 +75,15 @@ enabled = false
 "#,
             ldaps = self.slapd.ldaps_url(),
             ca = self.slapd.ca_file(),
-            base = self.zoom.base_url(),
-            token = self.zoom.token_url(),
-            account = self.zoom.account_id(),
-            client = self.zoom.client_id(),
+            target = self.target_section.clone().unwrap_or_else(|| format!(
+                "[target]\nkind = \"zoom\"\nbase_url = \"{}\"\ntoken_url = \"{}\"\naccount_id = \"{}\"\n\
+                 client_id = \"{}\"\nclient_secret_file = \"zoom-secret\"\nrequests_per_second = 5000\n\
+                 max_concurrency = 8\ntimeout = \"10s\"\n",
+                self.zoom.base_url(),
+                self.zoom.token_url(),
+                self.zoom.account_id(),
+                self.zoom.client_id()
+            )),
             extra = self.extra_config,
         );
         std::fs::write(self.config_path(), text).unwrap();
@@ -119,6 +117,14 @@ enabled = false
             concurrency: 8,
         };
         sync::run_cycle(&engine, &options, &Shutdown::never()).await.unwrap()
+    }
+
+    /// The anchor state records for a userName.
+    pub fn store_anchor(&self, user_name: &str) -> String {
+        use zoomsync::state::StateStore;
+        let store = self.store();
+        let users = store.users().unwrap();
+        users.into_iter().find(|k| k.user_name == user_name).unwrap().anchor.to_string()
     }
 
     /// Opens the state store (between cycles) to inspect it.
