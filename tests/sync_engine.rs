@@ -220,3 +220,21 @@ async fn full_sync_repairs_drift_made_directly_in_zoom() {
     let lifecycle = w.store().users().unwrap().iter().filter(|k| k.lifecycle == Lifecycle::Active).count();
     assert_eq!(lifecycle, 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoom_admins_are_never_deactivated() {
+    let w = World::start(&data::active_people_ldif(10)).await;
+    let mut admin = SeedUser::new("user000002@example.com");
+    admin.role = Some(zoomsync::emulator::Role::Admin);
+    let admin = w.zoom.seed_user(admin).unwrap();
+    w.cycle(CycleOptions::default()).await; // adopted (the list shows no role)
+    w.set_attribute("user000002", "employeeType", "former");
+    let r = w.cycle(CycleOptions::default()).await;
+    let o = r.outcomes.iter().find(|o| o.user_name == "user000002@example.com").unwrap();
+    assert!(matches!(&o.result, OutcomeResult::Warning(w) if w.contains("owner or admin")), "{:?}", o.result);
+    assert_eq!(w.zoom.user(&admin.id).unwrap().state, UserState::Active);
+    w.zoom.reset_requests();
+    let r = w.cycle(CycleOptions::default()).await;
+    assert!(r.plan.skipped.iter().any(|s| s.reason.contains("owner or admin")), "{:?}", r.plan.skipped);
+    assert_eq!(writes(&w), 0);
+}

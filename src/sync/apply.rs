@@ -236,8 +236,32 @@ fn forget_gone<S: StateStore, T: Target>(ctx: &ApplyContext<'_, T, S>, known: &K
     )))
 }
 
+/// Zoom's list and filter answers carry no roles: look at the user before removing it, and
+/// leave owners and admins alone (marked, so later plans skip them without asking).
+async fn guard_privileged<T: Target, S: StateStore>(
+    ctx: &ApplyContext<'_, T, S>,
+    known: &mut KnownUser,
+) -> Result<Option<Done>, Failure> {
+    match ctx.target.get_user(&known.zoom_id).await {
+        Ok(remote) if remote.privileged => {
+            known.privileged = true;
+            ctx.store.put_user(known, None)?;
+            Ok(Some(Done { changes: vec![], warning: Some("a Zoom owner or admin: left active".into()) }))
+        }
+        Ok(_) => Ok(None),
+        Err(ScimError::NotFound { .. }) => {
+            ctx.store.remove_user(&known.anchor)?;
+            Ok(Some(Done { changes: vec![], warning: Some("already gone from the target".into()) }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn deactivate<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op) -> Result<Done, Failure> {
     let Some(mut known) = ctx.store.user(&op.anchor)? else { return Ok(Done { changes: vec![], warning: None }) };
+    if let Some(done) = guard_privileged(ctx, &mut known).await? {
+        return Ok(done);
+    }
     match ctx.target.set_active(&known.zoom_id, false).await {
         Ok(()) => {}
         Err(ScimError::NotFound { .. }) => {
@@ -257,7 +281,10 @@ async fn deactivate<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: 
 }
 
 async fn delete<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op) -> Result<Done, Failure> {
-    if let Some(known) = ctx.store.user(&op.anchor)? {
+    if let Some(mut known) = ctx.store.user(&op.anchor)? {
+        if let Some(done) = guard_privileged(ctx, &mut known).await? {
+            return Ok(done);
+        }
         match ctx.target.delete_user(&known.zoom_id).await {
             Ok(()) | Err(ScimError::NotFound { .. }) => {}
             Err(e) => return Err(e.into()),
