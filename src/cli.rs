@@ -68,8 +68,58 @@ pub enum Command {
         #[arg(long)]
         no_sync: bool,
     },
+    /// What zoomsync last did and what it holds: last cycle, held operations, quarantines.
+    Status {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Objects skipped after repeated failures: list them, or release them for the next cycle.
+    Quarantine {
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+    /// The provisioning log: one record per operation (newest first).
+    History {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Only this user (anchor, DN or userName).
+        #[arg(long)]
+        user: Option<String>,
+        /// Only records since this time (RFC 3339) or this long ago (e.g. 2h, 7d).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a local Zoom SCIM emulator (for tests and trying a mapping safely).
     Emulate(Box<zoomsync::emulator::EmulateArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum QuarantineAction {
+    /// Show quarantined objects: anchor, DN, userName, reason, attempts, next attempt.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Also objects that failed but are not yet quarantined.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Let the next cycle try an object (or all) again.
+    Release {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Anchor or userName of the object.
+        anchor: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -94,6 +144,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Plan { config, json, full } => commands::engine::plan(&config.config, full, json).await,
         Command::Provision { config, user } => commands::engine::provision(&config.config, &user).await,
         Command::Approve { config, no_sync } => commands::engine::approve(&config.config, !no_sync).await,
+        Command::Status { config, json } => commands::admin::status(&config.config, json),
+        Command::Quarantine { action: QuarantineAction::List { config, all } } => {
+            commands::admin::quarantine_list(&config.config, all)
+        }
+        Command::Quarantine { action: QuarantineAction::Release { config, anchor, all } } => {
+            commands::admin::quarantine_release(&config.config, anchor.as_deref(), all)
+        }
+        Command::History { config, user, since, limit, json } => {
+            commands::admin::history(&config.config, user, since, limit, json)
+        }
         Command::Emulate(args) => {
             zoomsync::emulator::run(*args).await.map_err(anyhow::Error::msg)?;
             Ok(std::process::ExitCode::SUCCESS)

@@ -19,6 +19,7 @@
 pub mod config;
 pub mod emulator;
 pub mod mapping;
+pub mod metrics;
 pub mod model;
 pub mod plan;
 pub mod scim;

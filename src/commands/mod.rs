@@ -1,6 +1,7 @@
 //! Bodies of the CLI commands. Shared here: loading the config, opening state, building the
 //! engine's adapters, exit statuses.
 
+pub mod admin;
 pub mod directory;
 pub mod engine;
 mod plan_view;

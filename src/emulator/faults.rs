@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 pub struct FaultSpec {
     /// Chance of answering `error_status` instead of handling the request.
     pub error_rate: f64,
-    /// The 5xx sent by `error_rate` (500, 502, 503, 504…).
+    /// The status sent by `error_rate`: a 5xx (500, 502, 503, 504…), or 429 for a burst of
+    /// rate-limit answers with Zoom's headers and `Retry-After` per the knob.
     pub error_status: u16,
     /// Added to every matching request, before it is handled.
     pub latency_ms: u64,
@@ -64,8 +65,8 @@ impl FaultSpec {
         if self.error_rate + self.timeout_rate + self.drop_rate > 1.0 + 1e-9 {
             return Err("error_rate + timeout_rate + drop_rate must not exceed 1".to_string());
         }
-        if !(500..=599).contains(&self.error_status) {
-            return Err(format!("error_status must be a 5xx, not {}", self.error_status));
+        if !(500..=599).contains(&self.error_status) && self.error_status != 429 {
+            return Err(format!("error_status must be a 5xx or 429, not {}", self.error_status));
         }
         Ok(())
     }

@@ -82,6 +82,18 @@ pub async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Result<hyper::bod
             tokio::time::sleep(hold).await;
             Some(Reply::rest_error(504, 504, "Gateway Timeout"))
         }
+        // A burst of 429s from Zoom (other apps on the account spent the budget): the same
+        // reply as the rate limiter's, Retry-After per the knob.
+        Action::Error(429) => Some(too_many(
+            &knobs,
+            &Verdict::Denied {
+                category: route.label().unwrap_or(super::ratelimit::Label::Light),
+                kind: LimitKind::Qps,
+                limit: 1,
+                retry_after: std::time::Duration::from_secs(1),
+            },
+            SystemTime::now(),
+        )),
         Action::Error(status) => Some(Reply::rest_error(status, status.into(), "Internal server error.")),
         _ => Some(process(shared, &knobs, parts, route, &id, &params, &body)),
     };

@@ -55,6 +55,10 @@ pub struct FailureRecord {
     pub user_name: String,
     pub attempts: u32,
     pub last_error: String,
+    /// Bounded class of the error, for metrics: rejected, refused, unavailable, conflict,
+    /// not_found, fatal.
+    #[serde(default)]
+    pub class: String,
     pub first_failed: UnixTime,
     pub last_failed: UnixTime,
     /// Not tried before this time while its source is unchanged.

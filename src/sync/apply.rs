@@ -56,13 +56,15 @@ pub async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op
                 ctx.stop.store(true, Ordering::Release);
             }
             let detail = error.to_string();
-            let record = super::failures::record_failure(ctx.failures.get(&op.anchor), &op, &detail, ctx.now);
+            let class = super::failures::class_of(&error);
+            let record = super::failures::record_failure(ctx.failures.get(&op.anchor), &op, &detail, class, ctx.now);
             ctx.store.put_failure(&record)?;
             let result = if error.is_fatal() { OutcomeResult::Fatal(detail) } else { OutcomeResult::Failed(detail) };
             Outcome::new(&op, result, vec![])
         }
         Err(Failure::Refused(reason)) => {
-            let record = super::failures::record_failure(ctx.failures.get(&op.anchor), &op, &reason, ctx.now);
+            let record =
+                super::failures::record_failure(ctx.failures.get(&op.anchor), &op, &reason, "refused", ctx.now);
             ctx.store.put_failure(&record)?;
             Outcome::new(&op, OutcomeResult::Failed(reason), vec![])
         }

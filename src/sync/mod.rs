@@ -118,34 +118,49 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     let (users, failures) = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
     let mut known: HashMap<Anchor, KnownUser> = users.into_iter().map(|k| (k.anchor.clone(), k)).collect();
     let failures = failures.into_iter().map(|f| (f.anchor.clone(), f)).collect();
+    let renames_refused = known.values().filter(|k| k.rename_refused.is_some()).count();
     tracing::debug!(elapsed = ?started.elapsed(), known = known.len(), rss = %crate::telemetry::rss(), "state loaded");
 
     if options.full || meta.last_full_reconcile.is_none() {
-        let remote = engine.target.list_users().await?;
-        let store = engine.store;
-        let pushed = |a: &Anchor| store.pushed(a).ok().flatten().unwrap_or_default();
-        let repair = reconcile::reconcile(&known, &pushed, &remote, &desired, &create_only);
-        let mut summary =
-            ReconcileSummary { target_users: remote.len(), forgotten: repair.forget.len(), ..Default::default() };
-        for gone in &repair.forget {
-            known.remove(&gone.anchor);
+        let remote = match engine.target.list_users().await {
+            Ok(remote) => Some(remote),
+            // Nothing will work: stop here like a fatal operation (connector quarantine).
+            Err(e) if e.is_fatal() => {
+                report.fatal = Some(e.to_string());
+                return finish(engine, options, report, started, now, renames_refused);
+            }
+            // The reconcile waits for the next cycle; creates still adopt on conflict.
+            Err(e) => {
+                tracing::warn!(error = %e, "full reconcile skipped: cannot list target users");
+                None
+            }
+        };
+        if let Some(remote) = remote {
+            let store = engine.store;
+            let pushed = |a: &Anchor| store.pushed(a).ok().flatten().unwrap_or_default();
+            let repair = reconcile::reconcile(&known, &pushed, &remote, &desired, &create_only);
+            let mut summary =
+                ReconcileSummary { target_users: remote.len(), forgotten: repair.forget.len(), ..Default::default() };
+            for gone in &repair.forget {
+                known.remove(&gone.anchor);
+                if !options.dry_run {
+                    engine.store.remove_user(&gone.anchor)?;
+                }
+            }
+            for (record, view, kind) in &repair.put {
+                match kind {
+                    reconcile::RepairKind::Drift => summary.drift += 1,
+                    reconcile::RepairKind::Adopted => summary.adopted += 1,
+                }
+                known.insert(record.anchor.clone(), record.clone());
+                if !options.dry_run {
+                    engine.store.put_user(record, Some(view))?;
+                }
+            }
+            report.reconcile = Some(summary);
             if !options.dry_run {
-                engine.store.remove_user(&gone.anchor)?;
+                meta.last_full_reconcile = Some(now);
             }
-        }
-        for (record, view, kind) in &repair.put {
-            match kind {
-                reconcile::RepairKind::Drift => summary.drift += 1,
-                reconcile::RepairKind::Adopted => summary.adopted += 1,
-            }
-            known.insert(record.anchor.clone(), record.clone());
-            if !options.dry_run {
-                engine.store.put_user(record, Some(view))?;
-            }
-        }
-        report.reconcile = Some(summary);
-        if !options.dry_run {
-            meta.last_full_reconcile = Some(now);
         }
     }
 
@@ -203,17 +218,56 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     }
     drop(results);
     report.interrupted = shutdown.is_requested() && report.not_attempted() > 0;
-    report.duration = started.elapsed();
+    finish(engine, options, report, started, now, renames_refused)
+}
 
+/// Records how the cycle ended: meta (last success, summary, connector quarantine),
+/// metrics, history retention, flush.
+fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<'_, D, T, S>,
+    options: &CycleOptions,
+    mut report: CycleReport,
+    started: Instant,
+    now: UnixTime,
+    renames_refused: usize,
+) -> Result<CycleReport, CycleError> {
+    report.duration = started.elapsed();
+    if options.dry_run {
+        return Ok(report);
+    }
     let mut meta = engine.store.meta()?;
+    meta.cycle_counter = meta.cycle_counter.max(report.cycle);
     if report.fatal.is_none() && !report.interrupted {
         meta.last_success = Some(now);
     }
     meta.last_cycle_summary = Some(report.summary());
+    if options.only.is_none() {
+        let attempted: usize = report.tally.values().sum::<usize>() - report.not_attempted();
+        meta.connector_quarantine = failures::connector_after(
+            meta.connector_quarantine.as_ref(),
+            report.fatal.as_deref(),
+            report.failed(),
+            attempted,
+            now,
+        );
+        if let Some(q) = &meta.connector_quarantine {
+            tracing::error!(reason = %q.reason, next_attempt = q.next_attempt, "connector quarantined");
+        }
+    }
     engine.store.put_meta(&meta)?;
+    let quarantined = quarantine_counts(&engine.store.failures()?);
+    crate::metrics::record_cycle(&report, &meta, &quarantined, renames_refused);
     if !report.tally.is_empty() {
         engine.store.trim_history(HISTORY_RETAIN)?;
     }
     engine.store.flush()?;
     Ok(report)
+}
+
+/// Quarantined objects by error class (bounded metric labels; every class reported, zeros too).
+pub fn quarantine_counts(failures: &[crate::state::FailureRecord]) -> Vec<(&'static str, usize)> {
+    ["rejected", "refused", "unavailable", "conflict", "not_found", "fatal"]
+        .into_iter()
+        .map(|class| (class, failures.iter().filter(|f| f.quarantined && f.class == class).count()))
+        .collect()
 }
