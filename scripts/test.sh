@@ -6,3 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 cargo test --locked --lib --bins --tests
+# The README's first command, as a newcomer runs it (the debug build is already there).
+cargo run --locked --quiet -- demo > /dev/null
+echo "demo: ok"

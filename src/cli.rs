@@ -20,6 +20,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// See zoomsync work in one command: a bundled directory of 50 people and a local Zoom
+    /// emulator; runs a first sync, a hire/title change/leaver/rename, and a mass removal
+    /// the safety guard holds. Nothing to set up, nothing written to disk.
+    Demo,
     /// Validate the config, bind to the directory, count users in scope and list rejected
     /// entries with their DN and reason. Writes nothing.
     Check(ConfigArg),
@@ -138,6 +142,7 @@ pub enum DumpFormat {
 /// Runs the parsed command; the returned code is the process exit status.
 pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {
+        Command::Demo => commands::demo::run().await,
         Command::Check(c) => commands::directory::check(&c.config).await,
         Command::Dump { config, format } => commands::directory::dump(&config.config, format).await,
         Command::Sync { config, once: _, full } => commands::engine::sync_once(&config.config, full).await,

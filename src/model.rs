@@ -58,6 +58,14 @@ impl RawEntry {
         }
     }
 
+    /// Replaces an attribute's values (`None` removes it).
+    pub fn set(&mut self, name: &str, value: Option<&str>) {
+        self.attrs.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        if let Some(v) = value {
+            self.attrs.push((name.to_ascii_lowercase(), vec![v.as_bytes().to_vec()]));
+        }
+    }
+
     /// All values of an attribute (name matched case-insensitively).
     pub fn values(&self, name: &str) -> &[Vec<u8>] {
         self.attrs.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice()).unwrap_or(&[])

@@ -2,6 +2,7 @@
 //! engine's adapters, exit statuses.
 
 pub mod admin;
+pub mod demo;
 pub mod directory;
 pub mod engine;
 mod plan_view;

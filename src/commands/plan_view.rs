@@ -113,8 +113,8 @@ pub fn print_outcomes(report: &CycleReport) {
     }
     if let Some(guard) = &report.plan.guard {
         println!("GUARD: {guard}");
-        for op in &report.plan.held {
-            println!("  held {:<10} {:<40} {}", op.action.name(), op.user_name, op.dn);
+        if !report.plan.held.is_empty() {
+            println!("  {} operation(s) held: `zoomsync status` lists them, `zoomsync approve` applies them", report.plan.held.len());
         }
     }
 }

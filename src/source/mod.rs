@@ -9,6 +9,7 @@ pub mod decode;
 pub mod filter;
 pub mod ldap;
 pub mod ldif;
+pub mod memory;
 mod snapshot;
 
 use std::future::Future;

@@ -1,0 +1,47 @@
+//! A directory held in memory: entries given by the caller (the demo edits them between
+//! cycles; tests use it for exact scenarios). Filtered by the same `user_filter` logic.
+
+use std::sync::RwLock;
+
+use super::filter::Filter;
+use super::{Directory, ReadEnd, SourceError};
+use crate::model::RawEntry;
+
+pub struct MemoryDirectory {
+    entries: RwLock<Vec<RawEntry>>,
+    filter: Filter,
+}
+
+impl MemoryDirectory {
+    pub fn new(entries: Vec<RawEntry>, filter: Filter) -> Self {
+        Self { entries: RwLock::new(entries), filter }
+    }
+
+    /// Parses LDIF content records (as the LDIF source does).
+    pub fn from_ldif(text: &str, filter: Filter) -> Result<Self, SourceError> {
+        let mut entries = Vec::new();
+        super::ldif::parse(text.as_bytes(), "<memory>", &mut |e| entries.push(e))?;
+        Ok(Self::new(entries, filter))
+    }
+
+    /// Changes the directory: `edit` gets the entries to add, change or remove.
+    pub fn edit(&self, edit: impl FnOnce(&mut Vec<RawEntry>)) {
+        if let Ok(mut entries) = self.entries.write() {
+            edit(&mut entries);
+        }
+    }
+}
+
+impl Directory for MemoryDirectory {
+    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
+        let entries = self.entries.read().map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?.clone();
+        for entry in entries.into_iter().filter(|e| self.filter.matches(e)) {
+            on_entry(entry);
+        }
+        Ok(ReadEnd::Complete)
+    }
+
+    fn describe(&self) -> String {
+        "in-memory directory".into()
+    }
+}
