@@ -35,13 +35,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "ldif")]
         format: DumpFormat,
     },
-    /// Run one sync cycle now: read the directory, plan, apply to Zoom, and exit.
+    /// Run the daemon: a cycle every 40 minutes (see [schedule]), metrics, admin socket.
+    /// SIGTERM stops after the operation in flight, SIGHUP reloads the config, SIGUSR1 syncs now.
+    Run(ConfigArg),
+    /// Run one sync cycle: `--once` here and now, or `--now` by asking the running daemon.
     Sync {
         #[command(flatten)]
         config: ConfigArg,
-        /// Run once and exit (the daemon is `zoomsync run`).
-        #[arg(long, required = true)]
+        /// Run one cycle in this process and exit.
+        #[arg(long, required_unless_present = "now", conflicts_with = "now")]
         once: bool,
+        /// Ask the running daemon for a cycle now.
+        #[arg(long)]
+        now: bool,
         /// Also read every Zoom user: adopt existing accounts and repair drift.
         #[arg(long)]
         full: bool,
@@ -145,19 +151,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Demo => commands::demo::run().await,
         Command::Check(c) => commands::directory::check(&c.config).await,
         Command::Dump { config, format } => commands::directory::dump(&config.config, format).await,
-        Command::Sync { config, once: _, full } => commands::engine::sync_once(&config.config, full).await,
+        Command::Run(c) => commands::engine::run_daemon(&c.config).await,
+        Command::Sync { config, now: true, .. } => commands::admin::sync_now(&config.config).await,
+        Command::Sync { config, full, .. } => commands::engine::sync_once(&config.config, full).await,
         Command::Plan { config, json, full } => commands::engine::plan(&config.config, full, json).await,
         Command::Provision { config, user } => commands::engine::provision(&config.config, &user).await,
         Command::Approve { config, no_sync } => commands::engine::approve(&config.config, !no_sync).await,
-        Command::Status { config, json } => commands::admin::status(&config.config, json),
+        Command::Status { config, json } => commands::admin::status(&config.config, json).await,
         Command::Quarantine { action: QuarantineAction::List { config, all } } => {
-            commands::admin::quarantine_list(&config.config, all)
+            commands::admin::quarantine_list(&config.config, all).await
         }
         Command::Quarantine { action: QuarantineAction::Release { config, anchor, all } } => {
-            commands::admin::quarantine_release(&config.config, anchor.as_deref(), all)
+            commands::admin::quarantine_release(&config.config, anchor.as_deref(), all).await
         }
         Command::History { config, user, since, limit, json } => {
-            commands::admin::history(&config.config, user, since, limit, json)
+            commands::admin::history(&config.config, user, since, limit, json).await
         }
         Command::Emulate(args) => {
             zoomsync::emulator::run(*args).await.map_err(anyhow::Error::msg)?;

@@ -16,7 +16,9 @@
 //!
 //! Dependency rule: `model` and `source::decode` import nothing async and no I/O crate.
 
+pub mod admin;
 pub mod config;
+pub mod daemon;
 pub mod emulator;
 pub mod mapping;
 pub mod metrics;

@@ -11,6 +11,16 @@ use zoomsync::scim::Field;
 use zoomsync::state::{HistoryFilter, Lifecycle, StateStore};
 use zoomsync::sync::{CycleOptions, OutcomeResult};
 
+/// One Prometheus recorder for this test binary (the metrics crate's recorder is global).
+fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().unwrap();
+        zoomsync::metrics::describe();
+        handle
+    })
+}
+
 fn writes(w: &World) -> u64 {
     let c = w.zoom.request_counts();
     [Route::CreateUser, Route::PutUser, Route::PatchUser, Route::DeleteUser].iter().map(|r| c.route(*r)).sum()
@@ -134,6 +144,7 @@ async fn existing_zoom_users_are_adopted_and_conflicts_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guards_hold_mass_removal_until_approved() {
+    let metrics = prometheus();
     let w = World::start(&data::active_people_ldif(100)).await;
     w.cycle(CycleOptions::default()).await;
     // 7. 30% of the directory removed: nothing deactivated, the held operations visible.
@@ -147,6 +158,13 @@ async fn guards_hold_mass_removal_until_approved() {
     assert_eq!(writes(&w), 0);
     let held = w.store().meta().unwrap().held.unwrap();
     assert_eq!(held.ops.len(), 30);
+    let text = metrics.render();
+    assert!(text.contains("zoomsync_held_operations 30"), "{text}");
+    assert!(text.contains("zoomsync_cycles_total{outcome=\"attention\"}"), "{text}");
+
+    let (code, out, err) = w.zoomsync(&["status"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("HELD: 30 operation(s)") && out.contains("zoomsync approve"), "{out}");
 
     let (code, out, err) = w.zoomsync(&["plan"]);
     assert_eq!(code, 0, "{out}{err}");

@@ -1,24 +1,46 @@
-//! `status`, `quarantine list|release` and `history`: what zoomsync did and holds.
-//! They read the state store directly (the daemon's admin socket serves them while it runs).
+//! `status`, `quarantine list|release`, `history`, `sync --now`: asked of the running daemon
+//! over its admin socket; with no daemon, answered from the state store directly.
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
-use zoomsync::model::Anchor;
+use zoomsync::admin::render::{self, HistoryQuery};
+use zoomsync::admin::socket::{self, AdminRequest};
+use zoomsync::config::Config;
+use zoomsync::state::UnixTime;
 use zoomsync::state::sled_store::SledStore;
-use zoomsync::state::{HistoryFilter, Lifecycle, StateStore, UnixTime};
 use zoomsync::sync::unix_now;
 
 use super::load_config;
 
-fn when(t: UnixTime) -> String {
-    let at = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()
+/// What to do when no daemon answers.
+enum Offline<'a> {
+    Store(&'a dyn Fn(&SledStore) -> anyhow::Result<(bool, String)>),
+    Refuse(&'static str),
 }
 
-fn open(path: &Path) -> Result<SledStore, ExitCode> {
-    let config = load_config(path)?;
+/// Asks the daemon if one runs, else does the work on the store. Prints the answer.
+async fn ask(path: &Path, request: AdminRequest, offline: Offline<'_>) -> anyhow::Result<ExitCode> {
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let (ok, output) = match socket::call(&config.admin.socket, &request).await? {
+        Some(answer) => (answer.ok, answer.output),
+        None => match offline {
+            Offline::Refuse(why) => (false, format!("{why}\n")),
+            Offline::Store(work) => match open(&config) {
+                Ok(store) => work(&store)?,
+                Err(code) => return Ok(code),
+            },
+        },
+    };
+    print!("{output}");
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn open(config: &Config) -> Result<SledStore, ExitCode> {
     if !config.state.path.join("db").exists() {
         eprintln!("zoomsync: no state yet at {} (no cycle has run)", config.state.path.display());
         return Err(ExitCode::FAILURE);
@@ -29,143 +51,37 @@ fn open(path: &Path) -> Result<SledStore, ExitCode> {
     })
 }
 
-pub fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let store = match open(path) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let meta = store.meta()?;
-    let users = store.users()?;
-    let failures = store.failures()?;
-    let active = users.iter().filter(|k| k.lifecycle == Lifecycle::Active).count();
-    let privileged = users.iter().filter(|k| k.privileged).count();
-    let refused: Vec<_> = users.iter().filter(|k| k.rename_refused.is_some()).collect();
-    let quarantined = failures.iter().filter(|f| f.quarantined).count();
-    if json {
-        let value = serde_json::json!({
-            "last_cycle": meta.last_cycle_summary,
-            "last_success": meta.last_success,
-            "last_full_reconcile": meta.last_full_reconcile,
-            "managed_users": users.len(),
-            "active": active,
-            "deactivated": users.len() - active,
-            "privileged": privileged,
-            "rename_refused": refused.iter().map(|k| serde_json::json!({"anchor": k.anchor, "user_name": k.user_name, "asked": k.rename_refused})).collect::<Vec<_>>(),
-            "held": meta.held,
-            "failing_objects": failures.len(),
-            "quarantined_objects": quarantined,
-            "connector_quarantine": meta.connector_quarantine,
-        });
-        println!("{}", serde_json::to_string_pretty(&value)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let now = unix_now();
-    println!("last cycle: {}", meta.last_cycle_summary.as_deref().unwrap_or("none yet"));
-    match meta.last_success {
-        Some(t) => println!("last success: {} ({}s ago)", when(t), now - t),
-        None => println!("last success: never"),
-    }
-    println!("last full reconcile: {}", meta.last_full_reconcile.map_or("never".into(), when));
-    println!(
-        "managed users: {} ({} active, {} deactivated, {} Zoom owners/admins left alone)",
-        users.len(),
-        active,
-        users.len() - active,
-        privileged
-    );
-    for k in &refused {
-        println!(
-            "  WARNING {}: Zoom kept this userName instead of {:?}",
-            k.user_name,
-            k.rename_refused.as_deref().unwrap_or("")
-        );
-    }
-    match &meta.held {
-        Some(h) => {
-            println!("HELD: {} operation(s) since {}: {}", h.ops.len(), when(h.since), h.reason);
-            for op in &h.ops {
-                println!("  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
-            }
-            println!("  review with `zoomsync plan`, apply with `zoomsync approve`");
-        }
-        None => println!("held operations: none"),
-    }
-    println!("failing objects: {} ({} quarantined; see `zoomsync quarantine list`)", failures.len(), quarantined);
-    match &meta.connector_quarantine {
-        Some(q) => println!(
-            "connector: QUARANTINED since {} ({} in a row): {}; next attempt {}",
-            when(q.since),
-            q.consecutive,
-            q.reason,
-            when(q.next_attempt)
-        ),
-        None => println!("connector: ok"),
-    }
-    Ok(ExitCode::SUCCESS)
+pub async fn status(path: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    ask(path, AdminRequest::Status { json }, Offline::Store(&|s| Ok((true, render::status(s, json)?)))).await
 }
 
-pub fn quarantine_list(path: &Path, all: bool) -> anyhow::Result<ExitCode> {
-    let store = match open(path) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let mut failures: Vec<_> = store.failures()?.into_iter().filter(|f| all || f.quarantined).collect();
-    failures.sort_by(|a, b| a.user_name.cmp(&b.user_name));
-    if failures.is_empty() {
-        println!("{}", if all { "no failing objects" } else { "nothing is quarantined" });
-    }
-    for f in &failures {
-        println!("{} {}", f.anchor, f.user_name);
-        println!("  dn: {}", f.dn);
-        println!("  reason: {}", f.last_error);
-        println!("  attempts: {} since {}; next attempt {}", f.attempts, when(f.first_failed), when(f.next_attempt));
-    }
-    Ok(ExitCode::SUCCESS)
+pub async fn quarantine_list(path: &Path, all: bool) -> anyhow::Result<ExitCode> {
+    ask(path, AdminRequest::QuarantineList { all }, Offline::Store(&|s| Ok((true, render::quarantine_list(s, all)?))))
+        .await
 }
 
-pub fn quarantine_release(path: &Path, anchor: Option<&str>, all: bool) -> anyhow::Result<ExitCode> {
-    let store = match open(path) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let failures = store.failures()?;
-    let chosen: Vec<_> = match (anchor, all) {
-        (_, true) => failures,
-        (Some(a), false) => {
-            let wanted = Anchor::new(a);
-            failures
-                .into_iter()
-                .filter(|f| Some(&f.anchor) == wanted.as_ref() || f.user_name.eq_ignore_ascii_case(a))
-                .collect()
-        }
-        (None, false) => {
-            eprintln!("zoomsync: name an anchor (or userName), or use --all");
-            return Ok(ExitCode::from(super::EXIT_CONFIG));
-        }
-    };
-    if chosen.is_empty() {
-        println!("no failure record matches");
-        return Ok(ExitCode::FAILURE);
+pub async fn quarantine_release(path: &Path, selector: Option<&str>, all: bool) -> anyhow::Result<ExitCode> {
+    if selector.is_none() && !all {
+        eprintln!("zoomsync: name an anchor (or userName), or use --all");
+        return Ok(ExitCode::from(super::EXIT_CONFIG));
     }
-    for f in &chosen {
-        store.clear_failure(&f.anchor)?;
-        println!("released {} ({}); the next cycle tries it again", f.anchor, f.user_name);
-    }
-    store.flush()?;
-    Ok(ExitCode::SUCCESS)
+    let request = AdminRequest::QuarantineRelease { selector: selector.map(String::from), all };
+    let work = |s: &SledStore| -> anyhow::Result<(bool, String)> {
+        Ok(match render::quarantine_release(s, selector, all)? {
+            Some(text) => (true, text),
+            None => (false, "no failure record matches\n".into()),
+        })
+    };
+    ask(path, request, Offline::Store(&work)).await
 }
 
-pub fn history(
+pub async fn history(
     path: &Path,
     user: Option<String>,
     since: Option<String>,
     limit: usize,
     json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = match open(path) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
     let since = match since {
         None => None,
         Some(text) => Some(
@@ -173,28 +89,14 @@ pub fn history(
                 .ok_or_else(|| anyhow::anyhow!("--since {text:?}: use an RFC 3339 time or a duration like 2h"))?,
         ),
     };
-    let records = store.history(&HistoryFilter { user, since }, limit)?;
-    if json {
-        for r in &records {
-            println!("{}", serde_json::to_string(r)?);
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    for r in &records {
-        println!("{} cycle {} {:<10} {:<8} {} ({})", when(r.time), r.cycle, r.action, r.result, r.user_name, r.dn);
-        for c in &r.changes {
-            println!(
-                "    {}: {} -> {}",
-                c.field.config_name(),
-                c.old.as_deref().unwrap_or("∅"),
-                c.new.as_deref().unwrap_or("∅")
-            );
-        }
-        if let Some(d) = &r.detail {
-            println!("    {d}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    let query = HistoryQuery { user, since, limit, json };
+    let offline = query.clone();
+    ask(path, AdminRequest::History(query), Offline::Store(&move |s| Ok((true, render::history(s, &offline)?)))).await
+}
+
+/// `sync --now`: only the running daemon can do that (without one, use `sync --once`).
+pub async fn sync_now(path: &Path) -> anyhow::Result<ExitCode> {
+    ask(path, AdminRequest::SyncNow, Offline::Refuse("no zoomsync daemon is running; use `zoomsync sync --once`")).await
 }
 
 /// `2h` (ago) or an RFC 3339 time.

@@ -113,7 +113,10 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         zoom,
         store: MemoryStore::default(),
     };
-    println!("zoomsync demo: a bundled directory of 50 people (4 locked) and a local Zoom emulator at {}", demo.zoom.base_url());
+    println!(
+        "zoomsync demo: a bundled directory of 50 people (4 locked) and a local Zoom emulator at {}",
+        demo.zoom.base_url()
+    );
     println!("(nothing to set up, nothing written to disk, nothing leaves this machine)");
 
     demo.step("1. First cycle against an empty Zoom account").await?;
@@ -152,12 +155,17 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     demo.directory.edit(|people| {
         people.retain(|p| !p.first_text("departmentNumber").is_some_and(|d| d == "Sales" || d == "Support"))
     });
-    println!("\nDirectory change: the Sales and Support OUs vanish (a bad filter or a migration gone wrong: 20 people).");
+    println!(
+        "\nDirectory change: the Sales and Support OUs vanish (a bad filter or a migration gone wrong: 20 people)."
+    );
     let last = demo.step("3. A mass removal trips the guard").await?;
 
     let (active, inactive) = demo.zoom_counts();
     println!("\n=== Summary ===");
-    println!("Zoom now has {active} active and {inactive} deactivated users; {} deactivations are held.", last.plan.held.len());
+    println!(
+        "Zoom now has {active} active and {inactive} deactivated users; {} deactivations are held.",
+        last.plan.held.len()
+    );
     println!("In production: `zoomsync status` shows the held operations, `zoomsync approve` applies them,");
     println!("and nothing is deactivated until someone does. Next: README.md, \"Path to production\".");
     println!("demo finished in {:.1}s", started.elapsed().as_secs_f64());

@@ -4,6 +4,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use zoomsync::admin::render;
+use zoomsync::admin::socket::{self, AdminRequest};
 use zoomsync::config::Config;
 use zoomsync::model::Anchor;
 use zoomsync::plan::Limits;
@@ -118,22 +120,25 @@ pub async fn plan(path: &Path, full: bool, json: bool) -> anyhow::Result<ExitCod
 }
 
 pub async fn approve(path: &Path, sync_now: bool) -> anyhow::Result<ExitCode> {
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    // The running daemon records the approval and queues a cycle.
+    if let Some(answer) = socket::call(&config.admin.socket, &AdminRequest::Approve).await? {
+        print!("{}", answer.output);
+        return Ok(if answer.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
     let parts = match parts(path) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
     let store = open_store(&parts.config)?;
-    let mut meta = store.meta()?;
-    let Some(held) = meta.held.clone() else {
+    let Some(text) = render::approve(&store)? else {
         println!("nothing is held: no operation waits for approval");
         return Ok(ExitCode::SUCCESS);
     };
-    println!("approving {} held operation(s) ({}):", held.ops.len(), held.reason);
-    for op in &held.ops {
-        println!("  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
-    }
-    meta.approved = Some(held.ops);
-    store.put_meta(&meta)?;
+    print!("{text}");
     if !sync_now {
         println!("approved; the next cycle applies them");
         return Ok(ExitCode::SUCCESS);
@@ -142,6 +147,18 @@ pub async fn approve(path: &Path, sync_now: bool) -> anyhow::Result<ExitCode> {
     plan_view::print_outcomes(&report);
     println!("{}", report.summary());
     Ok(status_of(&report))
+}
+
+/// `zoomsync run`: the daemon, until SIGTERM.
+pub async fn run_daemon(path: &Path) -> anyhow::Result<ExitCode> {
+    match zoomsync::daemon::run(path.to_path_buf()).await {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(zoomsync::daemon::DaemonError::Config(e)) => {
+            eprintln!("zoomsync: config {}: {e}", path.display());
+            Ok(ExitCode::from(super::EXIT_CONFIG))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Provision on demand: one user now, showing each step (as Entra's "provision on demand").

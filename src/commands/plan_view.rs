@@ -114,7 +114,10 @@ pub fn print_outcomes(report: &CycleReport) {
     if let Some(guard) = &report.plan.guard {
         println!("GUARD: {guard}");
         if !report.plan.held.is_empty() {
-            println!("  {} operation(s) held: `zoomsync status` lists them, `zoomsync approve` applies them", report.plan.held.len());
+            println!(
+                "  {} operation(s) held: `zoomsync status` lists them, `zoomsync approve` applies them",
+                report.plan.held.len()
+            );
         }
     }
 }

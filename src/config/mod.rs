@@ -52,6 +52,13 @@ pub struct Config {
     pub state: StateConfig,
     pub metrics: MetricsConfig,
     pub logging: LoggingConfig,
+    pub admin: AdminConfig,
+}
+
+/// The daemon's admin socket (`status`, `sync now`, `approve`... while it runs).
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    pub socket: PathBuf,
 }
 
 #[derive(Debug, Clone)]

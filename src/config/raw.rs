@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub metrics: RawMetrics,
     #[serde(default)]
     pub logging: RawLogging,
+    #[serde(default)]
+    pub admin: RawAdmin,
     /// Field name (`givenName`, `title`, ...) -> rule.
     pub mapping: Option<std::collections::BTreeMap<String, RawMappingValue>>,
 }
@@ -133,4 +135,10 @@ pub struct RawMetrics {
 pub struct RawLogging {
     pub format: Option<String>,
     pub level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    pub socket: Option<PathBuf>,
 }

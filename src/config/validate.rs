@@ -66,6 +66,13 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
         state: state(raw.state, base_dir),
         metrics: metrics(raw.metrics)?,
         logging: logging(raw.logging)?,
+        admin: super::AdminConfig {
+            socket: raw
+                .admin
+                .socket
+                .map(|p| secrets.path(p))
+                .unwrap_or_else(|| PathBuf::from("/run/zoomsync/admin.sock")),
+        },
     })
 }
 

@@ -23,6 +23,8 @@ pub struct World {
     pub extra_config: String,
     /// A whole `[target]` section replacing the emulator's (e.g. a scim2-server tenant).
     pub target_section: Option<String>,
+    /// `[metrics] listen`, when the test wants the daemon's HTTP listener.
+    pub metrics_listen: Option<String>,
 }
 
 impl World {
@@ -38,7 +40,7 @@ impl World {
         let dir = tempfile::Builder::new().prefix("zoomsync-world-").tempdir().unwrap();
         std::fs::write(dir.path().join("ldap-password"), SERVICE_PASSWORD).unwrap();
         std::fs::write(dir.path().join("zoom-secret"), zoom.client_secret()).unwrap();
-        let world = World { slapd, zoom, dir, extra_config: String::new(), target_section: None };
+        let world = World { slapd, zoom, dir, extra_config: String::new(), target_section: None, metrics_listen: None };
         world.write_config();
         world
     }
@@ -69,8 +71,10 @@ page_size = 500
 [state]
 path = "state"
 
-[metrics]
-enabled = false
+[admin]
+socket = "admin.sock"
+
+{metrics}
 {extra}
 "#,
             ldaps = self.slapd.ldaps_url(),
@@ -85,6 +89,10 @@ enabled = false
                 self.zoom.client_id()
             )),
             extra = self.extra_config,
+            metrics = match &self.metrics_listen {
+                Some(listen) => format!("[metrics]\nlisten = \"{listen}\"\n"),
+                None => "[metrics]\nenabled = false\n".to_string(),
+            },
         );
         std::fs::write(self.config_path(), text).unwrap();
     }

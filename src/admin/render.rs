@@ -1,0 +1,207 @@
+//! The text (or JSON) of `status`, `quarantine` and `history`, rendered from a state store.
+//! The CLI prints it when the daemon is stopped; the daemon sends it over its admin socket.
+
+use std::fmt::Write;
+use std::time::{Duration, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Anchor;
+use crate::state::{HistoryFilter, Lifecycle, StateError, StateStore, UnixTime};
+use crate::sync::unix_now;
+
+fn when(t: UnixTime) -> String {
+    let at = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);
+    humantime::format_rfc3339_seconds(at).to_string()
+}
+
+fn json(value: &impl Serialize) -> Result<String, StateError> {
+    serde_json::to_string_pretty(value).map_err(|e| StateError::Storage(e.to_string()))
+}
+
+pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateError> {
+    let meta = store.meta()?;
+    let users = store.users()?;
+    let failures = store.failures()?;
+    let active = users.iter().filter(|k| k.lifecycle == Lifecycle::Active).count();
+    let privileged = users.iter().filter(|k| k.privileged).count();
+    let refused: Vec<_> = users.iter().filter(|k| k.rename_refused.is_some()).collect();
+    let quarantined = failures.iter().filter(|f| f.quarantined).count();
+    if as_json {
+        return json(&serde_json::json!({
+            "last_cycle": meta.last_cycle_summary,
+            "last_success": meta.last_success,
+            "last_full_reconcile": meta.last_full_reconcile,
+            "managed_users": users.len(),
+            "active": active,
+            "deactivated": users.len() - active,
+            "privileged": privileged,
+            "rename_refused": refused.iter().map(|k| serde_json::json!({"anchor": k.anchor, "user_name": k.user_name, "asked": k.rename_refused})).collect::<Vec<_>>(),
+            "held": meta.held,
+            "failing_objects": failures.len(),
+            "quarantined_objects": quarantined,
+            "connector_quarantine": meta.connector_quarantine,
+        }));
+    }
+    let now = unix_now();
+    let mut out = String::new();
+    let _ = writeln!(out, "last cycle: {}", meta.last_cycle_summary.as_deref().unwrap_or("none yet"));
+    match meta.last_success {
+        Some(t) => _ = writeln!(out, "last success: {} ({}s ago)", when(t), now - t),
+        None => _ = writeln!(out, "last success: never"),
+    }
+    let _ = writeln!(out, "last full reconcile: {}", meta.last_full_reconcile.map_or("never".into(), when));
+    let _ = writeln!(
+        out,
+        "managed users: {} ({} active, {} deactivated, {} Zoom owners/admins left alone)",
+        users.len(),
+        active,
+        users.len() - active,
+        privileged
+    );
+    for k in &refused {
+        let _ = writeln!(
+            out,
+            "  WARNING {}: Zoom kept this userName instead of {:?}",
+            k.user_name,
+            k.rename_refused.as_deref().unwrap_or("")
+        );
+    }
+    match &meta.held {
+        Some(h) => {
+            let _ = writeln!(out, "HELD: {} operation(s) since {}: {}", h.ops.len(), when(h.since), h.reason);
+            for op in &h.ops {
+                let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
+            }
+            let _ = writeln!(out, "  review with `zoomsync plan`, apply with `zoomsync approve`");
+        }
+        None => _ = writeln!(out, "held operations: none"),
+    }
+    let _ = writeln!(
+        out,
+        "failing objects: {} ({} quarantined; see `zoomsync quarantine list`)",
+        failures.len(),
+        quarantined
+    );
+    match &meta.connector_quarantine {
+        Some(q) => {
+            _ = writeln!(
+                out,
+                "connector: QUARANTINED since {} ({} in a row): {}; next attempt {}",
+                when(q.since),
+                q.consecutive,
+                q.reason,
+                when(q.next_attempt)
+            )
+        }
+        None => _ = writeln!(out, "connector: ok"),
+    }
+    Ok(out)
+}
+
+pub fn quarantine_list<S: StateStore>(store: &S, all: bool) -> Result<String, StateError> {
+    let mut failures: Vec<_> = store.failures()?.into_iter().filter(|f| all || f.quarantined).collect();
+    failures.sort_by(|a, b| a.user_name.cmp(&b.user_name));
+    let mut out = String::new();
+    if failures.is_empty() {
+        let _ = writeln!(out, "{}", if all { "no failing objects" } else { "nothing is quarantined" });
+    }
+    for f in &failures {
+        let _ = writeln!(out, "{} {}", f.anchor, f.user_name);
+        let _ = writeln!(out, "  dn: {}", f.dn);
+        let _ = writeln!(out, "  reason: {}", f.last_error);
+        let _ = writeln!(
+            out,
+            "  attempts: {} since {}; next attempt {}",
+            f.attempts,
+            when(f.first_failed),
+            when(f.next_attempt)
+        );
+    }
+    Ok(out)
+}
+
+/// Releases failure records (anchor or userName, or all). `Ok(None)` when nothing matched.
+pub fn quarantine_release<S: StateStore>(
+    store: &S,
+    selector: Option<&str>,
+    all: bool,
+) -> Result<Option<String>, StateError> {
+    let failures = store.failures()?;
+    let wanted = selector.and_then(Anchor::new);
+    let chosen: Vec<_> = failures
+        .into_iter()
+        .filter(|f| {
+            all || Some(&f.anchor) == wanted.as_ref() || selector.is_some_and(|s| f.user_name.eq_ignore_ascii_case(s))
+        })
+        .collect();
+    if chosen.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::new();
+    for f in &chosen {
+        store.clear_failure(&f.anchor)?;
+        let _ = writeln!(out, "released {} ({}); the next cycle tries it again", f.anchor, f.user_name);
+    }
+    store.flush()?;
+    Ok(Some(out))
+}
+
+/// What `history` asks for; travels over the admin socket too.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HistoryQuery {
+    pub user: Option<String>,
+    pub since: Option<UnixTime>,
+    pub limit: usize,
+    pub json: bool,
+}
+
+pub fn history<S: StateStore>(store: &S, query: &HistoryQuery) -> Result<String, StateError> {
+    let filter = HistoryFilter { user: query.user.clone(), since: query.since };
+    let records = store.history(&filter, query.limit.max(1))?;
+    let mut out = String::new();
+    for r in &records {
+        if query.json {
+            let _ = writeln!(out, "{}", serde_json::to_string(r).map_err(|e| StateError::Storage(e.to_string()))?);
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{} cycle {} {:<10} {:<8} {} ({})",
+            when(r.time),
+            r.cycle,
+            r.action,
+            r.result,
+            r.user_name,
+            r.dn
+        );
+        for c in &r.changes {
+            let _ = writeln!(
+                out,
+                "    {}: {} -> {}",
+                c.field.config_name(),
+                c.old.as_deref().unwrap_or("∅"),
+                c.new.as_deref().unwrap_or("∅")
+            );
+        }
+        if let Some(d) = &r.detail {
+            let _ = writeln!(out, "    {d}");
+        }
+    }
+    Ok(out)
+}
+
+/// Records the approval of every held operation; the next cycle applies them.
+/// `Ok(None)` when nothing is held.
+pub fn approve<S: StateStore>(store: &S) -> Result<Option<String>, StateError> {
+    let mut meta = store.meta()?;
+    let Some(held) = meta.held.clone() else { return Ok(None) };
+    let mut out = format!("approving {} held operation(s) ({}):\n", held.ops.len(), held.reason);
+    for op in &held.ops {
+        let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
+    }
+    meta.approved = Some(held.ops);
+    store.put_meta(&meta)?;
+    store.flush()?;
+    Ok(Some(out))
+}
