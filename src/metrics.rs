@@ -30,7 +30,7 @@ pub const OPERATIONS_TOTAL: &str = "zoomsync_operations_total";
 /// Gauge: destructive operations held by a guard until `zoomsync approve`.
 pub const HELD_OPERATIONS: &str = "zoomsync_held_operations";
 /// Gauge `{reason}`: objects skipped after repeated failures (reason: rejected, refused,
-/// unavailable, conflict, other).
+/// unavailable, conflict, not_found, fatal).
 pub const QUARANTINED_OBJECTS: &str = "zoomsync_quarantined_objects";
 /// Gauge: 1 while the whole connector is quarantined (fatal errors or too many failures).
 pub const CONNECTOR_QUARANTINED: &str = "zoomsync_connector_quarantined";

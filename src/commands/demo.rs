@@ -55,6 +55,7 @@ impl Demo {
             store: &self.store,
             limits: Limits::from_config(&self.config.safety),
             concurrency: 8,
+            progress: None,
         };
         Ok(sync::run_cycle(&engine, &CycleOptions { dry_run, ..Default::default() }, &Shutdown::never()).await?)
     }

@@ -56,6 +56,33 @@ async fn cycle<S: StateStore + Clone + 'static>(
     store: &S,
     options: &CycleOptions,
 ) -> anyhow::Result<CycleReport> {
+    cycle_with_progress(parts, store, options, None).await
+}
+
+/// A progress bar on a terminal for long runs (the engine logs plain progress lines anyway).
+fn progress_bar() -> Option<indicatif::ProgressBar> {
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} operations ({eta} left)") {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+async fn cycle_with_progress<S: StateStore + Clone + 'static>(
+    parts: &Parts,
+    store: &S,
+    options: &CycleOptions,
+    bar: Option<&indicatif::ProgressBar>,
+) -> anyhow::Result<CycleReport> {
+    let update = |done: usize, total: usize| {
+        if let Some(bar) = bar {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+    };
     parts.client.begin_cycle();
     let engine = Engine {
         directory: &parts.directory,
@@ -65,8 +92,13 @@ async fn cycle<S: StateStore + Clone + 'static>(
         store,
         limits: Limits::from_config(&parts.config.safety),
         concurrency: parts.config.target.as_ref().map_or(1, |t| t.max_concurrency),
+        progress: bar.map(|_| &update as &(dyn Fn(usize, usize) + Sync)),
     };
-    Ok(sync::run_cycle(&engine, options, &Shutdown::never()).await?)
+    let report = sync::run_cycle(&engine, options, &Shutdown::never()).await?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(report)
 }
 
 /// The exit status a finished cycle deserves.
@@ -88,7 +120,9 @@ pub async fn sync_once(path: &Path, full: bool) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let store = open_store(&parts.config)?;
-    let report = cycle(&parts, &store, &CycleOptions { full, ..Default::default() }).await?;
+    let bar = progress_bar();
+    let report =
+        cycle_with_progress(&parts, &store, &CycleOptions { full, ..Default::default() }, bar.as_ref()).await?;
     plan_view::print_outcomes(&report);
     tracing::info!(cycle = report.cycle, "{}", report.summary());
     println!("{}", report.summary());

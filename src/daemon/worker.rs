@@ -97,6 +97,7 @@ pub async fn run(
             store: &store,
             limits: Limits::from_config(&adapters.config.safety),
             concurrency: adapters.config.target.as_ref().map_or(1, |t| t.max_concurrency),
+            progress: None,
         };
         let options = CycleOptions { full, ..Default::default() };
         match sync::run_cycle(&engine, &options, &Shutdown::new(shutdown.clone())).await {

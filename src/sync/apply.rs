@@ -97,14 +97,14 @@ impl From<StateError> for Failure {
     }
 }
 
-fn record(op: &Op, zoom_id: &str, pushed: &ScimUser, origin: Origin, fingerprint: u64) -> KnownUser {
+fn record(op: &Op, zoom_id: &str, pushed: &ScimUser, origin: Origin, fingerprint: u64, now: UnixTime) -> KnownUser {
     KnownUser {
         anchor: op.anchor.clone(),
         zoom_id: zoom_id.to_string(),
         dn: op.dn.clone(),
         user_name: pushed.user_name().to_string(),
         fingerprint,
-        lifecycle: if pushed.active { Lifecycle::Active } else { Lifecycle::Deactivated { since: 0 } },
+        lifecycle: if pushed.active { Lifecycle::Active } else { Lifecycle::Deactivated { since: now } },
         origin,
         privileged: false,
         rename_refused: None,
@@ -119,7 +119,7 @@ async fn create<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op)
     let want = desired(op)?;
     match ctx.target.create_user(&op.anchor, want).await {
         Ok(remote) => {
-            ctx.store.put_user(&record(op, &remote.id, want, Origin::Created, op.fingerprint), Some(want))?;
+            ctx.store.put_user(&record(op, &remote.id, want, Origin::Created, op.fingerprint, ctx.now), Some(want))?;
             Ok(Done { changes: all_as_changes(want), warning: None })
         }
         Err(ScimError::Conflict { detail }) => adopt(ctx, op, want, &detail).await,
@@ -156,7 +156,8 @@ async fn adopt<T: Target, S: StateStore>(
         )));
     }
     let view = super::reconcile::remote_view(&ScimUser::default(), &remote);
-    let mut known = record(op, &remote.id, &view, Origin::Adopted, crate::plan::fingerprint(&view, ctx.create_only));
+    let mut known =
+        record(op, &remote.id, &view, Origin::Adopted, crate::plan::fingerprint(&view, ctx.create_only), ctx.now);
     known.privileged = remote.privileged;
     ctx.store.put_user(&known, Some(&view))?;
     let wanted_changes = changes(&view, want, ctx.create_only, None);

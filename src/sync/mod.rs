@@ -72,6 +72,8 @@ pub struct Engine<'a, D: Directory, T: Target, S: StateStore + Clone + 'static> 
     pub store: &'a S,
     pub limits: Limits,
     pub concurrency: usize,
+    /// Called after each applied operation with (done, total): the CLI draws a progress bar.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -138,7 +140,7 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
         if let Some(remote) = remote {
             let store = engine.store;
             let pushed = |a: &Anchor| store.pushed(a).ok().flatten().unwrap_or_default();
-            let repair = reconcile::reconcile(&known, &pushed, &remote, &desired, &create_only);
+            let repair = reconcile::reconcile(&known, &pushed, &remote, &desired, &create_only, now);
             let mut summary =
                 ReconcileSummary { target_users: remote.len(), forgotten: repair.forget.len(), ..Default::default() };
             for gone in &repair.forget {
@@ -207,6 +209,9 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     };
     let ops = std::mem::take(&mut report.plan.ops);
     let keep_all = options.only.is_some();
+    let total = ops.len();
+    // Plain progress lines for logs (about every tenth, at most every 1000 operations).
+    let log_every = (total / 10).clamp(1, 1000);
     let mut results = futures::stream::iter(ops.into_iter().map(|op| apply::apply_op(&ctx, op)))
         .buffer_unordered(engine.concurrency.max(1));
     while let Some(outcome) = results.next().await {
@@ -215,6 +220,13 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
             report.fatal.get_or_insert_with(|| detail.clone());
         }
         report.record(outcome, keep_all);
+        let done: usize = report.tally.values().sum();
+        if let Some(progress) = engine.progress {
+            progress(done, total);
+        }
+        if total >= 100 && done % log_every == 0 {
+            tracing::info!(done, total, "applying operations");
+        }
     }
     drop(results);
     report.interrupted = shutdown.is_requested() && report.not_attempted() > 0;

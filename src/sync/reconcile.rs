@@ -12,9 +12,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::model::Anchor;
 use crate::plan::{Desired, fingerprint};
 use crate::scim::{Field, RemoteUser, ScimUser};
-use crate::state::{KnownUser, Lifecycle, Origin};
+use crate::state::{KnownUser, Lifecycle, Origin, UnixTime};
 
-/// State changes the reconcile decided; the caller writes them.
+/// State changes the reconcile decided; the caller writes them. Users found deactivated
+/// are recorded as deactivated *now*: their real date is unknown, and "since 1970" would
+/// make `safety.delete_after` delete them at once.
 #[derive(Debug, Default)]
 pub struct Repair {
     /// Anchors whose Zoom user is gone: drop from state.
@@ -46,6 +48,7 @@ pub fn reconcile(
     remote: &[RemoteUser],
     desired: &Desired,
     create_only: &BTreeSet<Field>,
+    now: UnixTime,
 ) -> Repair {
     let mut repair = Repair::default();
     let by_id: HashMap<&str, &RemoteUser> = remote.iter().map(|r| (r.id.as_str(), r)).collect();
@@ -66,7 +69,7 @@ pub fn reconcile(
                     fixed.lifecycle = match (r.user.active, k.lifecycle) {
                         (true, _) => Lifecycle::Active,
                         (false, Lifecycle::Deactivated { since }) => Lifecycle::Deactivated { since },
-                        (false, Lifecycle::Active) => Lifecycle::Deactivated { since: 0 },
+                        (false, Lifecycle::Active) => Lifecycle::Deactivated { since: now },
                     };
                     repair.put.push((fixed, view, RepairKind::Drift));
                 }
@@ -89,7 +92,7 @@ pub fn reconcile(
             dn: d.dn.clone(),
             user_name: view.user_name().to_string(),
             fingerprint: fingerprint(&view, create_only),
-            lifecycle: if r.user.active { Lifecycle::Active } else { Lifecycle::Deactivated { since: 0 } },
+            lifecycle: if r.user.active { Lifecycle::Active } else { Lifecycle::Deactivated { since: now } },
             origin: Origin::Adopted,
             privileged: r.privileged,
             rename_refused: None,

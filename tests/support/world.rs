@@ -123,6 +123,7 @@ socket = "admin.sock"
             store: &store,
             limits: Limits::from_config(&config.safety),
             concurrency: 8,
+            progress: None,
         };
         sync::run_cycle(&engine, &options, &Shutdown::never()).await.unwrap()
     }
