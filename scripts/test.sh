@@ -9,3 +9,5 @@ cargo test --locked --lib --bins --tests
 # The README's first command, as a newcomer runs it (the debug build is already there).
 cargo run --locked --quiet -- demo > /dev/null
 echo "demo: ok"
+# The systemd unit (systemd-analyze verify/security) and the alert rules (promtool).
+scripts/check-ops.sh
