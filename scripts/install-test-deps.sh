@@ -32,6 +32,33 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 echo "install-test-deps: slapd, ldap-utils and openssl present" >&2
 
+# --- Samba AD DC: the Active Directory of tests/ad_source.rs (tests/support/samba.rs) ---------
+# An LDAP-only DC provisioned per test run. samba-ad-provision (templates) is only a Recommends
+# and samba-vfs-modules is needed by provision's sysvol ACL step, so both are named explicitly.
+# No winbind, krb5, bind9 or ldb-tools. policy-rc.d keeps Debian from starting smbd/nmbd/samba.
+if ! command -v samba-tool >/dev/null 2>&1 || ! { command -v samba >/dev/null 2>&1 || [ -x /usr/sbin/samba ]; }; then
+  samba_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+      echo "install-test-deps: need root to apt-get install samba" >&2; exit 1; }
+    samba_root=(sudo -E)
+  fi
+  samba_policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${samba_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${samba_root[@]}" chmod +x /usr/sbin/policy-rc.d
+    samba_policy_added=1
+  fi
+  echo "install-test-deps: installing samba samba-dsdb-modules samba-ad-provision samba-vfs-modules" >&2
+  samba_rc=0
+  { "${samba_root[@]}" apt-get update -q >/dev/null &&
+    DEBIAN_FRONTEND=noninteractive "${samba_root[@]}" apt-get install -y -q --no-install-recommends \
+      samba samba-dsdb-modules samba-ad-provision samba-vfs-modules >/dev/null; } || samba_rc=$?
+  if [ "$samba_policy_added" -eq 1 ]; then "${samba_root[@]}" rm -f /usr/sbin/policy-rc.d; fi
+  [ "$samba_rc" -eq 0 ] || { echo "install-test-deps: installing samba failed" >&2; exit "$samba_rc"; }
+fi
+echo "install-test-deps: samba and samba-tool present" >&2
+
 # --- scim2-server (PyPI): the generic SCIM 2.0 server of tests/scim_client_scim2.rs ---------
 # A private venv at target/test-venv (override with $ZOOMSYNC_TEST_VENV), created only when
 # its scim2-server is missing. Built as the invoking user, not root, so cargo can use it.

@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod ports;
+pub mod samba;
 pub mod scim2;
 pub mod slapd;
 pub mod world;

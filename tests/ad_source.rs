@@ -1,0 +1,440 @@
+//! Active Directory as a source, against a real Samba AD DC (tests/support/samba.rs):
+//! objectGUID anchors cross-checked with what the DC reports, userAccountControl disabled
+//! state, userPrincipalName logins, pages of at most `page_size` counted on the wire, search
+//! references from the domain root ignored, distinct errors, and `zoomsync sync --once`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use support::samba::{self, SambaDc};
+use zoomsync::config::{self, Config};
+use zoomsync::emulator::{Emulator, EmulatorConfig, Route, UserState};
+use zoomsync::source::{self, Decoder, DirectoryRead, Snapshot, SourceError};
+
+const SERVICE: &str = "svc-zoomsync";
+const SERVICE_PASSWORD: &str = "Passw0rd!Svc1";
+/// The AD filter zoomsync uses by default (checked against the parsed config below).
+const AD_FILTER: &str = "(&(objectCategory=person)(objectClass=user))";
+
+fn service_dn() -> String {
+    format!("CN={SERVICE},CN=Users,{}", samba::BASE)
+}
+
+/// `[directory]` for the DC, flavour active_directory with its defaults; `extra` lines added.
+fn directory_section(url: &str, base_dn: &str, extra: &str) -> String {
+    format!(
+        "[directory]\nflavor = \"active_directory\"\nurl = \"{url}\"\nbind_dn = \"{}\"\n\
+         bind_password_file = \"ldap-password\"\nbase_dn = \"{base_dn}\"\n{extra}\n",
+        service_dn()
+    )
+}
+
+fn config(dir: &Path, url: &str, base_dn: &str, extra: &str, password: &str) -> Config {
+    zoomsync::install_crypto_provider();
+    std::fs::write(dir.join("ldap-password"), password).unwrap();
+    let text = directory_section(url, base_dn, extra);
+    let cfg = config::parse(&text, dir, None).unwrap_or_else(|e| panic!("config: {e}\n{text}"));
+    if let config::SourceConfig::Ldap(l) = &cfg.directory.source {
+        assert_eq!(l.user_filter, AD_FILTER, "the active_directory default filter");
+    }
+    cfg
+}
+
+fn ldaps(dc: &SambaDc, base_dn: &str, page_size: u32) -> Config {
+    let extra = format!("ca_file = {:?}\npage_size = {page_size}", dc.ca_file());
+    config(dc.dir(), &dc.ldaps_url(), base_dn, &extra, SERVICE_PASSWORD)
+}
+
+async fn read(cfg: &Config) -> Result<DirectoryRead, SourceError> {
+    let directory = source::AnyDirectory::from_config(&cfg.directory);
+    source::read_users(&directory, &Decoder::new(cfg.directory.decode.clone())).await
+}
+
+fn complete(read: DirectoryRead) -> Snapshot {
+    match read {
+        DirectoryRead::Complete(s) => s,
+        DirectoryRead::Incomplete { reason, .. } => panic!("read incomplete: {reason}"),
+    }
+}
+
+/// A DC with the service account zoomsync binds as.
+fn start_dc() -> SambaDc {
+    let dc = SambaDc::start();
+    dc.add_service_account(SERVICE, SERVICE_PASSWORD);
+    dc
+}
+
+/// Loads `count` users (disabled where `disabled(i)`), timing it.
+fn load_users(dc: &SambaDc, count: usize, disabled: impl Fn(usize) -> bool) {
+    let started = Instant::now();
+    dc.ldapadd(&samba::users_ldif(count, disabled));
+    eprintln!("ldapadd of {count} users: {:.1?}", started.elapsed());
+}
+
+/// AD's text form of a GUID written from the spec (MS-DTYP 2.3.4: Data1 u32, Data2 u16,
+/// Data3 u16 little-endian, then Data4's 8 bytes in order), independently of zoomsync's
+/// byte-index implementation.
+fn guid_text_from_spec(b: &[u8; 16]) -> String {
+    let data1 = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let data2 = u16::from_le_bytes([b[4], b[5]]);
+    let data3 = u16::from_le_bytes([b[6], b[7]]);
+    let tail: String = b[8..].iter().map(|x| format!("{x:02x}")).collect();
+    format!("{data1:08x}-{data2:04x}-{data3:04x}-{}-{}", &tail[..4], &tail[4..])
+}
+
+/// What the DC says about each user entry in scope, from ldapsearch: DN (lower case) ->
+/// (objectGUID bytes, userAccountControl, userPrincipalName).
+fn dc_truth(dc: &SambaDc, base: &str) -> BTreeMap<String, ([u8; 16], u32, Option<String>)> {
+    dc.search(base, AD_FILTER, &["objectGUID", "userAccountControl", "userPrincipalName"])
+        .into_iter()
+        .map(|(dn, e)| {
+            let guid = <[u8; 16]>::try_from(e.first("objectguid").unwrap().as_slice()).unwrap();
+            let uac = e.text("useraccountcontrol").unwrap().parse().unwrap();
+            (dn.to_lowercase(), (guid, uac, e.text("userprincipalname")))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_1000_ad_users_over_ldaps_with_guid_anchors_uac_and_upn() {
+    let dc = start_dc();
+    load_users(&dc, 1_000, |i| i % 10 == 3);
+    // Not users, though in the OU: a computer (objectClass user, objectCategory computer)
+    // with a UPN, a contact (objectCategory person, not objectClass user), and a group.
+    dc.ldapadd(&format!(
+        "dn: CN=WS01,{ou}\nobjectClass: computer\nsAMAccountName: WS01$\nuserPrincipalName: ws01@example.test\n\
+         userAccountControl: 4096\n\n\
+         dn: CN=Vendor Contact,{ou}\nobjectClass: contact\nmail: vendor@example.test\n\n{group}",
+        ou = samba::SYNC_OU,
+        group = samba::group_entry("adgroup001", &(0..50).map(samba::user_dn).collect::<Vec<_>>()),
+    ));
+    // Plain UAC edits as an admin makes them: 514 on an enabled user, 512 with a password.
+    dc.disable_user(&samba::user_dn(5));
+    assert_eq!(dc.account_control(&samba::user_dn(5)), samba::UAC_DISABLED);
+    dc.set_password(&samba::user_dn(7), "Passw0rd!u00007");
+    assert_eq!(dc.account_control(&samba::user_dn(7)), samba::UAC_ENABLED);
+    assert_eq!(dc.account_control(&samba::user_dn(3)), samba::UAC_DISABLED_NO_PASSWORD);
+
+    let truth = dc_truth(&dc, samba::SYNC_OU);
+    assert_eq!(truth.len(), 1_000, "ldapsearch sees the 1,000 users and nothing else");
+    let server_disabled = dc
+        .search(
+            samba::SYNC_OU,
+            "(&(objectCategory=person)(objectClass=user)(userAccountControl:1.2.840.113556.1.4.803:=2))",
+            &["dn"],
+        )
+        .len();
+    assert_eq!(server_disabled, 101, "every 10th user from i=3, plus user 5");
+
+    let started = Instant::now();
+    let snapshot = complete(read(&ldaps(&dc, samba::SYNC_OU, 1000)).await.unwrap());
+    eprintln!("LDAPS read of 1,000 AD users, page_size 1000: {:.1?}", started.elapsed());
+    assert_eq!(snapshot.users.len(), 1_000);
+    assert!(snapshot.rejected.is_empty(), "{:?}", snapshot.rejected);
+    assert_eq!(snapshot.disabled_count(), server_disabled, "disabled = UAC bit 0x2, as the DC's bitwise filter says");
+
+    let names: BTreeSet<&str> = snapshot.users.iter().map(|u| u.user_name.as_str()).collect();
+    let upns: BTreeSet<String> = (0..1_000).map(samba::upn).collect();
+    assert_eq!(names, upns.iter().map(String::as_str).collect(), "logins are the userPrincipalNames");
+
+    // The cross-check: every anchor is the DC's objectGUID in AD's text form.
+    for user in &snapshot.users {
+        let (guid, uac, upn) = truth.get(&user.dn.to_lowercase()).unwrap_or_else(|| panic!("{} unknown", user.dn));
+        assert_eq!(user.anchor.as_str(), guid_text_from_spec(guid), "{}", user.dn);
+        assert_eq!(user.disabled, uac & 2 != 0, "{} UAC {uac}", user.dn);
+        assert_eq!(Some(&user.user_name), upn.as_ref(), "{}", user.dn);
+    }
+    let anchors: BTreeSet<&str> = snapshot.users.iter().map(|u| u.anchor.as_str()).collect();
+    assert_eq!(anchors.len(), 1_000, "objectGUIDs are unique");
+    // And against Samba's own text rendering (samba-tool reads sam.ldb and prints GUIDs).
+    for i in [0, 7, 999] {
+        let user = snapshot.users.iter().find(|u| u.user_name == samba::upn(i)).unwrap();
+        assert_eq!(user.anchor.as_str(), dc.samba_tool_guid(&samba::sam_name(i)), "samba-tool user show");
+    }
+    let u42 = snapshot.users.iter().find(|u| u.user_name == samba::upn(42)).unwrap();
+    assert_eq!(u42.attr("displayName"), Some("Given42 Family42"));
+    assert_eq!(u42.attr("department"), Some("dept002"));
+    assert_eq!(u42.attr("sAMAccountName"), Some("aduser00042"));
+
+    // Smaller pages: the same users, the same anchors, across 10 pages.
+    let started = Instant::now();
+    let paged = complete(read(&ldaps(&dc, samba::SYNC_OU, 100)).await.unwrap());
+    eprintln!("LDAPS read of 1,000 AD users, page_size 100: {:.1?}", started.elapsed());
+    let key = |s: &Snapshot| -> BTreeSet<(String, String, bool)> {
+        s.users.iter().map(|u| (u.anchor.to_string(), u.user_name.clone(), u.disabled)).collect()
+    };
+    assert_eq!(key(&paged), key(&snapshot));
+
+    // Samba does not enforce MaxPageSize (real AD caps pages at 1000), so the page sizes
+    // are checked on the wire: zoomsync over ldap:// through a relay that counts messages.
+    for page_size in [1000, 100] {
+        let relay = Relay::start(SocketAddr::from((dc.ip(), 389)));
+        let extra = format!("insecure = true\npage_size = {page_size}");
+        let cfg = config(dc.dir(), &relay.url(), samba::SYNC_OU, &extra, SERVICE_PASSWORD);
+        let plain = complete(read(&cfg).await.unwrap());
+        assert_eq!(key(&plain), key(&snapshot), "page_size {page_size}");
+        let wire = relay.wire();
+        let full_pages = 1_000 / page_size as usize;
+        assert!(wire.pages.iter().all(|&n| n <= page_size as usize), "page_size {page_size}: {:?}", wire.pages);
+        assert!(wire.pages.len() >= full_pages, "page_size {page_size}: {:?}", wire.pages);
+        assert_eq!(wire.pages.iter().sum::<usize>(), 1_000);
+        assert_eq!(wire.searches, wire.pages.len(), "one search request per page");
+        eprintln!("page_size {page_size}: {} pages on the wire {:?}", wire.pages.len(), wire.pages);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn domain_root_search_ignores_referrals_and_skips_computers_and_contacts() {
+    let dc = start_dc();
+    load_users(&dc, 20, |i| i == 2);
+    dc.ldapadd(&format!(
+        "dn: CN=WS01,{}\nobjectClass: computer\nsAMAccountName: WS01$\nuserPrincipalName: ws01@example.test\n\
+         userAccountControl: 4096\n\ndn: CN=Vendor Contact,{}\nobjectClass: contact\nmail: vendor@example.test\n\n",
+        samba::SYNC_OU,
+        samba::SYNC_OU
+    ));
+
+    let snapshot = complete(read(&ldaps(&dc, samba::BASE, 1000)).await.unwrap());
+    let truth = dc_truth(&dc, samba::BASE);
+    // In scope: the 20 users, the service account (it has a UPN), and the built-in accounts
+    // (Administrator, Guest, krbtgt, dns-<host>), which have no userPrincipalName.
+    let with_upn: BTreeSet<String> = truth.iter().filter(|(_, t)| t.2.is_some()).map(|(dn, _)| dn.clone()).collect();
+    let without_upn: BTreeSet<String> = truth.iter().filter(|(_, t)| t.2.is_none()).map(|(dn, _)| dn.clone()).collect();
+    assert_eq!(with_upn.len(), 21, "{with_upn:?}");
+    let users: BTreeSet<String> = snapshot.users.iter().map(|u| u.dn.to_lowercase()).collect();
+    assert_eq!(users, with_upn);
+    assert!(users.contains(&service_dn().to_lowercase()));
+    assert_eq!(snapshot.disabled_count(), 1);
+    for builtin in ["cn=administrator,cn=users,dc=example,dc=test", "cn=krbtgt,cn=users,dc=example,dc=test"] {
+        assert!(without_upn.contains(builtin), "{without_upn:?}");
+    }
+    let rejected: BTreeSet<String> = snapshot.rejected.iter().map(|r| r.dn.to_lowercase()).collect();
+    assert_eq!(rejected, without_upn, "built-ins are reported, as decode reports a user without a login");
+    for r in &snapshot.rejected {
+        assert!(r.reason.contains("no value for userPrincipalName"), "{}: {}", r.dn, r.reason);
+        let guid = truth[&r.dn.to_lowercase()].0;
+        assert_eq!(r.anchor.as_ref().map(|a| a.to_string()), Some(guid_text_from_spec(&guid)), "{}", r.dn);
+    }
+    let everything: Vec<&str> =
+        snapshot.users.iter().map(|u| u.dn.as_str()).chain(snapshot.rejected.iter().map(|r| r.dn.as_str())).collect();
+    assert!(
+        everything
+            .iter()
+            .all(|dn| !dn.contains("WS01") && !dn.contains("Vendor Contact") && !dn.contains("Domain Controllers")),
+        "{everything:?}"
+    );
+
+    // The DC did send search references, and zoomsync read past them.
+    let relay = Relay::start(SocketAddr::from((dc.ip(), 389)));
+    let cfg = config(dc.dir(), &relay.url(), samba::BASE, "insecure = true\npage_size = 1000", SERVICE_PASSWORD);
+    let plain = complete(read(&cfg).await.unwrap());
+    assert_eq!(plain.users.len(), snapshot.users.len());
+    let wire = relay.wire();
+    assert!(wire.references >= 1, "Samba sends a reference to CN=Configuration: {wire:?}");
+    eprintln!(
+        "domain root: {} users, {} rejected built-ins, {} search references ignored",
+        plain.users.len(),
+        plain.rejected.len(),
+        wire.references
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_and_wrong_ca_are_distinct_errors() {
+    let dc = start_dc();
+    let dir = dc.dir();
+    let ok = ldaps(&dc, samba::BASE, 1000);
+    assert!(matches!(read(&ok).await.unwrap(), DirectoryRead::Complete(_)));
+
+    let extra = format!("ca_file = {:?}", dc.ca_file());
+    let wrong_password = config(dir, &dc.ldaps_url(), samba::BASE, &extra, "not-the-password");
+    let err = read(&wrong_password).await.unwrap_err();
+    assert_eq!(err, SourceError::InvalidCredentials { bind_dn: service_dn() });
+    assert!(!err.to_string().contains("not-the-password"));
+
+    let wrong_ca = format!("ca_file = {:?}", dc.other_ca_file());
+    let err = read(&config(dir, &dc.ldaps_url(), samba::BASE, &wrong_ca, SERVICE_PASSWORD)).await.unwrap_err();
+    assert!(matches!(err, SourceError::Tls { .. }), "{err:?}");
+
+    let starttls_wrong_ca = format!("start_tls = true\n{wrong_ca}");
+    let err = read(&config(dir, &dc.ldap_url(), samba::BASE, &starttls_wrong_ca, SERVICE_PASSWORD)).await.unwrap_err();
+    assert!(matches!(err, SourceError::Tls { .. }), "{err:?}");
+    let starttls = format!("start_tls = true\n{extra}");
+    let good = complete(read(&config(dir, &dc.ldap_url(), samba::BASE, &starttls, SERVICE_PASSWORD)).await.unwrap());
+    assert!(good.users.iter().any(|u| u.user_name == format!("{SERVICE}@{}", samba::UPN_SUFFIX)));
+}
+
+/// `zoomsync sync --once` (the binary) from AD into the Zoom emulator, then a UAC disable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_once_creates_enabled_ad_users_and_deactivates_one_disabled_in_ad() {
+    const USERS: usize = 1_000;
+    let dc = start_dc();
+    load_users(&dc, USERS, |i| i % 10 == 3);
+    zoomsync::install_crypto_provider();
+    let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = dc.dir();
+    std::fs::write(dir.join("ldap-password"), SERVICE_PASSWORD).unwrap();
+    std::fs::write(dir.join("zoom-secret"), zoom.client_secret()).unwrap();
+    let text = format!(
+        "{directory}\n[target]\nkind = \"zoom\"\nbase_url = \"{}\"\ntoken_url = \"{}\"\naccount_id = \"{}\"\n\
+         client_id = \"{}\"\nclient_secret_file = \"zoom-secret\"\nrequests_per_second = 5000\nmax_concurrency = 8\n\n\
+         [state]\npath = \"state\"\n\n[admin]\nsocket = \"admin.sock\"\n\n[metrics]\nenabled = false\n",
+        zoom.base_url(),
+        zoom.token_url(),
+        zoom.account_id(),
+        zoom.client_id(),
+        directory = directory_section(
+            &dc.ldaps_url(),
+            samba::SYNC_OU,
+            &format!("ca_file = {:?}\npage_size = 1000", dc.ca_file())
+        ),
+    );
+    let config_path = dir.join("zoomsync.toml");
+    std::fs::write(&config_path, text).unwrap();
+    let sync = || {
+        let started = Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoomsync"))
+            .args(["sync", "--once", "--config"])
+            .arg(&config_path)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        eprintln!("sync --once: {:.1?}", started.elapsed());
+        stdout.into_owned()
+    };
+    let members = || -> Vec<zoomsync::emulator::User> {
+        zoom.users().into_iter().filter(|u| u.user_name != "owner@example.com").collect()
+    };
+
+    sync();
+    let enabled: BTreeSet<String> = (0..USERS).filter(|i| i % 10 != 3).map(samba::upn).collect();
+    let created: BTreeSet<String> = members().iter().map(|u| u.user_name.clone()).collect();
+    assert_eq!(created, enabled, "the enabled AD users, by UPN; disabled ones are not created");
+    assert!(members().iter().all(|u| u.state == UserState::Active));
+    let u4 = zoom.user_by_name(&samba::upn(4)).unwrap();
+    assert_eq!((u4.given_name.as_deref(), u4.family_name.as_deref()), (Some("Given4"), Some("Family4")));
+
+    let before = zoom.request_counts();
+    dc.disable_user(&samba::user_dn(4));
+    assert_eq!(dc.account_control(&samba::user_dn(4)), samba::UAC_DISABLED);
+    sync();
+    let after = zoom.request_counts();
+    let delta = |r: Route| after.route(r) - before.route(r);
+    assert_eq!(
+        (delta(Route::CreateUser), delta(Route::PatchUser), delta(Route::PutUser), delta(Route::DeleteUser)),
+        (0, 1, 0, 0),
+        "exactly one write: the deactivation"
+    );
+    let inactive: Vec<String> =
+        members().into_iter().filter(|u| u.state == UserState::Inactive).map(|u| u.user_name).collect();
+    assert_eq!(inactive, vec![samba::upn(4)]);
+    assert_eq!(members().len(), enabled.len(), "nobody deleted");
+}
+
+/// What crossed a relay, by LDAP message: SearchResultEntry counts per SearchResultDone
+/// (one page each), search references, and search requests.
+#[derive(Debug, Default, Clone)]
+struct Wire {
+    pages: Vec<usize>,
+    entries_in_page: usize,
+    references: usize,
+    searches: usize,
+}
+
+/// A TCP relay in front of the DC's plain LDAP port that parses the BER framing of each
+/// LDAPMessage (SEQUENCE { messageID INTEGER, protocolOp [APPLICATION n] … }).
+struct Relay {
+    port: u16,
+    wire: Arc<Mutex<Wire>>,
+}
+
+impl Relay {
+    fn start(upstream: SocketAddr) -> Relay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let wire = Arc::new(Mutex::new(Wire::default()));
+        let shared = wire.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let server = TcpStream::connect(upstream).unwrap();
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let up = shared.clone();
+                std::thread::spawn(move || pump(client, server, &up, true));
+                let down = shared.clone();
+                std::thread::spawn(move || pump(s2, c2, &down, false));
+            }
+        });
+        Relay { port, wire }
+    }
+
+    fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    fn wire(&self) -> Wire {
+        self.wire.lock().unwrap().clone()
+    }
+}
+
+/// Copies `from` to `to`, recording each complete LDAPMessage's protocolOp tag.
+fn pump(mut from: TcpStream, mut to: TcpStream, wire: &Mutex<Wire>, client_to_server: bool) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        let n = match from.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if to.write_all(&chunk[..n]).is_err() {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some((op, len)) = next_message(&buf) {
+            let mut w = wire.lock().unwrap();
+            match (client_to_server, op) {
+                (true, 0x63) => w.searches += 1,
+                (false, 0x64) => w.entries_in_page += 1,
+                (false, 0x73) => w.references += 1,
+                (false, 0x65) => {
+                    let n = std::mem::take(&mut w.entries_in_page);
+                    w.pages.push(n);
+                }
+                _ => {}
+            }
+            buf.drain(..len);
+        }
+    }
+    let _ = to.shutdown(Shutdown::Write);
+}
+
+/// (protocolOp tag, total length) of the first complete message in `buf`.
+fn next_message(buf: &[u8]) -> Option<(u8, usize)> {
+    let (header, body) = ber_length(buf)?;
+    let total = header + body;
+    if buf.len() < total {
+        return None;
+    }
+    // messageID: INTEGER with a short length.
+    let id_len = *buf.get(header + 1)? as usize;
+    Some((*buf.get(header + 2 + id_len)?, total))
+}
+
+/// (header length, content length) of the TLV at the start of `buf`.
+fn ber_length(buf: &[u8]) -> Option<(usize, usize)> {
+    let first = *buf.get(1)?;
+    if first < 0x80 {
+        return Some((2, first as usize));
+    }
+    let n = (first & 0x7f) as usize;
+    let bytes = buf.get(2..2 + n)?;
+    Some((2 + n, bytes.iter().fold(0usize, |acc, b| acc << 8 | *b as usize)))
+}
