@@ -121,6 +121,9 @@ async fn reads_1000_ad_users_over_ldaps_with_guid_anchors_uac_and_upn() {
     dc.set_password(&samba::user_dn(7), "Passw0rd!u00007");
     assert_eq!(dc.account_control(&samba::user_dn(7)), samba::UAC_ENABLED);
     assert_eq!(dc.account_control(&samba::user_dn(3)), samba::UAC_DISABLED_NO_PASSWORD);
+    // Other flags around bit 0x2: DONT_EXPIRE_PASSWORD (0x10000) enabled and disabled.
+    dc.set_account_control(&samba::user_dn(8), 0x10200);
+    dc.set_account_control(&samba::user_dn(9), 0x10202);
 
     let truth = dc_truth(&dc, samba::SYNC_OU);
     assert_eq!(truth.len(), 1_000, "ldapsearch sees the 1,000 users and nothing else");
@@ -131,7 +134,7 @@ async fn reads_1000_ad_users_over_ldaps_with_guid_anchors_uac_and_upn() {
             &["dn"],
         )
         .len();
-    assert_eq!(server_disabled, 101, "every 10th user from i=3, plus user 5");
+    assert_eq!(server_disabled, 102, "every 10th user from i=3, plus users 5 and 9");
 
     let started = Instant::now();
     let snapshot = complete(read(&ldaps(&dc, samba::SYNC_OU, 1000)).await.unwrap());
@@ -194,6 +197,11 @@ async fn reads_1000_ad_users_over_ldaps_with_guid_anchors_uac_and_upn() {
 async fn domain_root_search_ignores_referrals_and_skips_computers_and_contacts() {
     let dc = start_dc();
     load_users(&dc, 20, |i| i == 2);
+    // UPNs are case-insensitive in AD; zoomsync's login is the lower-cased UPN.
+    dc.ldapmodify(&format!(
+        "dn: {}\nchangetype: modify\nreplace: userPrincipalName\nuserPrincipalName: Jane.Doe@Example.TEST\n",
+        samba::user_dn(11)
+    ));
     dc.ldapadd(&format!(
         "dn: CN=WS01,{}\nobjectClass: computer\nsAMAccountName: WS01$\nuserPrincipalName: ws01@example.test\n\
          userAccountControl: 4096\n\ndn: CN=Vendor Contact,{}\nobjectClass: contact\nmail: vendor@example.test\n\n",
@@ -211,6 +219,8 @@ async fn domain_root_search_ignores_referrals_and_skips_computers_and_contacts()
     let users: BTreeSet<String> = snapshot.users.iter().map(|u| u.dn.to_lowercase()).collect();
     assert_eq!(users, with_upn);
     assert!(users.contains(&service_dn().to_lowercase()));
+    let jane = snapshot.users.iter().find(|u| u.dn.to_lowercase() == samba::user_dn(11).to_lowercase()).unwrap();
+    assert_eq!(jane.user_name, "jane.doe@example.test");
     assert_eq!(snapshot.disabled_count(), 1);
     for builtin in ["cn=administrator,cn=users,dc=example,dc=test", "cn=krbtgt,cn=users,dc=example,dc=test"] {
         assert!(without_upn.contains(builtin), "{without_upn:?}");
@@ -269,6 +279,23 @@ async fn wrong_password_and_wrong_ca_are_distinct_errors() {
     let starttls = format!("start_tls = true\n{extra}");
     let good = complete(read(&config(dir, &dc.ldap_url(), samba::BASE, &starttls, SERVICE_PASSWORD)).await.unwrap());
     assert!(good.users.iter().any(|u| u.user_name == format!("{SERVICE}@{}", samba::UPN_SUFFIX)));
+
+    let nowhere = "OU=Nowhere,DC=example,DC=test";
+    let err = read(&ldaps(&dc, nowhere, 1000)).await.unwrap_err();
+    assert_eq!(err, SourceError::BaseDnNotFound { base_dn: nowhere.into() });
+    let other_domain = "DC=other,DC=test";
+    let err = read(&ldaps(&dc, other_domain, 1000)).await.unwrap_err();
+    eprintln!("base DN in another domain: {err:?}");
+    assert!(
+        matches!(err, SourceError::BaseDnNotFound { .. } | SourceError::SearchRefused { .. }),
+        "a base outside the domain is an error, not an empty directory: {err:?}"
+    );
+
+    // AD's MaxPageSize is 1000: a larger page_size is refused at config time.
+    std::fs::write(dir.join("ldap-password"), SERVICE_PASSWORD).unwrap();
+    let text = directory_section(&dc.ldaps_url(), samba::BASE, &format!("{extra}\npage_size = 1001"));
+    let err = config::parse(&text, dir, None).unwrap_err().to_string();
+    assert!(err.contains("directory.page_size"), "{err}");
 }
 
 /// `zoomsync sync --once` (the binary) from AD into the Zoom emulator, then a UAC disable.
@@ -337,6 +364,30 @@ async fn sync_once_creates_enabled_ad_users_and_deactivates_one_disabled_in_ad()
         members().into_iter().filter(|u| u.state == UserState::Inactive).map(|u| u.user_name).collect();
     assert_eq!(inactive, vec![samba::upn(4)]);
     assert_eq!(members().len(), enabled.len(), "nobody deleted");
+
+    // objectGUID is the anchor: a rename (new CN, new UPN) updates the same Zoom user; it is
+    // not a leaver plus a joiner. (Zoom, and the emulator by default, answers 200 to a
+    // userName change and keeps the old name; zoomsync says so once.)
+    let id6 = zoom.user_by_name(&samba::upn(6)).unwrap().id;
+    let new_dn = format!("CN=Renamed Six,{}", samba::SYNC_OU);
+    dc.ldapmodify(&format!(
+        "dn: {}\nchangetype: modrdn\nnewrdn: CN=Renamed Six\ndeleteoldrdn: 1\n\n\
+         dn: {new_dn}\nchangetype: modify\nreplace: userPrincipalName\nuserPrincipalName: renamed.six@example.test\n",
+        samba::user_dn(6)
+    ));
+    let before = zoom.request_counts();
+    let out = sync();
+    let after = zoom.request_counts();
+    let delta = |r: Route| after.route(r) - before.route(r);
+    assert_eq!((delta(Route::CreateUser), delta(Route::DeleteUser)), (0, 0), "{out}");
+    assert_eq!(delta(Route::PutUser) + delta(Route::PatchUser), 1, "{out}");
+    assert!(
+        out.contains("renamed.six@example.test") && out.contains("kept userName aduser00006@example.test"),
+        "{out}"
+    );
+    assert_eq!(zoom.user_by_name(&samba::upn(6)).unwrap().id, id6);
+    assert_eq!(members().len(), enabled.len());
+    assert_eq!(members().iter().filter(|u| u.state == UserState::Active).count(), enabled.len() - 1);
 }
 
 /// What crossed a relay, by LDAP message: SearchResultEntry counts per SearchResultDone

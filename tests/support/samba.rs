@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -52,6 +52,9 @@ static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
 pub struct SambaDc {
     dir: tempfile::TempDir,
     child: Option<Child>,
+    /// samba -i exits on EOF on stdin: if this process dies however it dies, the pipe
+    /// closes and the DC goes with it (Samba's selftest relies on the same).
+    stdin: Option<ChildStdin>,
     ip: Ipv4Addr,
     ip_added: bool,
     /// Held until drop (after the server stopped and the address is gone).
@@ -73,7 +76,7 @@ impl SambaDc {
         let root = dir.path().join("dc");
         run(Command::new("cp").arg("-a").arg(template).arg(&root));
         let (ip, ip_added) = claim_address();
-        let mut dc = SambaDc { dir, child: None, ip, ip_added, _instance: guard };
+        let mut dc = SambaDc { dir, child: None, stdin: None, ip, ip_added, _instance: guard };
         for port in [389, 636] {
             if let Err(e) = TcpListener::bind((ip, port)) {
                 panic!("{ip}:{port} is not free for Samba: {e}");
@@ -82,14 +85,15 @@ impl SambaDc {
         make_certificates(&dc.root(), ip);
         write_conf(template, &dc.root(), ip);
         let out = std::fs::File::create(dc.root().join("samba.out")).unwrap();
-        let child = Command::new(samba)
+        let mut child = Command::new(samba)
             .args(["-i", "-M", "single", "-s"])
             .arg(dc.smb_conf())
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
             .spawn()
             .unwrap();
+        dc.stdin = child.stdin.take();
         dc.child = Some(child);
         let spawned = Instant::now();
         dc.wait_ready();
@@ -288,8 +292,10 @@ impl SambaDc {
             .to_string()
     }
 
-    /// Stops the server by its pid (SIGTERM, then SIGKILL after 10 s) and waits for it.
+    /// Stops the server by its pid (SIGTERM, and EOF on its stdin; SIGKILL after 10 s) and
+    /// waits for it.
     pub fn stop(&mut self) {
+        self.stdin = None;
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
             let deadline = Instant::now() + Duration::from_secs(10);
