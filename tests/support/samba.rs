@@ -55,8 +55,8 @@ pub struct SambaDc {
     /// samba -i exits on EOF on stdin: if this process dies however it dies, the pipe
     /// closes and the DC goes with it (Samba's selftest relies on the same).
     stdin: Option<ChildStdin>,
+    /// The 127.0.0.X we added to lo (removed on drop).
     ip: Ipv4Addr,
-    ip_added: bool,
     /// Held until drop (after the server stopped and the address is gone).
     _instance: MutexGuard<'static, ()>,
 }
@@ -75,8 +75,8 @@ impl SambaDc {
         let dir = tempfile::Builder::new().prefix("zoomsync-samba-").tempdir().unwrap();
         let root = dir.path().join("dc");
         run(Command::new("cp").arg("-a").arg(template).arg(&root));
-        let (ip, ip_added) = claim_address();
-        let mut dc = SambaDc { dir, child: None, stdin: None, ip, ip_added, _instance: guard };
+        let ip = claim_address();
+        let mut dc = SambaDc { dir, child: None, stdin: None, ip, _instance: guard };
         for port in [389, 636] {
             if let Err(e) = TcpListener::bind((ip, port)) {
                 panic!("{ip}:{port} is not free for Samba: {e}");
@@ -314,13 +314,7 @@ impl SambaDc {
 impl Drop for SambaDc {
     fn drop(&mut self) {
         self.stop();
-        if self.ip_added {
-            let _ = Command::new("ip")
-                .args(["addr", "del", &format!("{}/32", self.ip), "dev", "lo"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
-        }
+        release_address(self.ip);
     }
 }
 
@@ -487,16 +481,21 @@ fn write_conf(template: &Path, root: &Path, ip: Ipv4Addr) {
 }
 
 /// Adds a 127.0.0.X/32 to lo that nobody holds. `ip addr add` fails when the address exists,
-/// so concurrent test processes never share one. Returns the address and whether we added it.
-fn claim_address() -> (Ipv4Addr, bool) {
+/// so concurrent test processes never share one. Each claim is recorded in
+/// `<tmp>/zoomsync-samba-addr-<ip>` with our pid; an address whose recorded owner no longer
+/// runs (a test process killed before its drop) is taken back. Returns the address.
+fn claim_address() -> Ipv4Addr {
+    release_stale_addresses();
     let start = std::process::id() as usize % 150;
     let mut last = String::new();
     for k in 0..150 {
         let x = 100 + ((start + k) % 150) as u8;
         let ip = Ipv4Addr::new(127, 0, 0, x);
+        let owner_file = address_owner_file(ip);
         let out = Command::new("ip").args(["addr", "add", &format!("{ip}/32"), "dev", "lo"]).output().unwrap();
         if out.status.success() {
-            return (ip, true);
+            std::fs::write(&owner_file, std::process::id().to_string()).unwrap();
+            return ip;
         }
         last = String::from_utf8_lossy(&out.stderr).into_owned();
         if !last.contains("File exists") {
@@ -504,6 +503,36 @@ fn claim_address() -> (Ipv4Addr, bool) {
         }
     }
     panic!("cannot add a 127.0.0.X address to lo for Samba (needs root / CAP_NET_ADMIN): {last}");
+}
+
+/// Removes the addresses (and owner files) of test processes that no longer run.
+fn release_stale_addresses() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(ip) = name.strip_prefix("zoomsync-samba-addr-").and_then(|ip| ip.parse::<Ipv4Addr>().ok()) else {
+            continue;
+        };
+        let owner = std::fs::read_to_string(e.path()).unwrap_or_default();
+        if !owner.trim().is_empty() && !Path::new("/proc").join(owner.trim()).exists() {
+            release_address(ip);
+        }
+    }
+}
+
+fn address_owner_file(ip: Ipv4Addr) -> PathBuf {
+    std::env::temp_dir().join(format!("zoomsync-samba-addr-{ip}"))
+}
+
+fn release_address(ip: Ipv4Addr) {
+    let _ = Command::new("ip")
+        .args(["addr", "del", &format!("{ip}/32"), "dev", "lo"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let _ = std::fs::remove_file(address_owner_file(ip));
 }
 
 fn run(cmd: &mut Command) {
