@@ -145,6 +145,26 @@ pub enum DumpFormat {
     Json,
 }
 
+impl Cli {
+    /// The config file the command will read, if it reads one.
+    pub fn config_path(&self) -> Option<&std::path::Path> {
+        let c = match &self.command {
+            Command::Check(c) | Command::Run(c) => c,
+            Command::Dump { config, .. }
+            | Command::Sync { config, .. }
+            | Command::Plan { config, .. }
+            | Command::Provision { config, .. }
+            | Command::Approve { config, .. }
+            | Command::Status { config, .. }
+            | Command::History { config, .. }
+            | Command::Quarantine { action: QuarantineAction::List { config, .. } }
+            | Command::Quarantine { action: QuarantineAction::Release { config, .. } } => config,
+            Command::Demo | Command::Emulate(_) => return None,
+        };
+        Some(&c.config)
+    }
+}
+
 /// Runs the parsed command; the returned code is the process exit status.
 pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     match cli.command {

@@ -16,8 +16,15 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    let format = if cli.json_logs { zoomsync::config::LogFormat::Json } else { zoomsync::config::LogFormat::Text };
-    zoomsync::telemetry::init(format, "info");
+    // `[logging]` from the config applies from the first line; --json-logs wins.
+    let logging = cli.config_path().and_then(zoomsync::config::logging_of);
+    let level = logging.as_ref().map_or("info".to_string(), |l| l.level.clone());
+    let format = match (cli.json_logs, &logging) {
+        (true, _) => zoomsync::config::LogFormat::Json,
+        (false, Some(l)) => l.format,
+        (false, None) => zoomsync::config::LogFormat::Text,
+    };
+    zoomsync::telemetry::init(format, &level);
     zoomsync::install_crypto_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,

@@ -11,16 +11,6 @@ use zoomsync::scim::Field;
 use zoomsync::state::{HistoryFilter, Lifecycle, StateStore};
 use zoomsync::sync::{CycleOptions, OutcomeResult};
 
-/// One Prometheus recorder for this test binary (the metrics crate's recorder is global).
-fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
-    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> = std::sync::OnceLock::new();
-    HANDLE.get_or_init(|| {
-        let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().unwrap();
-        zoomsync::metrics::describe();
-        handle
-    })
-}
-
 fn writes(w: &World) -> u64 {
     let c = w.zoom.request_counts();
     [Route::CreateUser, Route::PutUser, Route::PatchUser, Route::DeleteUser].iter().map(|r| c.route(*r)).sum()
@@ -142,9 +132,12 @@ async fn existing_zoom_users_are_adopted_and_conflicts_refused() {
     assert_eq!(w.zoom_members().len(), 20);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One thread, so a thread-local metrics recorder sees this test's cycles and no other's.
+#[tokio::test(flavor = "current_thread")]
 async fn guards_hold_mass_removal_until_approved() {
-    let metrics = prometheus();
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let metrics = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
     let w = World::start(&data::active_people_ldif(100)).await;
     w.cycle(CycleOptions::default()).await;
     // 7. 30% of the directory removed: nothing deactivated, the held operations visible.
@@ -162,16 +155,16 @@ async fn guards_hold_mass_removal_until_approved() {
     assert!(text.contains("zoomsync_held_operations 30"), "{text}");
     assert!(text.contains("zoomsync_cycles_total{outcome=\"attention\"}"), "{text}");
 
-    let (code, out, err) = w.zoomsync(&["status"]);
+    let (code, out, err) = w.zoomsync_async(&["status"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("HELD: 30 operation(s)") && out.contains("zoomsync approve"), "{out}");
 
-    let (code, out, err) = w.zoomsync(&["plan"]);
+    let (code, out, err) = w.zoomsync_async(&["plan"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("GUARD:") && out.contains("(HELD)"), "{out}");
     assert_eq!(out.matches("(HELD)").count(), 30);
 
-    let (code, out, err) = w.zoomsync(&["approve"]);
+    let (code, out, err) = w.zoomsync_async(&["approve"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("approving 30 held operation(s)"), "{out}");
     assert_eq!(w.zoom.request_counts().route(Route::PatchUser), 30);

@@ -256,3 +256,21 @@ pub fn parse(text: &str, base_dir: &Path, credentials_dir: Option<&Path>) -> Res
     let raw = validate::parse_raw(text)?;
     validate(raw, base_dir, credentials_dir)
 }
+
+/// The `[logging]` settings of a config file, read before anything else so the log format
+/// and level apply from the first line. Any problem yields `None` (the full load reports it).
+pub fn logging_of(path: &Path) -> Option<LoggingConfig> {
+    #[derive(serde::Deserialize)]
+    struct OnlyLogging {
+        #[serde(default)]
+        logging: raw::RawLogging,
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    let only: OnlyLogging = toml::Value::Table(table).try_into().ok()?;
+    let format = match only.logging.format.as_deref() {
+        Some(f) if f.eq_ignore_ascii_case("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    };
+    Some(LoggingConfig { format, level: only.logging.level.unwrap_or_else(|| "info".into()) })
+}

@@ -181,6 +181,23 @@ socket = "admin.sock"
         )
     }
 
+    /// Runs the real binary without blocking the runtime (needed on a current-thread
+    /// runtime, where the in-process emulator must keep answering the child).
+    pub async fn zoomsync_async(&self, args: &[&str]) -> (i32, String, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoomsync"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .output()
+            .await
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Zoom users other than the account owner the emulator starts with.
     pub fn zoom_members(&self) -> Vec<zoomsync::emulator::User> {
         self.zoom.users().into_iter().filter(|u| u.user_name != "owner@example.com").collect()
