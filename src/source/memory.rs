@@ -34,7 +34,11 @@ impl MemoryDirectory {
 
 impl Directory for MemoryDirectory {
     async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
-        let entries = self.entries.read().map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?.clone();
+        let entries = self
+            .entries
+            .read()
+            .map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?
+            .clone();
         for entry in entries.into_iter().filter(|e| self.filter.matches(e)) {
             on_entry(entry);
         }

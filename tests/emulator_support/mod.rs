@@ -54,15 +54,9 @@ impl Ctx {
     }
 
     pub async fn with(config: EmulatorConfig) -> Ctx {
-        let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let http = client(None);
-        let mut ctx = Ctx {
-            emu,
-            http,
-            token: String::new(),
-        };
+        let mut ctx = Ctx { emu, http, token: String::new() };
         let r = ctx.fetch_token().await;
         assert_eq!(r.status, 200, "{}", r.text);
         ctx.token = r.json["access_token"].as_str().unwrap().to_string();
@@ -71,23 +65,14 @@ impl Ctx {
 
     /// `POST /oauth/token` with the emulator's own credentials.
     pub async fn fetch_token(&self) -> Resp {
-        let url = format!(
-            "{}?grant_type=account_credentials&account_id={}",
-            self.emu.token_url(),
-            self.emu.account_id()
-        );
+        let url =
+            format!("{}?grant_type=account_credentials&account_id={}", self.emu.token_url(), self.emu.account_id());
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
             self.emu.client_id(),
             self.emu.client_secret()
         ));
-        let r = self
-            .http
-            .post(url)
-            .header("authorization", format!("Basic {basic}"))
-            .send()
-            .await
-            .unwrap();
+        let r = self.http.post(url).header("authorization", format!("Basic {basic}")).send().await.unwrap();
         into_resp(r).await
     }
 
@@ -96,13 +81,7 @@ impl Ctx {
         self.scim_as(&self.token, method, path, body).await
     }
 
-    pub async fn scim_as(
-        &self,
-        token: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Resp {
+    pub async fn scim_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.emu.base_url()))
@@ -145,9 +124,7 @@ impl Ctx {
     }
 
     pub async fn control(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.emu.control_url()));
+        let mut req = self.http.request(method, format!("{}{path}", self.emu.control_url()));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -156,9 +133,7 @@ impl Ctx {
 
     /// Creates a user through SCIM and returns its body (asserts 201).
     pub async fn create_user(&self, user_name: &str) -> Value {
-        let r = self
-            .scim(Method::POST, "/Users", Some(user_body(user_name)))
-            .await;
+        let r = self.scim(Method::POST, "/Users", Some(user_body(user_name))).await;
         assert_eq!(r.status, 201, "{}", r.text);
         r.json
     }
@@ -190,15 +165,6 @@ pub async fn into_resp(r: reqwest::Response) -> Resp {
     let status = r.status().as_u16();
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
-    let json = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    };
-    Resp {
-        status,
-        headers,
-        text,
-        json,
-    }
+    let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::Null) };
+    Resp { status, headers, text, json }
 }
