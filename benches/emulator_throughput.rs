@@ -7,6 +7,9 @@
 //! `EMU_BENCH_CONCURRENCY` (default 32). Prints a Markdown table for BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "support/report.rs"]
+mod bench_report;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -135,16 +138,7 @@ fn main() {
         assert_eq!(counts.route(Route::GetUser), gets as u64);
         emu.shutdown().await;
 
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|c| {
-                c.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown".into());
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-        println!("machine: {cores} cores, {cpu}; concurrency {concurrency} keep-alive connections; limits off");
+        println!("machine: {}; concurrency {concurrency} keep-alive connections; limits off", bench_report::machine());
         println!("| operation | requests | seconds | requests/s | p50 | p99 |");
         println!("|---|---:|---:|---:|---:|---:|");
         for p in [create, get] {

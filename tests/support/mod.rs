@@ -6,6 +6,7 @@ pub mod ports;
 pub mod samba;
 pub mod scim2;
 pub mod slapd;
+pub mod tls;
 pub mod world;
 pub mod world_directory;
 

@@ -74,7 +74,7 @@ impl SambaDc {
         let template = TEMPLATE.get_or_init(provision_template);
         let dir = tempfile::Builder::new().prefix("zoomsync-samba-").tempdir().unwrap();
         let root = dir.path().join("dc");
-        run(Command::new("cp").arg("-a").arg(template).arg(&root));
+        super::tls::run(Command::new("cp").arg("-a").arg(template).arg(&root));
         let ip = claim_address();
         let mut dc = SambaDc { dir, child: None, stdin: None, ip, _instance: guard };
         for port in [389, 636] {
@@ -82,7 +82,7 @@ impl SambaDc {
                 panic!("{ip}:{port} is not free for Samba: {e}");
             }
         }
-        make_certificates(&dc.root(), ip);
+        super::tls::make_certificates(&dc.root(), ip);
         write_conf(template, &dc.root(), ip);
         let out = std::fs::File::create(dc.root().join("samba.out")).unwrap();
         let mut child = Command::new(samba)
@@ -533,66 +533,4 @@ fn release_address(ip: Ipv4Addr) {
         .stderr(Stdio::null())
         .status();
     let _ = std::fs::remove_file(address_owner_file(ip));
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A test CA, a server certificate it signed for `ip`, and an unrelated CA, in `root/tls`.
-/// EC keys (fast to make; GnuTLS serves them). The key is 0600: Samba refuses it otherwise.
-fn make_certificates(root: &Path, ip: Ipv4Addr) {
-    let openssl = require_binary("openssl", "openssl");
-    let tls = root.join("tls");
-    std::fs::create_dir_all(&tls).unwrap();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    for (name, cn) in [("ca", "zoomsync samba test CA"), ("other-ca", "unrelated CA")] {
-        run(Command::new(&openssl)
-            .current_dir(&tls)
-            .args(["req", "-x509"])
-            .args(ec)
-            .args(["-days", "30", "-subj", &format!("/CN={cn}")])
-            .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt")]));
-    }
-    run(Command::new(&openssl).current_dir(&tls).arg("req").args(ec).args([
-        "-subj",
-        &format!("/CN={ip}"),
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]));
-    std::fs::write(
-        tls.join("ext.cnf"),
-        format!(
-            "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n\
-             subjectAltName=IP:{ip},DNS:localhost\n"
-        ),
-    )
-    .unwrap();
-    run(Command::new(&openssl).current_dir(&tls).args([
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-out",
-        "server.crt",
-        "-extfile",
-        "ext.cnf",
-    ]));
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(tls.join("server.key"), std::fs::Permissions::from_mode(0o600)).unwrap();
 }

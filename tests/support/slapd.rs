@@ -65,13 +65,13 @@ impl Slapd {
         let mut dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("data")).unwrap();
-        make_certificates(root);
+        super::tls::make_certificates(root, std::net::Ipv4Addr::LOCALHOST);
         let conf = root.join("slapd.conf");
         let text = CONFIG.replace("@DIR@", root.to_str().unwrap()).replace("@SERVICE@", SERVICE_DN);
         std::fs::write(&conf, text).unwrap();
         let data = root.join("data.ldif");
         std::fs::write(&data, ldif).unwrap();
-        run(Command::new(slapadd).args(["-q", "-w", "-f"]).arg(&conf).arg("-l").arg(&data));
+        super::tls::run(Command::new(slapadd).args(["-q", "-w", "-f"]).arg(&conf).arg("-l").arg(&data));
         let log_path = root.join("slapd.log");
         let mut last_log = String::new();
         for _ in 0..5 {
@@ -180,60 +180,4 @@ impl Drop for Slapd {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-fn run(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A test CA, a server certificate it signed for 127.0.0.1, and an unrelated CA.
-fn make_certificates(root: &Path) {
-    let openssl = require_binary("openssl", "openssl");
-    let tls = root.join("tls");
-    std::fs::create_dir_all(&tls).unwrap();
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-    for (name, cn) in [("ca", "zoomsync test CA"), ("other-ca", "unrelated CA")] {
-        run(Command::new(&openssl)
-            .current_dir(&tls)
-            .args(["req", "-x509"])
-            .args(ec)
-            .args(["-days", "30", "-subj", &format!("/CN={cn}")])
-            .args(["-keyout", &format!("{name}.key"), "-out", &format!("{name}.crt")]));
-    }
-    run(Command::new(&openssl).current_dir(&tls).arg("req").args(ec).args([
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-    ]));
-    std::fs::write(
-        tls.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .unwrap();
-    run(Command::new(&openssl).current_dir(&tls).args([
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        "ca.crt",
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "30",
-        "-out",
-        "server.crt",
-        "-extfile",
-        "ext.cnf",
-    ]));
 }
