@@ -4,6 +4,7 @@
 pub mod data;
 pub mod ports;
 pub mod samba;
+pub mod samba_data;
 pub mod scim2;
 pub mod slapd;
 pub mod tls;
