@@ -29,16 +29,21 @@ pub fn init(format: LogFormat, level: &str) {
     drop(result);
 }
 
-/// Current and peak resident memory ("VmRSS/VmHWM" on Linux), for debug lines and summaries.
+/// A memory figure of this process from `/proc/self/status` (Linux), in MiB.
+fn status_mib(field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Peak resident memory (`VmHWM`), for summary lines and benchmarks.
+pub fn peak_rss_mib() -> Option<f64> {
+    status_mib("VmHWM:")
+}
+
+/// Current and peak resident memory, for debug lines.
 pub fn rss() -> String {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|k| k.parse::<u64>().ok())
-            .map_or_else(|| "?".to_string(), |k| format!("{}MiB", k / 1024))
-    };
-    format!("{}/{}", field("VmRSS:"), field("VmHWM:"))
+    let show = |v: Option<f64>| v.map_or_else(|| "?".to_string(), |m| format!("{m:.0}MiB"));
+    format!("{}/{}", show(status_mib("VmRSS:")), show(peak_rss_mib()))
 }

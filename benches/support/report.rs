@@ -31,15 +31,9 @@ pub fn machine() -> String {
     format!("{cores} cores ({cpu})")
 }
 
-/// Peak resident memory of this process (Linux VmHWM), MiB.
+/// Peak resident memory of this process, MiB (0 where unknown).
 pub fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|k| k.parse::<f64>().ok())
-        .map_or(0.0, |k| k / 1024.0)
+    zoomsync::telemetry::peak_rss_mib().unwrap_or(0.0)
 }
 
 /// Replaces the section starting at `heading` in BENCHMARKS.md (or appends it).

@@ -35,10 +35,4 @@ pub fn require_target(config: &Config, path: &Path) -> Result<TargetConfig, Exit
     })
 }
 
-/// The process's peak resident memory (Linux `VmHWM`), for summary lines.
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
+pub use zoomsync::telemetry::peak_rss_mib;

@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod ports;
+pub mod process;
 pub mod samba;
 pub mod samba_data;
 pub mod scim2;

@@ -297,17 +297,8 @@ impl SambaDc {
     /// waits for it.
     pub fn stop(&mut self) {
         self.stdin = None;
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if child.try_wait().ok().flatten().is_some() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            super::process::stop_by_pid(child, Duration::from_secs(10));
         }
     }
 }

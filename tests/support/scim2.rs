@@ -98,17 +98,9 @@ impl Scim2Server {
 
     /// SIGTERM by pid, wait up to 5 s, then SIGKILL.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(child) = self.child.take() {
+            super::process::stop_by_pid(child, Duration::from_secs(5));
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 
