@@ -32,14 +32,6 @@ impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Invalid { key: key.into(), problem: problem.into() }
     }
-
-    /// The key path the error is about, when there is one.
-    pub fn key(&self) -> Option<&str> {
-        match self {
-            Self::Invalid { key, .. } => Some(key),
-            Self::Unreadable { .. } => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

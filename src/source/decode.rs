@@ -34,10 +34,6 @@ impl Decoder {
         Self { user_name_attr: rules.user_name_attribute.to_ascii_lowercase(), anchor_attr, kept, rules }
     }
 
-    pub fn rules(&self) -> &DecodeRules {
-        &self.rules
-    }
-
     /// Decides one entry. Rejections keep the anchor when it could be read.
     pub fn decode(&self, entry: &RawEntry) -> Result<DirectoryUser, Rejected> {
         let reject = |anchor: Option<Anchor>, reason: String| Rejected { dn: entry.dn.clone(), anchor, reason };

@@ -97,10 +97,6 @@ impl ScimClient {
         self
     }
 
-    pub fn retry_policy(&self) -> &RetryPolicy {
-        &self.policy
-    }
-
     /// Starts a sync cycle: the per-cycle retry budget is full again.
     pub fn begin_cycle(&self) {
         self.cycle.reset();
