@@ -45,6 +45,52 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub logging: LoggingConfig,
     pub admin: AdminConfig,
+    /// `None`: users only; no group is read or pushed.
+    pub groups: Option<GroupsConfig>,
+}
+
+/// `[groups]`: which directory groups become Zoom groups, how nesting is flattened, and
+/// which groups put users in scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupsConfig {
+    /// Where groups are searched (default: `directory.base_dn`; empty for LDIF = everywhere).
+    pub base_dn: String,
+    /// Which entries are groups. Nested groups are looked up among these too.
+    pub filter: String,
+    /// Directory group names (values of `name_attribute`) pushed to Zoom; empty = every
+    /// group `filter` matches.
+    pub names: Vec<String>,
+    pub name_attribute: String,
+    /// Attributes holding member DNs (`member`, `uniqueMember`).
+    pub member_attributes: Vec<String>,
+    pub nesting: Nesting,
+    /// Group-based scope: when non-empty, only users in (the flattened membership of) one of
+    /// these groups are in scope; leaving them deactivates, under the guards.
+    pub scope: Vec<String>,
+    /// Delete a Zoom group zoomsync created when its directory group is gone. Groups
+    /// zoomsync found and linked by name are never deleted.
+    pub delete_created: bool,
+    /// Directory group name (lower-cased) -> Zoom group name; default: the same name.
+    pub zoom_names: std::collections::BTreeMap<String, String>,
+}
+
+impl GroupsConfig {
+    /// The Zoom name for a directory group name.
+    pub fn zoom_name(&self, directory_name: &str) -> String {
+        self.zoom_names.get(&directory_name.to_lowercase()).cloned().unwrap_or_else(|| directory_name.to_string())
+    }
+}
+
+/// How nested groups are flattened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nesting {
+    /// AD: one search per group with LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941);
+    /// the server walks the nesting.
+    InChain,
+    /// Member DNs that name groups are expanded here, with cycle detection.
+    Expand,
+    /// Direct members only; member groups are ignored.
+    Direct,
 }
 
 /// The daemon's admin socket (`status`, `sync now`, `approve`... while it runs).

@@ -23,6 +23,7 @@ pub struct RawConfig {
     pub logging: RawLogging,
     #[serde(default)]
     pub admin: RawAdmin,
+    pub groups: Option<RawGroups>,
     /// Field name (`givenName`, `title`, ...) -> rule.
     pub mapping: Option<std::collections::BTreeMap<String, RawMappingValue>>,
 }
@@ -141,4 +142,18 @@ pub struct RawLogging {
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     pub socket: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroups {
+    pub base_dn: Option<String>,
+    pub filter: Option<String>,
+    pub names: Option<Vec<String>>,
+    pub name_attribute: Option<String>,
+    pub member_attributes: Option<Vec<String>>,
+    pub nesting: Option<String>,
+    pub scope: Option<Vec<String>>,
+    pub delete_created: Option<bool>,
+    pub zoom_names: Option<std::collections::BTreeMap<String, String>>,
 }

@@ -11,6 +11,7 @@ use super::{
 };
 
 mod directory;
+mod groups;
 mod mapping;
 mod target;
 
@@ -57,6 +58,7 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
         }
     }
     let target = raw.target.map(|t| target::validate(t, &secrets)).transpose()?;
+    let groups = raw.groups.map(|g| groups::validate(g, &directory)).transpose()?;
     Ok(Config {
         directory,
         mapping,
@@ -73,6 +75,7 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
                 .map(|p| secrets.path(p))
                 .unwrap_or_else(|| PathBuf::from("/run/zoomsync/admin.sock")),
         },
+        groups,
     })
 }
 

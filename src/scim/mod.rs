@@ -7,6 +7,7 @@
 pub mod client;
 pub mod errors;
 pub mod fields;
+pub mod group_body;
 pub mod metric_names;
 pub mod model;
 pub mod oauth;
@@ -20,7 +21,7 @@ use std::time::Duration;
 
 pub use client::ScimClient;
 pub use fields::Fields;
-pub use model::{Change, Field, RemoteUser, ScimUser};
+pub use model::{Change, Field, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 pub use retry::RetryPolicy;
 
 use crate::model::Anchor;
@@ -82,4 +83,22 @@ pub trait Target: Send + Sync {
 
     /// Every user on the target, paged (full reconcile).
     fn list_users(&self) -> impl Future<Output = Result<Vec<RemoteUser>, ScimError>> + Send;
+
+    /// GET /Groups?filter=displayName eq "…": the group with that exact name, if any.
+    fn find_group(&self, display_name: &str) -> impl Future<Output = Result<Option<RemoteGroup>, ScimError>> + Send;
+
+    /// GET /Groups/{id} (members only where the target returns them).
+    fn get_group(&self, id: &str) -> impl Future<Output = Result<RemoteGroup, ScimError>> + Send;
+
+    /// POST /Groups with no members (members follow in PATCH batches).
+    fn create_group(&self, display_name: &str) -> impl Future<Output = Result<RemoteGroup, ScimError>> + Send;
+
+    /// PATCH /Groups/{id} replacing displayName.
+    fn rename_group(&self, id: &str, display_name: &str) -> impl Future<Output = Result<(), ScimError>> + Send;
+
+    /// PATCH /Groups/{id} with one membership batch (body from `group_body::member_patch_body`).
+    fn patch_members(&self, id: &str, patch: &MemberPatch) -> impl Future<Output = Result<(), ScimError>> + Send;
+
+    /// DELETE /Groups/{id}. The engine calls it only for groups zoomsync created.
+    fn delete_group(&self, id: &str) -> impl Future<Output = Result<(), ScimError>> + Send;
 }

@@ -116,3 +116,29 @@ pub struct RemoteUser {
     /// Zoom "pending": invited, not yet activated; cannot be deactivated.
     pub pending: bool,
 }
+
+/// A group found on (or created on) the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteGroup {
+    pub id: String,
+    pub display_name: String,
+    /// Member user ids when the target lists them (generic SCIM servers do; Zoom's GET
+    /// group does not), so a linked group's existing members can be taken into account.
+    pub members: Option<Vec<String>>,
+}
+
+/// One membership PATCH: only adds or only removes (Zoom documents each PatchOp shape on its
+/// own), of target user ids. `group_body::member_batches` keeps each body under the limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberPatch {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+}
+
+impl MemberPatch {
+    pub fn ids(&self) -> &[String] {
+        match self {
+            Self::Add(ids) | Self::Remove(ids) => ids,
+        }
+    }
+}

@@ -71,7 +71,13 @@ impl Decoder {
         Ok(DirectoryUser { anchor, dn: entry.dn.clone(), user_name, disabled, attrs })
     }
 
-    fn anchor(&self, entry: &RawEntry) -> Result<Anchor, String> {
+    /// The attribute anchors are read from (requested with every search that needs them).
+    pub fn anchor_attribute(&self) -> &str {
+        &self.rules.anchor_attribute
+    }
+
+    /// The entry's anchor, or why it has none usable.
+    pub fn anchor(&self, entry: &RawEntry) -> Result<Anchor, String> {
         let name = &self.rules.anchor_attribute;
         let values = entry.values(&self.anchor_attr);
         let first = match values {

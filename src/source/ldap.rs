@@ -14,7 +14,7 @@ use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
-use super::{Directory, ReadEnd, SourceError};
+use super::{Directory, ReadEnd, SearchRequest, SourceError};
 use crate::config::{DecodeRules, LdapConfig, TlsMode};
 use crate::model::RawEntry;
 
@@ -93,6 +93,14 @@ impl Directory for LdapDirectory {
             }
         }
         Ok(ReadEnd::Incomplete { reason: "the LDAP reader stopped without a result".into() })
+    }
+
+    async fn search(
+        &self,
+        _requests: &[SearchRequest],
+        _on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+    ) -> Result<ReadEnd, SourceError> {
+        Err(SourceError::Internal { detail: "group searches over LDAP are not built yet".into() })
     }
 
     fn describe(&self) -> String {

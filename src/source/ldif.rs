@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::filter::Filter;
-use super::{Directory, ReadEnd, SourceError};
+use super::{Directory, ReadEnd, SearchRequest, SourceError, search_local};
 use crate::config::{AnchorFormat, DecodeRules};
 use crate::model::{DirectoryUser, RawEntry};
 
@@ -38,6 +38,20 @@ impl Directory for LdifDirectory {
             }
         })?;
         Ok(ReadEnd::Complete)
+    }
+
+    /// Group searches load the file once (groups are few; member lists are what is big).
+    async fn search(
+        &self,
+        requests: &[SearchRequest],
+        on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+    ) -> Result<ReadEnd, SourceError> {
+        let shown = self.path.display().to_string();
+        let file = std::fs::File::open(&self.path)
+            .map_err(|e| SourceError::LdifUnreadable { path: shown.clone(), detail: e.kind().to_string() })?;
+        let mut entries = Vec::new();
+        parse(std::io::BufReader::new(file), &shown, &mut |entry| entries.push(entry))?;
+        search_local(&entries, requests, on_entry)
     }
 
     fn describe(&self) -> String {

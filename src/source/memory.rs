@@ -4,7 +4,7 @@
 use std::sync::RwLock;
 
 use super::filter::Filter;
-use super::{Directory, ReadEnd, SourceError};
+use super::{Directory, ReadEnd, SearchRequest, SourceError, search_local};
 use crate::model::RawEntry;
 
 pub struct MemoryDirectory {
@@ -43,6 +43,16 @@ impl Directory for MemoryDirectory {
             on_entry(entry);
         }
         Ok(ReadEnd::Complete)
+    }
+
+    async fn search(
+        &self,
+        requests: &[SearchRequest],
+        on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+    ) -> Result<ReadEnd, SourceError> {
+        let entries =
+            self.entries.read().map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?;
+        search_local(&entries, requests, on_entry)
     }
 
     fn describe(&self) -> String {

@@ -7,6 +7,7 @@
 
 pub mod decode;
 pub mod filter;
+pub mod groups;
 pub mod ldap;
 pub mod ldif;
 pub mod memory;
@@ -72,6 +73,26 @@ pub enum SourceError {
     LdifSyntax { path: String, line: usize, detail: String },
 }
 
+/// How far below `base` a search looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchScope {
+    /// The base entry only (AD ranged retrieval of one group's members).
+    Base,
+    /// The base and everything below it.
+    Subtree,
+}
+
+/// One search beyond the configured user search (groups, AD in-chain membership).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub base: String,
+    pub scope: SearchScope,
+    /// RFC 4515 filter text.
+    pub filter: String,
+    /// Attributes to return; `["1.1"]` for DNs only.
+    pub attributes: Vec<String>,
+}
+
 /// A directory that can stream the entries in scope.
 pub trait Directory {
     /// Calls `on_entry` for each entry in scope, in server order, and reports how the read
@@ -79,6 +100,16 @@ pub trait Directory {
     fn stream(
         &self,
         on_entry: &mut (dyn FnMut(RawEntry) + Send),
+    ) -> impl Future<Output = Result<ReadEnd, SourceError>> + Send;
+
+    /// Runs `requests` one after the other (over one connection where there is one),
+    /// calling `on_entry(request_index, entry)` for each entry. Multi-valued attributes a
+    /// server hands out in ranges (AD `member;range=0-1499`) arrive whole, under their plain
+    /// name. The result is `Incomplete` when any search ended early.
+    fn search(
+        &self,
+        requests: &[SearchRequest],
+        on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
     ) -> impl Future<Output = Result<ReadEnd, SourceError>> + Send;
 
     /// A one-line description for logs and `check` (URL or path, never a secret).
@@ -108,6 +139,17 @@ impl Directory for AnyDirectory {
         }
     }
 
+    async fn search(
+        &self,
+        requests: &[SearchRequest],
+        on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+    ) -> Result<ReadEnd, SourceError> {
+        match self {
+            Self::Ldap(d) => d.search(requests, on_entry).await,
+            Self::Ldif(d) => d.search(requests, on_entry).await,
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Self::Ldap(d) => d.describe(),
@@ -133,4 +175,32 @@ pub async fn read_converted<D: Directory, U: Identity + Send>(
         ReadEnd::Complete => DirectoryRead::Complete(snapshot),
         ReadEnd::Incomplete { reason } => DirectoryRead::Incomplete { partial: snapshot, reason },
     })
+}
+
+/// Evaluates `requests` against entries held locally (LDIF file, memory): the base by DN
+/// suffix, the filter with [`filter::Filter`]. Attribute lists are not applied (callers read
+/// only what they asked for).
+pub(crate) fn search_local(
+    entries: &[RawEntry],
+    requests: &[SearchRequest],
+    on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+) -> Result<ReadEnd, SourceError> {
+    for (index, request) in requests.iter().enumerate() {
+        let filter = filter::Filter::parse(&request.filter)
+            .map_err(|e| SourceError::SearchRefused { detail: format!("filter {:?}: {e}", request.filter) })?;
+        let base = groups::normalize_dn(&request.base);
+        for entry in entries {
+            let dn = groups::normalize_dn(&entry.dn);
+            let in_scope = match request.scope {
+                SearchScope::Base => dn == base,
+                SearchScope::Subtree => {
+                    base.is_empty() || dn == base || dn.strip_suffix(base.as_str()).is_some_and(|p| p.ends_with(','))
+                }
+            };
+            if in_scope && filter.matches(entry) {
+                on_entry(index, entry.clone());
+            }
+        }
+    }
+    Ok(ReadEnd::Complete)
 }

@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use zoomsync::model::RawEntry;
-use zoomsync::source::{Directory, ReadEnd, SourceError};
+use zoomsync::source::{Directory, ReadEnd, SearchRequest, SourceError};
 
 pub struct KillAfter<D> {
     inner: D,
@@ -31,6 +31,14 @@ impl<D: Directory + Sync> Directory for KillAfter<D> {
                 on_entry(e);
             })
             .await
+    }
+
+    async fn search(
+        &self,
+        requests: &[SearchRequest],
+        on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+    ) -> Result<ReadEnd, SourceError> {
+        self.inner.search(requests, on_entry).await
     }
 
     fn describe(&self) -> String {

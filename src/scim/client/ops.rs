@@ -174,4 +174,28 @@ impl Target for ScimClient {
             start += n;
         }
     }
+
+    async fn find_group(&self, _display_name: &str) -> Result<Option<crate::scim::RemoteGroup>, ScimError> {
+        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    }
+
+    async fn get_group(&self, _id: &str) -> Result<crate::scim::RemoteGroup, ScimError> {
+        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    }
+
+    async fn create_group(&self, _display_name: &str) -> Result<crate::scim::RemoteGroup, ScimError> {
+        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    }
+
+    async fn rename_group(&self, _id: &str, _display_name: &str) -> Result<(), ScimError> {
+        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    }
+
+    async fn patch_members(&self, _id: &str, _patch: &crate::scim::MemberPatch) -> Result<(), ScimError> {
+        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    }
+
+    async fn delete_group(&self, _id: &str) -> Result<(), ScimError> {
+        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    }
 }

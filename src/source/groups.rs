@@ -1,0 +1,308 @@
+//! Directory groups: which ones, and who is in them after nesting is flattened.
+//!
+//! One search reads every entry `groups.filter` matches (the nesting universe); the groups
+//! named in `groups.names` and `groups.scope` are then flattened to the *users in scope*:
+//! on AD by the server (LDAP_MATCHING_RULE_IN_CHAIN, one search per group), elsewhere by
+//! [`flatten`] here, which walks member DNs through the universe and stops at cycles.
+
+use std::collections::{BTreeSet, HashMap};
+
+use super::{Decoder, Directory, ReadEnd, SearchRequest, SearchScope, SourceError};
+use crate::config::{GroupsConfig, Nesting};
+use crate::model::{Anchor, RawEntry, Rejected};
+
+/// AD's transitive membership rule: `memberOf:1.2.840.113556.1.4.1941:=<group DN>`.
+pub const RULE_IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+/// A directory group with its members flattened to user anchors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirectoryGroup {
+    pub anchor: Anchor,
+    pub dn: String,
+    /// The value of `groups.name_attribute`.
+    pub name: String,
+    /// Users in scope that are members, directly or through nested groups.
+    pub members: BTreeSet<Anchor>,
+}
+
+/// What a group read found.
+#[derive(Debug, Default)]
+pub struct GroupRead {
+    /// The groups named in `groups.names` (or all, when it is empty) and `groups.scope`.
+    pub groups: Vec<DirectoryGroup>,
+    /// Set when a search ended early: memberships may be missing, so nobody may be
+    /// removed from a group or treated as out of scope.
+    pub incomplete: Option<String>,
+    /// Configured names no group carries.
+    pub missing: Vec<String>,
+    /// Nesting cycles met while flattening, as group names (members are still counted once).
+    pub cycles: Vec<Vec<String>>,
+    /// Groups that could not be used (no name, a name two groups share).
+    pub rejected: Vec<Rejected>,
+}
+
+impl GroupRead {
+    /// The group with this name (case-insensitive).
+    pub fn named(&self, name: &str) -> Option<&DirectoryGroup> {
+        self.groups.iter().find(|g| g.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A group entry as read, before flattening.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawGroup {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub name: String,
+    /// Normalized member DNs.
+    pub members: Vec<String>,
+}
+
+/// DNs compared the way directories do for the common cases: case-insensitive, no spaces
+/// around `,` `=` and `+` (escaped characters are left alone).
+pub fn normalize_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut escaped = false;
+    for c in dn.trim().chars() {
+        if escaped {
+            out.push(c);
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => {
+                escaped = true;
+                out.push(c);
+            }
+            ',' | '=' | '+' => {
+                while out.ends_with(' ') && !out.ends_with("\\ ") {
+                    out.pop();
+                }
+                out.push(c);
+            }
+            ' ' if out.ends_with([',', '=', '+']) => {}
+            _ => out.extend(c.to_lowercase()),
+        }
+    }
+    out
+}
+
+/// Escapes a value for an RFC 4515 filter (`*`, `(`, `)`, `\` and NUL).
+pub fn escape_filter_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '*' => out.push_str("\\2a"),
+            '(' => out.push_str("\\28"),
+            ')' => out.push_str("\\29"),
+            '\\' => out.push_str("\\5c"),
+            '\0' => out.push_str("\\00"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reads and flattens the configured groups. `users_by_dn` maps the normalized DN of every
+/// user in scope to its anchor; `user_search` is the configured user base and filter (for
+/// AD's in-chain searches).
+pub async fn read_groups<D: Directory>(
+    directory: &D,
+    config: &GroupsConfig,
+    decoder: &Decoder,
+    user_search: Option<(&str, &str)>,
+    users_by_dn: &HashMap<String, Anchor>,
+) -> Result<GroupRead, SourceError> {
+    let mut attributes = vec![config.name_attribute.clone(), decoder.anchor_attribute().to_string()];
+    if config.nesting != Nesting::InChain {
+        attributes.extend(config.member_attributes.iter().cloned());
+    }
+    let request = SearchRequest {
+        base: config.base_dn.clone(),
+        scope: SearchScope::Subtree,
+        filter: config.filter.clone(),
+        attributes,
+    };
+    let mut entries = Vec::new();
+    let end = directory.search(std::slice::from_ref(&request), &mut |_, entry| entries.push(entry)).await?;
+    let mut read = GroupRead::default();
+    if let ReadEnd::Incomplete { reason } = end {
+        read.incomplete = Some(format!("group search: {reason}"));
+    }
+    let universe: Vec<RawGroup> = entries
+        .iter()
+        .filter_map(|e| match raw_group(e, config, decoder) {
+            Ok(g) => Some(g),
+            Err(r) => {
+                read.rejected.push(r);
+                None
+            }
+        })
+        .collect();
+    let (selected, missing, ambiguous) = select(&universe, config);
+    read.missing = missing;
+    read.rejected.extend(ambiguous);
+    match (config.nesting, user_search) {
+        (Nesting::InChain, Some((base, filter))) => {
+            let requests: Vec<SearchRequest> = selected
+                .iter()
+                .map(|g| SearchRequest {
+                    base: base.to_string(),
+                    scope: SearchScope::Subtree,
+                    filter: format!("(&{filter}(memberOf:{RULE_IN_CHAIN}:={}))", escape_filter_value(&g.dn)),
+                    attributes: vec!["1.1".into()],
+                })
+                .collect();
+            let mut members: Vec<BTreeSet<Anchor>> = vec![BTreeSet::new(); selected.len()];
+            let end = directory
+                .search(&requests, &mut |i, entry: RawEntry| {
+                    if let (Some(set), Some(anchor)) = (members.get_mut(i), users_by_dn.get(&normalize_dn(&entry.dn))) {
+                        set.insert(anchor.clone());
+                    }
+                })
+                .await?;
+            if let ReadEnd::Incomplete { reason } = end {
+                read.incomplete.get_or_insert(format!("in-chain membership search: {reason}"));
+            }
+            read.groups = selected.into_iter().zip(members).map(|(g, m)| to_group(g, m)).collect();
+        }
+        (nesting, _) => {
+            let by_dn: HashMap<&str, &RawGroup> = universe.iter().map(|g| (g.dn.as_str(), g)).collect();
+            for g in selected {
+                let flat = flatten(g, &by_dn, users_by_dn, nesting != Nesting::Direct);
+                for cycle in flat.cycles {
+                    if !read.cycles.iter().any(|c| same_cycle(c, &cycle)) {
+                        read.cycles.push(cycle);
+                    }
+                }
+                read.groups.push(to_group(g, flat.members));
+            }
+        }
+    }
+    for cycle in &read.cycles {
+        tracing::warn!(cycle = %cycle.join(" -> "), "nested groups form a cycle; each member is counted once");
+    }
+    Ok(read)
+}
+
+fn to_group(g: &RawGroup, members: BTreeSet<Anchor>) -> DirectoryGroup {
+    DirectoryGroup { anchor: g.anchor.clone(), dn: g.dn.clone(), name: g.name.clone(), members }
+}
+
+/// One group entry -> [`RawGroup`]; the DN is kept normalized so member DNs match it.
+/// Without an anchor attribute (an LDIF without entryUUID) the DN stands in.
+fn raw_group(entry: &RawEntry, config: &GroupsConfig, decoder: &Decoder) -> Result<RawGroup, Rejected> {
+    let dn = normalize_dn(&entry.dn);
+    let name = entry.first_text(&config.name_attribute).ok_or_else(|| Rejected {
+        dn: entry.dn.clone(),
+        anchor: None,
+        reason: format!("group has no {}", config.name_attribute),
+    })?;
+    let anchor = decoder.anchor(entry).ok().or_else(|| Anchor::new(&format!("dn:{dn}"))).ok_or_else(|| Rejected {
+        dn: entry.dn.clone(),
+        anchor: None,
+        reason: "group has no anchor".into(),
+    })?;
+    let members = config
+        .member_attributes
+        .iter()
+        .flat_map(|a| entry.values(a))
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .map(normalize_dn)
+        .collect();
+    Ok(RawGroup { anchor, dn, name: name.to_string(), members })
+}
+
+/// The groups to flatten: those named in `names` (all when empty) and in `scope`. A name
+/// two groups carry is refused: which one was meant cannot be guessed.
+fn select<'a>(universe: &'a [RawGroup], config: &GroupsConfig) -> (Vec<&'a RawGroup>, Vec<String>, Vec<Rejected>) {
+    let mut by_name: HashMap<String, Vec<&RawGroup>> = HashMap::new();
+    for g in universe {
+        by_name.entry(g.name.to_lowercase()).or_default().push(g);
+    }
+    let mut wanted: Vec<String> = if config.names.is_empty() {
+        let mut all: Vec<String> = universe.iter().map(|g| g.name.clone()).collect();
+        all.sort_by_key(|n| n.to_lowercase());
+        all.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+        all
+    } else {
+        config.names.clone()
+    };
+    for s in &config.scope {
+        if !wanted.iter().any(|w| w.eq_ignore_ascii_case(s)) {
+            wanted.push(s.clone());
+        }
+    }
+    let (mut selected, mut missing, mut ambiguous) = (Vec::new(), Vec::new(), Vec::new());
+    for name in wanted {
+        match by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
+            Some([one]) => selected.push(*one),
+            Some(many) if many.len() > 1 => {
+                let dns: Vec<&str> = many.iter().map(|g| g.dn.as_str()).collect();
+                ambiguous.push(Rejected {
+                    dn: dns.join("; "),
+                    anchor: None,
+                    reason: format!("{} groups are named {name:?}; rename one or narrow groups.base_dn", many.len()),
+                });
+                missing.push(name);
+            }
+            _ => missing.push(name),
+        }
+    }
+    (selected, missing, ambiguous)
+}
+
+/// A group's users, and the nesting cycles met on the way.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flattened {
+    pub members: BTreeSet<Anchor>,
+    pub cycles: Vec<Vec<String>>,
+}
+
+/// PURE: the users reachable from `group` through member DNs. A member DN is a user (in
+/// `users_by_dn`), a group of the universe (followed when `nested`), or neither (a user out
+/// of scope, a contact: ignored). Depth-first with the current path kept, so a member that
+/// leads back onto the path is a cycle: reported, not followed again.
+pub fn flatten(
+    group: &RawGroup,
+    universe: &HashMap<&str, &RawGroup>,
+    users_by_dn: &HashMap<String, Anchor>,
+    nested: bool,
+) -> Flattened {
+    let mut out = Flattened::default();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    // (group, index of the next member to look at); the stack is the current path.
+    let mut stack: Vec<(&RawGroup, usize)> = vec![(group, 0)];
+    while let Some((current, next)) = stack.last_mut() {
+        let Some(member) = current.members.get(*next) else {
+            done.insert(current.dn.as_str());
+            stack.pop();
+            continue;
+        };
+        *next += 1;
+        if let Some(anchor) = users_by_dn.get(member) {
+            out.members.insert(anchor.clone());
+            continue;
+        }
+        if !nested {
+            continue;
+        }
+        let Some(child) = universe.get(member.as_str()) else { continue };
+        if let Some(at) = stack.iter().position(|(g, _)| g.dn == child.dn) {
+            let cycle: Vec<String> = stack[at..].iter().map(|(g, _)| g.name.clone()).collect();
+            out.cycles.push(cycle);
+        } else if !done.contains(child.dn.as_str()) {
+            stack.push((child, 0));
+        }
+    }
+    out
+}
+
+/// Two reports of one cycle started from different groups are rotations of each other.
+fn same_cycle(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && (0..a.len()).any(|shift| a.iter().cycle().skip(shift).take(a.len()).eq(b.iter()))
+}
+
+#[cfg(test)]
+#[path = "groups_tests.rs"]
+mod tests;
