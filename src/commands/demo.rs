@@ -56,6 +56,7 @@ impl Demo {
             limits: Limits::from_config(&self.config.safety),
             concurrency: 8,
             progress: None,
+            groups: sync::GroupSync::from_config(&self.config),
         };
         Ok(sync::run_cycle(&engine, &CycleOptions { dry_run, ..Default::default() }, &Shutdown::never()).await?)
     }

@@ -93,6 +93,7 @@ async fn cycle_with_progress<S: StateStore + Clone + 'static>(
         limits: Limits::from_config(&parts.config.safety),
         concurrency: parts.config.target.as_ref().map_or(1, |t| t.max_concurrency),
         progress: bar.map(|_| &update as &(dyn Fn(usize, usize) + Sync)),
+        groups: sync::GroupSync::from_config(&parts.config),
     };
     let report = sync::run_cycle(&engine, options, &Shutdown::never()).await?;
     if let Some(bar) = bar {

@@ -98,6 +98,7 @@ pub async fn run(
             limits: Limits::from_config(&adapters.config.safety),
             concurrency: adapters.config.target.as_ref().map_or(1, |t| t.max_concurrency),
             progress: None,
+            groups: sync::GroupSync::from_config(&adapters.config),
         };
         let options = CycleOptions { full, ..Default::default() };
         match sync::run_cycle(&engine, &options, &Shutdown::new(shutdown.clone())).await {

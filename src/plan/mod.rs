@@ -5,6 +5,7 @@
 //! function drives `sync`, `plan` and `provision`, and is property-tested.
 
 mod diff;
+pub mod groups;
 mod guard;
 mod model;
 #[cfg(test)]

@@ -63,6 +63,8 @@ pub struct RawGroup {
 pub fn normalize_dn(dn: &str) -> String {
     let mut out = String::with_capacity(dn.len());
     let mut escaped = false;
+    // Just after an unescaped separator, where spaces are insignificant.
+    let mut after_separator = false;
     for c in dn.trim().chars() {
         if escaped {
             out.push(c);
@@ -72,6 +74,7 @@ pub fn normalize_dn(dn: &str) -> String {
         match c {
             '\\' => {
                 escaped = true;
+                after_separator = false;
                 out.push(c);
             }
             ',' | '=' | '+' => {
@@ -79,9 +82,13 @@ pub fn normalize_dn(dn: &str) -> String {
                     out.pop();
                 }
                 out.push(c);
+                after_separator = true;
             }
-            ' ' if out.ends_with([',', '=', '+']) => {}
-            _ => out.extend(c.to_lowercase()),
+            ' ' if after_separator => {}
+            _ => {
+                after_separator = false;
+                out.extend(c.to_lowercase());
+            }
         }
     }
     out

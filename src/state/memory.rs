@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{FailureRecord, HistoryFilter, HistoryRecord, KnownUser, Meta, StateError, StateStore};
+use super::{FailureRecord, HistoryFilter, HistoryRecord, KnownGroup, KnownUser, Meta, StateError, StateStore};
 use crate::model::Anchor;
 use crate::scim::ScimUser;
 
@@ -18,6 +18,7 @@ struct Inner {
     users: HashMap<Anchor, KnownUser>,
     pushed: HashMap<Anchor, ScimUser>,
     failures: HashMap<Anchor, FailureRecord>,
+    groups: std::collections::BTreeMap<Anchor, KnownGroup>,
     meta: Meta,
     history: Vec<HistoryRecord>,
 }
@@ -52,6 +53,19 @@ impl StateStore for MemoryStore {
     }
     fn pushed(&self, anchor: &Anchor) -> Result<Option<ScimUser>, StateError> {
         self.with(|i| i.pushed.get(anchor).cloned())
+    }
+    fn groups(&self) -> Result<Vec<KnownGroup>, StateError> {
+        self.with(|i| i.groups.values().cloned().collect())
+    }
+    fn put_group(&self, group: &KnownGroup) -> Result<(), StateError> {
+        self.with(|i| {
+            i.groups.insert(group.anchor.clone(), group.clone());
+        })
+    }
+    fn remove_group(&self, anchor: &Anchor) -> Result<(), StateError> {
+        self.with(|i| {
+            i.groups.remove(anchor);
+        })
     }
     fn failures(&self) -> Result<Vec<FailureRecord>, StateError> {
         self.with(|i| i.failures.values().cloned().collect())

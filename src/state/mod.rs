@@ -41,6 +41,10 @@ pub trait StateStore: Send + Sync {
     fn remove_user(&self, anchor: &Anchor) -> Result<(), StateError>;
     fn pushed(&self, anchor: &Anchor) -> Result<Option<ScimUser>, StateError>;
 
+    fn groups(&self) -> Result<Vec<KnownGroup>, StateError>;
+    fn put_group(&self, group: &KnownGroup) -> Result<(), StateError>;
+    fn remove_group(&self, anchor: &Anchor) -> Result<(), StateError>;
+
     fn failures(&self) -> Result<Vec<FailureRecord>, StateError>;
     fn put_failure(&self, failure: &FailureRecord) -> Result<(), StateError>;
     fn clear_failure(&self, anchor: &Anchor) -> Result<(), StateError>;

@@ -1,7 +1,7 @@
 //! The production store: sled 0.34 in the state directory (systemd `StateDirectory`).
 //!
 //! Trees: `users` (anchor -> KnownUser), `pushed` (anchor -> last pushed ScimUser),
-//! `failures`, `meta` (singletons + schema version), `history` (time-ordered log).
+//! `groups` (group anchor -> KnownGroup with its pushed members), `failures`, `meta` (singletons + schema version), `history` (time-ordered log).
 //! A user record and its payload are written in one transaction. sled holds an exclusive
 //! file lock: a second process gets [`StateError::Locked`].
 
@@ -11,7 +11,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use super::{FailureRecord, HistoryFilter, HistoryRecord, KnownUser, Meta, SCHEMA_VERSION, StateError, StateStore};
+use super::{
+    FailureRecord, HistoryFilter, HistoryRecord, KnownGroup, KnownUser, Meta, SCHEMA_VERSION, StateError, StateStore,
+};
 use crate::model::Anchor;
 use crate::scim::ScimUser;
 
@@ -26,6 +28,7 @@ pub struct SledStore {
     users: sled::Tree,
     pushed: sled::Tree,
     failures: sled::Tree,
+    groups: sled::Tree,
     meta: sled::Tree,
     history: sled::Tree,
     path: String,
@@ -72,6 +75,7 @@ impl SledStore {
             users: tree("users")?,
             pushed: tree("pushed")?,
             failures: tree("failures")?,
+            groups: tree("groups")?,
             meta: tree("meta")?,
             history: tree("history")?,
             db,
@@ -149,6 +153,20 @@ impl StateStore for SledStore {
     fn pushed(&self, anchor: &Anchor) -> Result<Option<ScimUser>, StateError> {
         let key = anchor.as_str().as_bytes();
         self.pushed.get(key).map_err(storage)?.map(|v| decode(key, &v)).transpose()
+    }
+
+    fn groups(&self) -> Result<Vec<KnownGroup>, StateError> {
+        Self::all(&self.groups)
+    }
+
+    fn put_group(&self, group: &KnownGroup) -> Result<(), StateError> {
+        self.groups.insert(group.anchor.as_str().as_bytes(), encode(group)?).map_err(storage)?;
+        Ok(())
+    }
+
+    fn remove_group(&self, anchor: &Anchor) -> Result<(), StateError> {
+        self.groups.remove(anchor.as_str().as_bytes()).map_err(storage)?;
+        Ok(())
     }
 
     fn failures(&self) -> Result<Vec<FailureRecord>, StateError> {

@@ -38,6 +38,23 @@ pub enum Lifecycle {
     Deactivated { since: UnixTime },
 }
 
+/// A directory group zoomsync keeps in step with a Zoom group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownGroup {
+    /// The directory group's anchor (entryUUID / objectGUID, or `dn:…` without one).
+    pub anchor: Anchor,
+    pub dn: String,
+    pub zoom_id: String,
+    /// The Zoom displayName as last set or found.
+    pub zoom_name: String,
+    /// zoomsync created the Zoom group (and may delete it when the directory group goes);
+    /// a group found by name and linked is never deleted.
+    pub created: bool,
+    /// Members as pushed: user anchor -> the Zoom user id added. Zoom does not list group
+    /// members, so this cache is what membership changes are computed against.
+    pub members: std::collections::BTreeMap<Anchor, String>,
+}
+
 /// How the Zoom user came under management. zoomsync only deactivates or deletes users it
 /// created or adopted, and adoption needs the Zoom id to be unowned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

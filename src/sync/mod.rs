@@ -6,6 +6,7 @@
 mod apply;
 pub mod desired;
 pub mod failures;
+pub mod groups;
 pub mod reconcile;
 pub mod report;
 
@@ -15,6 +16,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 
+pub use groups::{GroupReport, GroupSync};
 pub use report::{CycleReport, Outcome, OutcomeResult, ReconcileSummary};
 
 use crate::mapping::MappingConfig;
@@ -74,6 +76,8 @@ pub struct Engine<'a, D: Directory, T: Target, S: StateStore + Clone + 'static> 
     pub concurrency: usize,
     /// Called after each applied operation with (done, total): the CLI draws a progress bar.
     pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+    /// `[groups]`, when configured.
+    pub groups: Option<GroupSync<'a>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -115,6 +119,32 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     report.disabled_read = read.snapshot().users.iter().filter(|u| !u.user.active).count();
     let (mut desired, rejected) = desired::desired_from_read(read);
     report.rejected = rejected;
+    // Groups are read after the users (members are matched by DN to users in scope) and
+    // may narrow the users (group-based scope). `provision` acts on one user: no groups.
+    let group_settings = engine.groups.filter(|_| options.only.is_none());
+    let mut group_step = None;
+    if let Some(settings) = &group_settings {
+        let read = groups::read(engine.directory, engine.decoder, settings, &desired).await?;
+        let out_of_scope = groups::apply_scope(&mut desired, &read, &settings.config.scope);
+        let complete = desired.incomplete.is_none() && read.incomplete.is_none();
+        group_step = Some(groups::GroupStep {
+            desired: groups::desired_groups(&read, settings.config),
+            in_scope: desired.users.iter().map(|u| u.anchor.clone()).collect(),
+            keep: desired.unreadable.clone(),
+            removals_allowed: complete,
+            deletions_allowed: complete && read.missing.is_empty(),
+            config: settings.config,
+        });
+        report.groups = Some(GroupReport {
+            groups_read: read.groups.len(),
+            missing: read.missing,
+            cycles: read.cycles,
+            rejected: read.rejected,
+            incomplete: read.incomplete,
+            out_of_scope,
+            ..Default::default()
+        });
+    }
     report.incomplete = desired.incomplete.clone();
 
     let (users, failures) = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
@@ -180,7 +210,14 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
         approved: &approved,
     });
     tracing::debug!(elapsed = ?started.elapsed(), ops = report.plan.ops.len(), rss = %crate::telemetry::rss(), "planned");
+    if let Some(step) = &mut group_step {
+        // A user whose deactivation is held keeps its groups until it is approved.
+        step.keep.extend(report.plan.held.iter().map(|op| op.anchor.clone()));
+    }
     if options.dry_run {
+        if let (Some(step), Some(groups)) = (&group_step, &mut report.groups) {
+            groups.plan = step.plan(engine.store)?;
+        }
         report.duration = started.elapsed();
         return Ok(report);
     }
@@ -230,6 +267,15 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     }
     drop(results);
     report.interrupted = shutdown.is_requested() && report.not_attempted() > 0;
+    if let (Some(step), Some(mut groups)) = (&group_step, report.groups.take()) {
+        if report.fatal.is_none() && !shutdown.is_requested() {
+            let log = groups::History { now, cycle };
+            if let Some(fatal) = step.apply(engine.target, engine.store, &log, &mut groups).await? {
+                report.fatal = Some(fatal);
+            }
+        }
+        report.groups = Some(groups);
+    }
     finish(engine, options, report, started, now, renames_refused)
 }
 

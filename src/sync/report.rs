@@ -105,6 +105,8 @@ pub struct CycleReport {
     /// outcome of a one-user run. Plain successes are only counted (the provisioning log has
     /// each one), so a 100,000-user first cycle does not hold 100,000 records here.
     pub outcomes: Vec<Outcome>,
+    /// The group step, when `[groups]` is configured.
+    pub groups: Option<super::GroupReport>,
     /// Why the cycle stopped early (a Fatal target error), if it did.
     pub fatal: Option<String>,
     pub interrupted: bool,
@@ -134,6 +136,11 @@ impl CycleReport {
         self.tally.iter().filter(|((_, r), _)| *r == "failure").map(|(_, n)| n).sum()
     }
 
+    /// Group operations that failed this cycle.
+    pub fn group_failures(&self) -> usize {
+        self.groups.as_ref().map_or(0, |g| g.failed.len())
+    }
+
     pub fn not_attempted(&self) -> usize {
         self.tally.iter().filter(|((_, r), _)| *r == "not_attempted").map(|(_, n)| n).sum()
     }
@@ -158,6 +165,9 @@ impl CycleReport {
             self.plan.unchanged,
             self.duration.as_secs_f64(),
         );
+        if let Some(g) = &self.groups {
+            s.push_str(&format!("; {}", g.summary()));
+        }
         if let Some(f) = &self.fatal {
             s.push_str(&format!("; STOPPED: {f}"));
         }

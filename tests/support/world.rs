@@ -124,6 +124,7 @@ socket = "admin.sock"
             limits: Limits::from_config(&config.safety),
             concurrency: 8,
             progress: None,
+            groups: sync::GroupSync::from_config(&config),
         };
         sync::run_cycle(&engine, &options, &Shutdown::never()).await.unwrap()
     }

@@ -1,0 +1,222 @@
+//! PURE: group operations, from the flattened directory groups and the cached membership.
+//!
+//! Zoom does not list a group's members, so membership is pushed as the difference from
+//! what zoomsync last pushed (`KnownGroup::members`): a moved user costs one remove and one
+//! add, an unchanged group costs nothing. Removals and deletions need complete reads;
+//! members whose deactivation a guard holds keep their groups too.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::model::Anchor;
+use crate::scim::MemberPatch;
+use crate::scim::group_body::member_batches;
+use crate::state::KnownGroup;
+
+/// A directory group as the target should have it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DesiredGroup {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub zoom_name: String,
+    /// Flattened user anchors (users in scope only).
+    pub members: std::collections::BTreeSet<Anchor>,
+}
+
+/// What happens to one group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupChange {
+    /// Find the Zoom group by name and link it, or create it.
+    Link,
+    Rename {
+        from: String,
+    },
+    /// One PATCH; `anchors[i]` is the user whose id is `patch.ids()[i]`.
+    Members {
+        #[serde(skip)]
+        patch: MemberPatch,
+        anchors: Vec<Anchor>,
+        remove: bool,
+    },
+    /// zoomsync created it and the directory group is gone.
+    Delete,
+    /// Linked (not created by zoomsync) and the directory group is gone: forget it only.
+    Unlink,
+}
+
+impl GroupChange {
+    /// Name used in logs, history and metrics (bounded).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Link => "group_link",
+            Self::Rename { .. } => "group_rename",
+            Self::Members { remove: false, .. } => "group_add",
+            Self::Members { remove: true, .. } => "group_remove",
+            Self::Delete => "group_delete",
+            Self::Unlink => "group_unlink",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupOp {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub zoom_name: String,
+    /// `None` until the group is linked.
+    pub zoom_id: Option<String>,
+    pub change: GroupChange,
+}
+
+/// Everything the group plan looks at.
+pub struct GroupPlanInput<'a> {
+    pub desired: &'a [DesiredGroup],
+    pub known: &'a HashMap<Anchor, KnownGroup>,
+    /// Managed users a group may hold: anchor -> Zoom id.
+    pub user_ids: &'a HashMap<Anchor, String>,
+    /// Members not removed this cycle (held deactivations, unreadable entries).
+    pub keep: &'a HashSet<Anchor>,
+    /// Every read complete: members may be removed.
+    pub removals_allowed: bool,
+    /// Every configured group found too: groups may be deleted or unlinked.
+    pub deletions_allowed: bool,
+    pub delete_created: bool,
+    pub max_patch_chars: usize,
+}
+
+/// The plan for groups, with what it could not do yet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GroupPlan {
+    pub ops: Vec<GroupOp>,
+    /// Members without a Zoom id yet (being created, quarantined): added once they have one.
+    pub awaiting_user: usize,
+    /// Removals not made because a read was incomplete or the user's deactivation is held.
+    pub removals_withheld: usize,
+    /// Group deletions/unlinks not made because a read was incomplete or a name is missing.
+    pub deletions_withheld: usize,
+}
+
+impl GroupPlan {
+    /// Members added / removed by the plan's PATCHes.
+    pub fn member_counts(&self) -> (usize, usize) {
+        self.ops.iter().fold((0, 0), |(a, r), op| match &op.change {
+            GroupChange::Members { anchors, remove: false, .. } => (a + anchors.len(), r),
+            GroupChange::Members { anchors, remove: true, .. } => (a, r + anchors.len()),
+            _ => (a, r),
+        })
+    }
+
+    pub fn count(&self, name: &str) -> usize {
+        self.ops.iter().filter(|op| op.change.name() == name).count()
+    }
+}
+
+/// Link, rename, delete and unlink: the operations that must run before membership.
+pub fn structure(input: &GroupPlanInput<'_>, plan: &mut GroupPlan) {
+    let wanted: HashSet<&Anchor> = input.desired.iter().map(|g| &g.anchor).collect();
+    for g in input.desired {
+        let op = |zoom_id: Option<String>, change| GroupOp {
+            anchor: g.anchor.clone(),
+            dn: g.dn.clone(),
+            zoom_name: g.zoom_name.clone(),
+            zoom_id,
+            change,
+        };
+        match input.known.get(&g.anchor) {
+            None => plan.ops.push(op(None, GroupChange::Link)),
+            Some(k) if k.zoom_name != g.zoom_name => {
+                plan.ops.push(op(Some(k.zoom_id.clone()), GroupChange::Rename { from: k.zoom_name.clone() }))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut gone: Vec<&KnownGroup> = input.known.values().filter(|k| !wanted.contains(&k.anchor)).collect();
+    gone.sort_by(|a, b| a.anchor.cmp(&b.anchor));
+    for k in gone {
+        if !input.deletions_allowed {
+            plan.deletions_withheld += 1;
+            continue;
+        }
+        let change = if k.created && input.delete_created { GroupChange::Delete } else { GroupChange::Unlink };
+        plan.ops.push(GroupOp {
+            anchor: k.anchor.clone(),
+            dn: k.dn.clone(),
+            zoom_name: k.zoom_name.clone(),
+            zoom_id: Some(k.zoom_id.clone()),
+            change,
+        });
+    }
+}
+
+/// Membership PATCHes for every desired group, against the cached members (an unlinked
+/// group has none yet). Removes come before adds within a group.
+pub fn membership(input: &GroupPlanInput<'_>, plan: &mut GroupPlan) {
+    let empty = BTreeMap::new();
+    for g in input.desired {
+        let known = input.known.get(&g.anchor);
+        let cached = known.map_or(&empty, |k| &k.members);
+        let mut desired: BTreeMap<&Anchor, &String> = BTreeMap::new();
+        for a in &g.members {
+            match input.user_ids.get(a) {
+                Some(id) => {
+                    desired.insert(a, id);
+                }
+                None => plan.awaiting_user += 1,
+            }
+        }
+        let mut add: Vec<(&Anchor, &String)> = Vec::new();
+        for (a, id) in &desired {
+            if cached.get(*a) != Some(*id) {
+                add.push((a, id));
+            }
+        }
+        let mut remove: Vec<(&Anchor, &String)> = Vec::new();
+        for (a, id) in cached {
+            if desired.get(a) == Some(&id) {
+                continue;
+            }
+            // A changed id is always swapped: the old id is not that user any more.
+            let id_changed = desired.contains_key(a);
+            if !id_changed && (!input.removals_allowed || input.keep.contains(a)) {
+                plan.removals_withheld += 1;
+            } else {
+                remove.push((a, id));
+            }
+        }
+        let ids = |pairs: &[(&Anchor, &String)]| pairs.iter().map(|(_, id)| (*id).clone()).collect::<Vec<_>>();
+        let owner: HashMap<(bool, &str), &Anchor> = remove
+            .iter()
+            .map(|(a, id)| ((true, id.as_str()), *a))
+            .chain(add.iter().map(|(a, id)| ((false, id.as_str()), *a)))
+            .collect();
+        for patch in member_batches(&ids(&add), &ids(&remove), input.max_patch_chars) {
+            let is_remove = matches!(patch, MemberPatch::Remove(_));
+            let anchors = patch
+                .ids()
+                .iter()
+                .filter_map(|id| owner.get(&(is_remove, id.as_str())).map(|a| (*a).clone()))
+                .collect();
+            plan.ops.push(GroupOp {
+                anchor: g.anchor.clone(),
+                dn: g.dn.clone(),
+                zoom_name: g.zoom_name.clone(),
+                zoom_id: known.map(|k| k.zoom_id.clone()),
+                change: GroupChange::Members { patch, anchors, remove: is_remove },
+            });
+        }
+    }
+}
+
+/// The whole plan (what `plan` shows; `sync` runs the two halves around linking).
+pub fn plan_groups(input: &GroupPlanInput<'_>) -> GroupPlan {
+    let mut plan = GroupPlan::default();
+    structure(input, &mut plan);
+    membership(input, &mut plan);
+    plan
+}
+
+#[cfg(test)]
+#[path = "groups_tests.rs"]
+mod tests;

@@ -1,0 +1,374 @@
+//! The group step of a cycle: read and flatten groups after the users, narrow the users to
+//! the scoping groups, and after the user operations push group links and membership.
+//!
+//! Membership is applied after the users so new hires have Zoom ids; the plan is computed
+//! again after linking so a group found or created this cycle gets its members at once.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::config::{Config, GroupsConfig, SourceConfig};
+use crate::model::{Anchor, Rejected};
+use crate::plan::Desired;
+use crate::plan::groups::{self, DesiredGroup, GroupChange, GroupOp, GroupPlan, GroupPlanInput};
+use crate::scim::group_body::ZOOM_PATCH_MAX_CHARS;
+use crate::scim::{ScimError, Target};
+use crate::source::groups::{GroupRead, normalize_dn, read_groups};
+use crate::source::{Decoder, Directory, SourceError};
+use crate::state::{HistoryRecord, KnownGroup, StateError, StateStore, UnixTime};
+
+/// Group settings for the engine: the `[groups]` section and the user search it needs for
+/// AD's in-chain membership searches.
+#[derive(Clone, Copy)]
+pub struct GroupSync<'a> {
+    pub config: &'a GroupsConfig,
+    /// (base DN, filter) of the user search; `None` for LDIF.
+    pub user_search: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> GroupSync<'a> {
+    /// `None` when the config has no `[groups]` section.
+    pub fn from_config(config: &'a Config) -> Option<Self> {
+        let user_search = match &config.directory.source {
+            SourceConfig::Ldap(l) => Some((l.base_dn.as_str(), l.user_filter.as_str())),
+            SourceConfig::Ldif { .. } => None,
+        };
+        config.groups.as_ref().map(|g| Self { config: g, user_search })
+    }
+}
+
+/// What the group step saw and did, for the report, `plan` and metrics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupReport {
+    pub groups_read: usize,
+    /// Configured group names no directory group carries.
+    pub missing: Vec<String>,
+    pub cycles: Vec<Vec<String>>,
+    pub rejected: Vec<Rejected>,
+    pub incomplete: Option<String>,
+    /// Users dropped because they are in no scoping group.
+    pub out_of_scope: usize,
+    /// The plan (for a dry run the whole plan; after a sync, what remained to do).
+    pub plan: GroupPlan,
+    /// Operations done, by change name (group_link, group_create, group_add, ...).
+    pub done: std::collections::BTreeMap<&'static str, usize>,
+    pub members_added: usize,
+    pub members_removed: usize,
+    /// (group, error) for each operation that failed.
+    pub failed: Vec<(String, String)>,
+}
+
+impl GroupReport {
+    /// The group part of the cycle's summary line.
+    pub fn summary(&self) -> String {
+        let get = |k: &str| self.done.get(k).copied().unwrap_or(0);
+        let mut s = format!(
+            "groups: {} read, {} linked, {} created, {} renamed, {} deleted, +{} -{} members, failed {}",
+            self.groups_read,
+            get("group_link"),
+            get("group_create"),
+            get("group_rename"),
+            get("group_delete"),
+            self.members_added,
+            self.members_removed,
+            self.failed.len(),
+        );
+        if !self.missing.is_empty() {
+            s.push_str(&format!(", NOT FOUND: {}", self.missing.join(", ")));
+        }
+        if self.out_of_scope > 0 {
+            s.push_str(&format!(", {} users out of scope", self.out_of_scope));
+        }
+        s
+    }
+}
+
+/// Reads the groups, given the users in scope so far.
+pub async fn read<D: Directory>(
+    directory: &D,
+    decoder: &Decoder,
+    settings: &GroupSync<'_>,
+    desired: &Desired,
+) -> Result<GroupRead, SourceError> {
+    let users_by_dn: HashMap<String, Anchor> =
+        desired.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
+    read_groups(directory, settings.config, decoder, settings.user_search, &users_by_dn).await
+}
+
+/// PURE: group-based scope. Keeps only users in a scoping group; when the groups could not
+/// be read whole, or a scoping group is missing, the read counts as incomplete so nobody is
+/// deactivated for it. Returns how many users were dropped.
+pub fn apply_scope(desired: &mut Desired, read: &GroupRead, scope: &[String]) -> usize {
+    if scope.is_empty() {
+        return 0;
+    }
+    if let Some(reason) = &read.incomplete {
+        desired.incomplete.get_or_insert_with(|| format!("groups: {reason}"));
+    }
+    let missing: Vec<&String> = scope.iter().filter(|s| read.named(s).is_none()).collect();
+    if !missing.is_empty() {
+        let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+        desired.incomplete.get_or_insert_with(|| {
+            format!("scoping group(s) not found: {}; nobody is treated as out of scope", names.join(", "))
+        });
+    }
+    let in_scope: HashSet<&Anchor> =
+        scope.iter().filter_map(|s| read.named(s)).flat_map(|g| g.members.iter()).collect();
+    let before = desired.users.len();
+    desired.users.retain(|u| in_scope.contains(&u.anchor));
+    before - desired.users.len()
+}
+
+/// The groups to push, with their Zoom names (scoping-only groups are not pushed).
+pub fn desired_groups(read: &GroupRead, config: &GroupsConfig) -> Vec<DesiredGroup> {
+    read.groups
+        .iter()
+        .filter(|g| config.names.is_empty() || config.names.iter().any(|n| n.eq_ignore_ascii_case(&g.name)))
+        .map(|g| DesiredGroup {
+            anchor: g.anchor.clone(),
+            dn: g.dn.clone(),
+            zoom_name: config.zoom_name(&g.name),
+            members: g.members.clone(),
+        })
+        .collect()
+}
+
+/// Everything the step needs once the users are done.
+pub struct GroupStep<'a> {
+    pub desired: Vec<DesiredGroup>,
+    /// Users in scope (the only ones a group may hold).
+    pub in_scope: HashSet<Anchor>,
+    /// Members never removed this cycle (held deactivations, unreadable entries).
+    pub keep: HashSet<Anchor>,
+    pub removals_allowed: bool,
+    pub deletions_allowed: bool,
+    pub config: &'a GroupsConfig,
+}
+
+impl GroupStep<'_> {
+    fn input<'b>(
+        &'b self,
+        known: &'b HashMap<Anchor, KnownGroup>,
+        user_ids: &'b HashMap<Anchor, String>,
+    ) -> GroupPlanInput<'b> {
+        GroupPlanInput {
+            desired: &self.desired,
+            known,
+            user_ids,
+            keep: &self.keep,
+            removals_allowed: self.removals_allowed,
+            deletions_allowed: self.deletions_allowed,
+            delete_created: self.config.delete_created,
+            max_patch_chars: ZOOM_PATCH_MAX_CHARS,
+        }
+    }
+
+    /// Zoom ids of the managed users in scope, from state as it is now.
+    fn user_ids<S: StateStore>(&self, store: &S) -> Result<HashMap<Anchor, String>, StateError> {
+        Ok(store
+            .users()?
+            .into_iter()
+            .filter(|k| self.in_scope.contains(&k.anchor))
+            .map(|k| (k.anchor, k.zoom_id))
+            .collect())
+    }
+
+    /// The plan without doing anything (`plan`, dry runs).
+    pub fn plan<S: StateStore>(&self, store: &S) -> Result<GroupPlan, StateError> {
+        let known = known_groups(store)?;
+        let user_ids = self.user_ids(store)?;
+        Ok(groups::plan_groups(&self.input(&known, &user_ids)))
+    }
+
+    /// Links/renames/deletes, then membership; state is written after each success.
+    /// Returns the fatal error that stopped it, if one did.
+    pub async fn apply<T: Target, S: StateStore>(
+        &self,
+        target: &T,
+        store: &S,
+        log: &History,
+        report: &mut GroupReport,
+    ) -> Result<Option<String>, StateError> {
+        let mut known = known_groups(store)?;
+        let user_ids = self.user_ids(store)?;
+        let mut structure = GroupPlan::default();
+        groups::structure(&self.input(&known, &user_ids), &mut structure);
+        for op in structure.ops {
+            if let Some(fatal) = self.run(target, store, log, report, &mut known, &user_ids, op).await? {
+                return Ok(Some(fatal));
+            }
+        }
+        let mut membership = GroupPlan::default();
+        groups::membership(&self.input(&known, &user_ids), &mut membership);
+        report.plan.awaiting_user = membership.awaiting_user;
+        report.plan.removals_withheld = membership.removals_withheld;
+        report.plan.deletions_withheld = structure.deletions_withheld;
+        // A group whose link failed above has no id: its members wait for the next cycle.
+        let linked: Vec<GroupOp> = membership.ops.into_iter().filter(|op| known.contains_key(&op.anchor)).collect();
+        for op in linked {
+            if let Some(fatal) = self.run(target, store, log, report, &mut known, &user_ids, op).await? {
+                return Ok(Some(fatal));
+            }
+        }
+        Ok(None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run<T: Target, S: StateStore>(
+        &self,
+        target: &T,
+        store: &S,
+        log: &History,
+        report: &mut GroupReport,
+        known: &mut HashMap<Anchor, KnownGroup>,
+        user_ids: &HashMap<Anchor, String>,
+        op: GroupOp,
+    ) -> Result<Option<String>, StateError> {
+        match execute(target, known, user_ids, &op).await {
+            Ok((name, detail)) => {
+                match known.get(&op.anchor) {
+                    Some(k) => store.put_group(k)?,
+                    None => store.remove_group(&op.anchor)?,
+                }
+                *report.done.entry(name).or_insert(0) += 1;
+                if let GroupChange::Members { anchors, remove, .. } = &op.change {
+                    if *remove {
+                        report.members_removed += anchors.len();
+                    } else {
+                        report.members_added += anchors.len();
+                    }
+                }
+                log.record(store, &op, name, "success", detail)?;
+                Ok(None)
+            }
+            Err(e) => {
+                if matches!(e, ScimError::NotFound { .. }) && op.zoom_id.is_some() {
+                    // Deleted on Zoom: forget the link; the next cycle finds or creates it.
+                    known.remove(&op.anchor);
+                    store.remove_group(&op.anchor)?;
+                }
+                tracing::warn!(group = %op.zoom_name, operation = op.change.name(), error = %e, "group operation failed");
+                report.failed.push((op.zoom_name.clone(), e.to_string()));
+                log.record(store, &op, op.change.name(), "failure", Some(e.to_string()))?;
+                Ok(e.is_fatal().then(|| e.to_string()))
+            }
+        }
+    }
+}
+
+fn known_groups<S: StateStore>(store: &S) -> Result<HashMap<Anchor, KnownGroup>, StateError> {
+    Ok(store.groups()?.into_iter().map(|g| (g.anchor.clone(), g)).collect())
+}
+
+/// One group operation against the target; updates `known` on success. Returns the name
+/// to count it under and a detail for the provisioning log.
+async fn execute<T: Target>(
+    target: &T,
+    known: &mut HashMap<Anchor, KnownGroup>,
+    user_ids: &HashMap<Anchor, String>,
+    op: &GroupOp,
+) -> Result<(&'static str, Option<String>), ScimError> {
+    let id = op.zoom_id.clone().or_else(|| known.get(&op.anchor).map(|k| k.zoom_id.clone()));
+    match (&op.change, id) {
+        (GroupChange::Link, _) => {
+            let (remote, created) = match target.find_group(&op.zoom_name).await? {
+                Some(found) => (target.get_group(&found.id).await.unwrap_or(found), false),
+                None => match target.create_group(&op.zoom_name).await {
+                    Ok(g) => (g, true),
+                    // Created meanwhile (or Zoom's vague "Create group failed."): look again.
+                    Err(e @ (ScimError::Conflict { .. } | ScimError::Rejected { .. })) => {
+                        (target.find_group(&op.zoom_name).await?.ok_or(e)?, false)
+                    }
+                    Err(e) => return Err(e),
+                },
+            };
+            // Members the target lists that are users we manage count as pushed, so the
+            // ones not in the directory group are removed; others are left alone.
+            let by_id: HashMap<&str, &Anchor> = user_ids.iter().map(|(a, id)| (id.as_str(), a)).collect();
+            let members = remote
+                .members
+                .iter()
+                .flatten()
+                .filter_map(|id| by_id.get(id.as_str()).map(|a| ((*a).clone(), id.clone())))
+                .collect();
+            known.insert(
+                op.anchor.clone(),
+                KnownGroup {
+                    anchor: op.anchor.clone(),
+                    dn: op.dn.clone(),
+                    zoom_id: remote.id,
+                    zoom_name: remote.display_name,
+                    created,
+                    members,
+                },
+            );
+            Ok(if created { ("group_create", None) } else { ("group_link", Some("linked an existing group".into())) })
+        }
+        (GroupChange::Rename { from }, Some(id)) => {
+            target.rename_group(&id, &op.zoom_name).await?;
+            if let Some(k) = known.get_mut(&op.anchor) {
+                k.zoom_name = op.zoom_name.clone();
+            }
+            Ok(("group_rename", Some(format!("renamed from {from:?}"))))
+        }
+        (GroupChange::Members { patch, anchors, remove }, Some(id)) => {
+            target.patch_members(&id, patch).await?;
+            if let Some(k) = known.get_mut(&op.anchor) {
+                for (anchor, user_id) in anchors.iter().zip(patch.ids()) {
+                    if *remove {
+                        if k.members.get(anchor) == Some(user_id) {
+                            k.members.remove(anchor);
+                        }
+                    } else {
+                        k.members.insert(anchor.clone(), user_id.clone());
+                    }
+                }
+            }
+            let verb = if *remove { "removed" } else { "added" };
+            Ok((op.change.name(), Some(format!("{verb} {} members", anchors.len()))))
+        }
+        (GroupChange::Delete, Some(id)) => {
+            match target.delete_group(&id).await {
+                Ok(()) | Err(ScimError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            known.remove(&op.anchor);
+            Ok(("group_delete", None))
+        }
+        (GroupChange::Unlink, _) => {
+            known.remove(&op.anchor);
+            Ok(("group_unlink", Some("directory group gone; the Zoom group was not created by zoomsync".into())))
+        }
+        (_, None) => Err(ScimError::NotFound { detail: format!("group {} is not linked", op.zoom_name) }),
+    }
+}
+
+/// Writes group operations to the provisioning log.
+pub struct History {
+    pub now: UnixTime,
+    pub cycle: u64,
+}
+
+impl History {
+    fn record<S: StateStore>(
+        &self,
+        store: &S,
+        op: &GroupOp,
+        action: &str,
+        result: &str,
+        detail: Option<String>,
+    ) -> Result<(), StateError> {
+        store.append_history(&[HistoryRecord {
+            time: self.now,
+            cycle: self.cycle,
+            anchor: op.anchor.clone(),
+            dn: op.dn.clone(),
+            user_name: op.zoom_name.clone(),
+            action: action.to_string(),
+            result: result.to_string(),
+            changes: Vec::new(),
+            detail,
+        }])
+    }
+}
