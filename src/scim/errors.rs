@@ -75,8 +75,11 @@ impl ErrorBody {
 pub enum Scope {
     /// `/Users` itself (list, filter, create): a 404 means the base URL is wrong.
     Collection,
-    /// `/Users/{id}`: a 404 means that user is gone.
+    /// `/Users/{id}` or `/Groups/{id}`: a 404 means that user or group is gone.
     Resource,
+    /// `/Groups` itself (filter, create): a 404 means the target offers no groups (or the
+    /// base URL is wrong), which deserves its own fix text.
+    Groups,
 }
 
 /// The classification of one answer.
@@ -131,6 +134,12 @@ pub fn classify(status: u16, body: &ErrorBody, scope: Scope) -> Verdict {
             detail: format!(
                 "the Users collection was not found (404: {detail}); check target.base_url \
                  (Zoom: https://api.zoom.us/scim2/)"
+            ),
+        }),
+        404 if scope == Scope::Groups => Verdict::Fail(ScimError::Fatal {
+            detail: format!(
+                "the Groups collection was not found (404: {detail}); the target does not offer \
+                 SCIM groups, or target.base_url is wrong"
             ),
         }),
         404 | 410 => Verdict::Fail(ScimError::NotFound { detail }),
@@ -243,6 +252,10 @@ mod tests {
                 "fatal",
             ),
             (403, rest(403, "denied"), C, "fatal"),
+            (404, rest(4130, "Group does not exist."), R, "notfound"),
+            (404, scim(serde_json::json!("404"), "No resource type found at 'Groups'"), Scope::Groups, "fatal"),
+            (400, scim(serde_json::json!(400), "Create group failed."), Scope::Groups, "rejected"),
+            (409, scim(serde_json::json!(409), "uniqueness"), Scope::Groups, "conflict"),
             (301, vec![], C, "fatal"),
             (405, rest(405, "Method not allowed."), R, "fatal"),
             (415, vec![], C, "fatal"),

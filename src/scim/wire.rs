@@ -1,4 +1,5 @@
-//! PURE: SCIM user resources and list responses on the wire -> [`RemoteUser`].
+//! PURE: SCIM user and group resources and list responses on the wire -> [`RemoteUser`],
+//! [`RemoteGroup`].
 //!
 //! Only the managed [`Field`]s are read, and only when the target returned them: Zoom's
 //! trimmed list resources lack most attributes, and "absent" must stay "unknown" there.
@@ -6,9 +7,10 @@
 
 use serde_json::Value;
 
-use super::model::{Field, RemoteUser, ScimUser};
+use super::model::{Field, RemoteGroup, RemoteUser, ScimUser};
 
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -79,8 +81,8 @@ pub fn parse_user(v: &Value) -> Option<RemoteUser> {
     })
 }
 
-/// One page of a ListResponse: the users and `totalResults`. `None` when it is not one.
-pub fn parse_list(v: &Value) -> Option<(Vec<RemoteUser>, Option<u64>)> {
+/// The resources of a ListResponse and its `totalResults`; `None` when it is not one.
+fn list_resources(v: &Value) -> Option<(&[Value], Option<u64>)> {
     let total = v.get("totalResults").and_then(Value::as_u64);
     let resources = match v.get("Resources") {
         Some(Value::Array(items)) => items.as_slice(),
@@ -88,8 +90,40 @@ pub fn parse_list(v: &Value) -> Option<(Vec<RemoteUser>, Option<u64>)> {
         None if total.is_some() => &[],
         _ => return None,
     };
+    Some((resources, total))
+}
+
+/// One page of a ListResponse: the users and `totalResults`. `None` when it is not one.
+pub fn parse_list(v: &Value) -> Option<(Vec<RemoteUser>, Option<u64>)> {
+    let (resources, total) = list_resources(v)?;
     let users = resources.iter().map(parse_user).collect::<Option<Vec<_>>>()?;
     Some((users, total))
+}
+
+/// A group resource; `None` without a string `id`. `members` only when the resource has
+/// the attribute (Zoom never shows it, so `None` there means "unknown", not "empty"); a
+/// server that leaves out an empty `members` (scim2-server does) is read as unknown too,
+/// which costs nothing: the engine then adds what is missing, as for Zoom. Members typed
+/// `Group` (nested groups) are not user ids and are left out: zoomsync pushes flattened
+/// user memberships and leaves a nested group it did not put there alone.
+pub fn parse_group(v: &Value) -> Option<RemoteGroup> {
+    let id = v.get("id")?.as_str().filter(|s| !s.is_empty())?.to_string();
+    let display_name = v.get("displayName").and_then(Value::as_str).unwrap_or_default().to_string();
+    let members = v.get("members").and_then(Value::as_array).map(|items| {
+        items
+            .iter()
+            .filter(|m| !m.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("Group")))
+            .filter_map(|m| m.get("value").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string))
+            .collect()
+    });
+    Some(RemoteGroup { id, display_name, members })
+}
+
+/// One page of a group ListResponse: the groups and `totalResults`. `None` when it is not one.
+pub fn parse_group_list(v: &Value) -> Option<(Vec<RemoteGroup>, Option<u64>)> {
+    let (resources, total) = list_resources(v)?;
+    let groups = resources.iter().map(parse_group).collect::<Option<Vec<_>>>()?;
+    Some((groups, total))
 }
 
 #[cfg(test)]
@@ -142,5 +176,23 @@ mod tests {
         assert_eq!(parse_list(&json!({"totalResults": 0})).unwrap().0.len(), 0);
         assert_eq!(parse_list(&json!({"hello": 1})), None);
         assert_eq!(parse_list(&json!({"Resources": [{"noid": 1}]})), None);
+    }
+
+    #[test]
+    fn groups_with_and_without_members() {
+        let zoom = json!({"id": "g&1", "displayName": "Eng", "meta": {"resourceType": "Group"}});
+        let g = parse_group(&zoom).unwrap();
+        assert_eq!((g.id.as_str(), g.display_name.as_str(), g.members), ("g&1", "Eng", None));
+        let generic = json!({"id": "g2", "displayName": "Ops", "members": [
+            {"value": "u1", "$ref": "../Users/u1"}, {"value": "u2", "type": "User"},
+            {"value": "g9", "type": "group"}, {"display": "no value"}]});
+        assert_eq!(parse_group(&generic).unwrap().members, Some(vec!["u1".to_string(), "u2".to_string()]));
+        assert_eq!(parse_group(&json!({"id": "g3", "members": []})).unwrap().members, Some(vec![]));
+        assert_eq!(parse_group(&json!({"displayName": "no id"})), None);
+        let page = json!({"totalResults": 1, "Resources": [zoom]});
+        let (groups, total) = parse_group_list(&page).unwrap();
+        assert_eq!((groups.len(), total), (1, Some(1)));
+        assert_eq!(parse_group_list(&json!({"totalResults": 0})).unwrap().0, vec![]);
+        assert_eq!(parse_group_list(&json!({"Resources": [{"displayName": "x"}]})), None);
     }
 }

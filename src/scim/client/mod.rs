@@ -4,8 +4,11 @@
 //! - `mod.rs`: construction (TLS, timeouts, auth, throttle), URLs, the cycle budget.
 //! - `send.rs`: the request loop — throttle, token, one attempt, classify, retry. It is the
 //!   only place that retries.
-//! - `ops.rs`: the seven operations of the trait, per wire profile.
+//! - `ops.rs`: the trait implementation: the seven user operations, per wire profile; the
+//!   group methods delegate to `group_ops.rs`.
+//! - `group_ops.rs`: the six group operations (the same on both profiles).
 
+mod group_ops;
 mod ops;
 mod send;
 
@@ -135,6 +138,22 @@ impl ScimClient {
         format!("{}Users?filter={}&startIndex=1&count=2", self.base, utf8_percent_encode(&filter, COMPONENT))
     }
 
+    fn groups_url(&self) -> String {
+        format!("{}Groups", self.base)
+    }
+
+    fn group_url(&self, id: &str) -> String {
+        format!("{}Groups/{}", self.base, utf8_percent_encode(id, COMPONENT))
+    }
+
+    /// `displayName eq "…"` escaped like [`filter_url`](Self::filter_url). Asks for a few
+    /// results, not one: displayName matching is case-insensitive and a generic server may
+    /// hold names differing only in case (scim2-server does not keep names unique).
+    fn group_filter_url(&self, display_name: &str) -> String {
+        let filter = format!("displayName eq {}", crate::scim::group_body::filter_literal(display_name));
+        format!("{}Groups?filter={}&startIndex=1&count=10", self.base, utf8_percent_encode(&filter, COMPONENT))
+    }
+
     /// Replaces any secret value in `text` (server texts could echo one back).
     fn scrub(&self, text: String) -> String {
         self.auth.secrets().into_iter().filter(|s| s.len() >= 4).fold(text, |t, s| t.replace(s, "<redacted>"))
@@ -171,6 +190,13 @@ mod tests {
         let c = ScimClient::new(&config("http://127.0.0.1:9/t1/v2")).unwrap();
         assert_eq!(c.users_url(), "http://127.0.0.1:9/t1/v2/Users");
         assert_eq!(c.scrub("x tok-secret y".into()), "x <redacted> y");
+        assert_eq!(c.groups_url(), "http://127.0.0.1:9/t1/v2/Groups");
+        assert_eq!(c.group_url("g&1/x"), "http://127.0.0.1:9/t1/v2/Groups/g%261%2Fx");
+        assert_eq!(
+            c.group_filter_url("R&D \"Ops\" \\ Ärzte"),
+            "http://127.0.0.1:9/t1/v2/Groups?filter=displayName%20eq%20%22R%26D%20%5C%22Ops%5C%22%20%5C%5C%20%C3%84rzte%22\
+             &startIndex=1&count=10"
+        );
         assert!(!format!("{c:?}").contains("tok-secret"));
     }
 

@@ -1,4 +1,5 @@
-//! The seven operations of [`Target`], per wire profile (see `wire_body` for the bodies).
+//! [`Target`] for the client: the seven user operations, per wire profile (see `wire_body`
+//! for the bodies); the group operations delegate to `group_ops.rs`.
 
 use std::collections::HashSet;
 
@@ -12,7 +13,7 @@ use crate::scim::errors::Scope;
 use crate::scim::throttle::Label;
 use crate::scim::wire::{parse_list, parse_user};
 use crate::scim::wire_body::{active_body, create_body, scim_patch_body, zoom_put_body};
-use crate::scim::{Change, RemoteUser, ScimError, ScimUser, Target};
+use crate::scim::{Change, MemberPatch, RemoteGroup, RemoteUser, ScimError, ScimUser, Target};
 
 impl ScimClient {
     fn user_from(&self, reply: &Reply, what: &str) -> Result<RemoteUser, ScimError> {
@@ -175,27 +176,27 @@ impl Target for ScimClient {
         }
     }
 
-    async fn find_group(&self, _display_name: &str) -> Result<Option<crate::scim::RemoteGroup>, ScimError> {
-        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    async fn find_group(&self, display_name: &str) -> Result<Option<RemoteGroup>, ScimError> {
+        self.group_find(display_name).await
     }
 
-    async fn get_group(&self, _id: &str) -> Result<crate::scim::RemoteGroup, ScimError> {
-        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    async fn get_group(&self, id: &str) -> Result<RemoteGroup, ScimError> {
+        self.group_get(id).await
     }
 
-    async fn create_group(&self, _display_name: &str) -> Result<crate::scim::RemoteGroup, ScimError> {
-        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    async fn create_group(&self, display_name: &str) -> Result<RemoteGroup, ScimError> {
+        self.group_create(display_name).await
     }
 
-    async fn rename_group(&self, _id: &str, _display_name: &str) -> Result<(), ScimError> {
-        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    async fn rename_group(&self, id: &str, display_name: &str) -> Result<(), ScimError> {
+        self.group_rename(id, display_name).await
     }
 
-    async fn patch_members(&self, _id: &str, _patch: &crate::scim::MemberPatch) -> Result<(), ScimError> {
-        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    async fn patch_members(&self, id: &str, patch: &MemberPatch) -> Result<(), ScimError> {
+        self.group_patch_members(id, patch).await
     }
 
-    async fn delete_group(&self, _id: &str) -> Result<(), ScimError> {
-        Err(ScimError::Fatal { detail: "group operations are not built yet".into() })
+    async fn delete_group(&self, id: &str) -> Result<(), ScimError> {
+        self.group_delete(id).await
     }
 }
