@@ -36,6 +36,15 @@ pub const QUARANTINED_OBJECTS: &str = "zoomsync_quarantined_objects";
 pub const CONNECTOR_QUARANTINED: &str = "zoomsync_connector_quarantined";
 /// Gauge: users whose userName change Zoom kept refusing.
 pub const RENAME_REFUSED_USERS: &str = "zoomsync_rename_refused_users";
+/// Gauge `{state}`: configured directory groups by state (found, missing, rejected).
+pub const DIRECTORY_GROUPS: &str = "zoomsync_directory_groups";
+/// Counter `{operation, result}`: group operations (group_link, group_create, group_rename,
+/// group_add, group_remove, group_delete, group_unlink).
+pub const GROUP_OPERATIONS_TOTAL: &str = "zoomsync_group_operations_total";
+/// Counter `{change}`: group memberships added or removed on the target.
+pub const GROUP_MEMBER_CHANGES_TOTAL: &str = "zoomsync_group_member_changes_total";
+/// Gauge: nesting cycles among the directory groups (members are still counted once).
+pub const GROUP_NESTING_CYCLES: &str = "zoomsync_group_nesting_cycles";
 /// Gauge `{version}`: always 1.
 pub const BUILD_INFO: &str = "zoomsync_build_info";
 
@@ -50,6 +59,10 @@ pub fn describe() {
     describe_gauge!(QUARANTINED_OBJECTS, "Objects skipped after repeated failures, by reason");
     describe_gauge!(CONNECTOR_QUARANTINED, "1 while the whole connector is quarantined");
     describe_gauge!(RENAME_REFUSED_USERS, "Users whose userName change the target kept refusing");
+    describe_gauge!(DIRECTORY_GROUPS, "Configured directory groups by state");
+    describe_counter!(GROUP_OPERATIONS_TOTAL, "Group operations on the target, by operation and result");
+    describe_counter!(GROUP_MEMBER_CHANGES_TOTAL, "Group memberships added or removed on the target");
+    describe_gauge!(GROUP_NESTING_CYCLES, "Nesting cycles among the directory groups");
     describe_gauge!(BUILD_INFO, "Build information");
     describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP attempts to the SCIM target by method and status class");
     describe_histogram!(HTTP_REQUEST_DURATION_SECONDS, Unit::Seconds, "HTTP attempt duration");
@@ -67,7 +80,7 @@ pub fn cycle_outcome(report: &CycleReport) -> &'static str {
         "interrupted"
     } else if report.incomplete.is_some() {
         "incomplete"
-    } else if report.failed() > 0 || !report.plan.held.is_empty() {
+    } else if report.failed() > 0 || report.group_failures() > 0 || !report.plan.held.is_empty() {
         "attention"
     } else {
         "success"
@@ -99,6 +112,24 @@ pub fn record_cycle(
     }
     gauge!(CONNECTOR_QUARANTINED).set(if meta.connector_quarantine.is_some() { 1.0 } else { 0.0 });
     gauge!(RENAME_REFUSED_USERS).set(renames_refused as f64);
+    if let Some(groups) = &report.groups {
+        record_groups(groups);
+    }
+}
+
+fn record_groups(groups: &crate::sync::GroupReport) {
+    gauge!(DIRECTORY_GROUPS, "state" => "found").set(groups.groups_read as f64);
+    gauge!(DIRECTORY_GROUPS, "state" => "missing").set(groups.missing.len() as f64);
+    gauge!(DIRECTORY_GROUPS, "state" => "rejected").set(groups.rejected.len() as f64);
+    gauge!(GROUP_NESTING_CYCLES).set(groups.cycles.len() as f64);
+    for (operation, n) in &groups.done {
+        counter!(GROUP_OPERATIONS_TOTAL, "operation" => *operation, "result" => "success").increment(*n as u64);
+    }
+    for op in &groups.failed {
+        counter!(GROUP_OPERATIONS_TOTAL, "operation" => op.operation, "result" => "failure").increment(1);
+    }
+    counter!(GROUP_MEMBER_CHANGES_TOTAL, "change" => "add").increment(groups.members_added as u64);
+    counter!(GROUP_MEMBER_CHANGES_TOTAL, "change" => "remove").increment(groups.members_removed as u64);
 }
 
 /// Records a cycle that could not run at all (directory or state error).

@@ -43,6 +43,23 @@ fn example_config_parses() {
 }
 
 #[test]
+fn group_defaults_follow_the_directory_flavor() {
+    let dir = fixture();
+    let cfg = parse(&format!("{GOOD}[groups]\nnames = [\"Phone\"]\n"), dir.path()).unwrap();
+    let groups = cfg.groups.unwrap();
+    assert_eq!(groups.nesting, config::Nesting::Expand);
+    assert_eq!(groups.base_dn, "ou=people,dc=example,dc=com");
+    assert!(groups.class_filter.contains("groupOfNames"));
+    assert!(groups.delete_created);
+    let ad = GOOD.replace("[directory]", "[directory]\nflavor = \"active_directory\"");
+    let cfg = parse(&format!("{ad}[groups]\nfilter = \"(cn=Zoom-*)\"\n"), dir.path()).unwrap();
+    let groups = cfg.groups.unwrap();
+    assert_eq!(groups.nesting, config::Nesting::InChain);
+    assert_eq!(groups.class_filter, "(objectClass=group)");
+    assert!(parse(GOOD, dir.path()).unwrap().groups.is_none(), "no [groups]: users only");
+}
+
+#[test]
 fn minimal_config_gets_safe_defaults() {
     let dir = fixture();
     let cfg = parse(GOOD, dir.path()).unwrap();
@@ -108,6 +125,22 @@ fn bad_configs_name_their_key() {
         (with("[mapping]\nuserName = \"uid\"\n"), "mapping.userName", "user_name_attribute"),
         (with("[mapping]\ntitle = { attribute = \"title\", constant = \"x\" }\n"), "mapping.title", "exactly one"),
         (with("[mapping]\ndisplayName = { template = \"{givenName\" }\n"), "mapping.displayName", "attribute name"),
+        (with("[groups]\n"), "groups.names", "no group is pushed by default"),
+        (with("[groups]\nnames = [\"A\", \"a\"]\n"), "groups.names[1]", "listed twice"),
+        (with("[groups]\nnames = [\"A\"]\nfilter = \"cn=A\"\n"), "groups.filter", "expected '('"),
+        (with("[groups]\nnames = [\"A\"]\nnesting = \"deep\"\n"), "groups.nesting", "not one of"),
+        (with("[groups]\nnames = [\"A\"]\nscope = [\"\"]\n"), "groups.scope[0]", "is empty"),
+        (with("[groups]\nnames = [\"A\"]\nmember = \"x\"\n"), "groups.member", "unknown field"),
+        (
+            with("[groups]\nnames = [\"A\"]\n[groups.zoom_names]\nB = \"Bee\"\n"),
+            "groups.zoom_names.\"B\"",
+            "not one of groups.names",
+        ),
+        (
+            "[directory]\nkind = \"ldif\"\npath = \"pw\"\n[groups]\nnames = [\"A\"]\nnesting = \"in_chain\"\n".into(),
+            "groups.nesting",
+            "needs an LDAP server",
+        ),
         ("".into(), "directory", "required"),
         ("[directory\n".into(), "<file>", ""),
     ];

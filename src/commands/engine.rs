@@ -108,7 +108,7 @@ fn status_of(report: &CycleReport) -> ExitCode {
         ExitCode::FAILURE
     } else if report.incomplete.is_some() {
         ExitCode::from(EXIT_INCOMPLETE)
-    } else if report.failed() > 0 || !report.plan.held.is_empty() {
+    } else if report.failed() > 0 || report.group_failures() > 0 || !report.plan.held.is_empty() {
         ExitCode::from(EXIT_ATTENTION)
     } else {
         ExitCode::SUCCESS

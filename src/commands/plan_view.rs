@@ -1,10 +1,11 @@
 //! Printing plans and outcomes for people (text) and programs (JSON).
 
 use serde::Serialize;
+use zoomsync::plan::groups::GroupChange;
 use zoomsync::plan::{Action, Op, changes};
 use zoomsync::scim::Change;
 use zoomsync::state::StateStore;
-use zoomsync::sync::{CycleReport, OutcomeResult};
+use zoomsync::sync::{CycleReport, GroupReport, OutcomeResult};
 
 #[derive(Serialize)]
 struct OpView<'a> {
@@ -45,6 +46,7 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
             "skipped": plan.skipped,
             "unchanged": plan.unchanged,
             "totals": totals(report),
+            "groups": report.groups,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -78,7 +80,48 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
         println!("{:<10} {:<40} {} — {}", "skip", s.user_name, s.dn, s.reason);
     }
     println!("totals: {}", totals(report));
+    if let Some(groups) = &report.groups {
+        show_groups(groups);
+    }
     Ok(())
+}
+
+fn show_groups(g: &GroupReport) {
+    println!("groups: {} read, {} rejected", g.groups_read, g.rejected.len());
+    for name in &g.missing {
+        println!("  NOT FOUND: {name} — no group is deleted or unlinked while a configured group is missing");
+    }
+    for r in &g.rejected {
+        println!("  rejected {}: {}", r.dn, r.reason);
+    }
+    for cycle in &g.cycles {
+        println!("  nesting cycle: {} (members counted once)", cycle.join(" -> "));
+    }
+    if let Some(reason) = &g.incomplete {
+        println!("  group read INCOMPLETE: {reason} — nobody is removed from a group");
+    }
+    if g.out_of_scope > 0 {
+        println!("  {} users are in no scoping group (out of scope)", g.out_of_scope);
+    }
+    for op in &g.plan.ops {
+        let what = match &op.change {
+            GroupChange::Members { anchors, remove: true, .. } => format!("-{} members", anchors.len()),
+            GroupChange::Members { anchors, remove: false, .. } => format!("+{} members", anchors.len()),
+            GroupChange::Rename { from } => format!("from {from:?}"),
+            GroupChange::Link => "find by name or create".to_string(),
+            GroupChange::Delete => "created by zoomsync, gone from the directory".to_string(),
+            GroupChange::Unlink => "gone from the directory; the Zoom group is kept".to_string(),
+        };
+        println!("{:<13} {:<30} {what}", op.change.name(), op.zoom_name);
+    }
+    let (added, removed) = g.plan.member_counts();
+    println!(
+        "group totals: {} requests, +{added} -{removed} members, {} members waiting for a Zoom account, {} removals and {} group deletions withheld",
+        g.plan.ops.len(),
+        g.plan.awaiting_user,
+        g.plan.removals_withheld,
+        g.plan.deletions_withheld,
+    );
 }
 
 fn totals(report: &CycleReport) -> String {
@@ -110,6 +153,9 @@ pub fn print_outcomes(report: &CycleReport) {
                 other.detail().unwrap_or("")
             ),
         }
+    }
+    for f in report.groups.iter().flat_map(|g| &g.failed) {
+        println!("{:<13} {:<30} failure: {}", f.operation, f.group, f.error);
     }
     if let Some(guard) = &report.plan.guard {
         println!("GUARD: {guard}");

@@ -55,10 +55,12 @@ pub struct Config {
 pub struct GroupsConfig {
     /// Where groups are searched (default: `directory.base_dn`; empty for LDIF = everywhere).
     pub base_dn: String,
-    /// Which entries are groups. Nested groups are looked up among these too.
-    pub filter: String,
-    /// Directory group names (values of `name_attribute`) pushed to Zoom; empty = every
-    /// group `filter` matches.
+    /// Which entries are groups: nested groups and scoping groups are looked up among these.
+    pub class_filter: String,
+    /// Groups pushed to Zoom: those this filter matches (searched under `base_dn`)...
+    pub filter: Option<String>,
+    /// ...and those with these names (values of `name_attribute`). At least one of the two
+    /// is set, so no directory's every group is pushed by accident.
     pub names: Vec<String>,
     pub name_attribute: String,
     /// Attributes holding member DNs (`member`, `uniqueMember`).

@@ -148,6 +148,7 @@ pub struct RawAdmin {
 #[serde(deny_unknown_fields)]
 pub struct RawGroups {
     pub base_dn: Option<String>,
+    pub class_filter: Option<String>,
     pub filter: Option<String>,
     pub names: Option<Vec<String>>,
     pub name_attribute: Option<String>,

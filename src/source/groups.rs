@@ -1,11 +1,11 @@
 //! Directory groups: which ones, and who is in them after nesting is flattened.
 //!
-//! One search reads every entry `groups.filter` matches (the nesting universe); the groups
-//! named in `groups.names` and `groups.scope` are then flattened to the *users in scope*:
+//! One search reads every entry `groups.class_filter` matches (the nesting universe); the
+//! groups `groups.filter` and `groups.names` choose, and the `groups.scope` ones, are flattened to the *users in scope*:
 //! on AD by the server (LDAP_MATCHING_RULE_IN_CHAIN, one search per group), elsewhere by
 //! [`flatten`] here, which walks member DNs through the universe and stops at cycles.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Decoder, Directory, ReadEnd, SearchRequest, SearchScope, SourceError};
 use crate::config::{GroupsConfig, Nesting};
@@ -28,8 +28,11 @@ pub struct DirectoryGroup {
 /// What a group read found.
 #[derive(Debug, Default)]
 pub struct GroupRead {
-    /// The groups named in `groups.names` (or all, when it is empty) and `groups.scope`.
+    /// The groups `groups.filter` and `groups.names` choose, and the `groups.scope` ones.
     pub groups: Vec<DirectoryGroup>,
+    /// DNs (normalized) of the groups to push (chosen by filter or name; scope-only
+    /// groups are not pushed).
+    pub pushed: HashSet<String>,
     /// Set when a search ended early: memberships may be missing, so nobody may be
     /// removed from a group or treated as out of scope.
     pub incomplete: Option<String>,
@@ -124,14 +127,26 @@ pub async fn read_groups<D: Directory>(
     if config.nesting != Nesting::InChain {
         attributes.extend(config.member_attributes.iter().cloned());
     }
-    let request = SearchRequest {
+    let subtree = |filter: &str, attributes: Vec<String>| SearchRequest {
         base: config.base_dn.clone(),
         scope: SearchScope::Subtree,
-        filter: config.filter.clone(),
+        filter: filter.to_string(),
         attributes,
     };
+    let mut requests = vec![subtree(&config.class_filter, attributes)];
+    if let Some(filter) = &config.filter {
+        requests.push(subtree(filter, vec!["1.1".into()]));
+    }
     let mut entries = Vec::new();
-    let end = directory.search(std::slice::from_ref(&request), &mut |_, entry| entries.push(entry)).await?;
+    let mut chosen_by_filter = HashSet::new();
+    let end = directory
+        .search(&requests, &mut |i, entry| match i {
+            0 => entries.push(entry),
+            _ => {
+                chosen_by_filter.insert(normalize_dn(&entry.dn));
+            }
+        })
+        .await?;
     let mut read = GroupRead::default();
     if let ReadEnd::Incomplete { reason } = end {
         read.incomplete = Some(format!("group search: {reason}"));
@@ -146,8 +161,13 @@ pub async fn read_groups<D: Directory>(
             }
         })
         .collect();
-    let (selected, missing, ambiguous) = select(&universe, config);
+    let (selected, missing, ambiguous) = select(&universe, config, &chosen_by_filter);
     read.missing = missing;
+    read.pushed = selected
+        .iter()
+        .filter(|g| chosen_by_filter.contains(&g.dn) || config.names.iter().any(|n| n.eq_ignore_ascii_case(&g.name)))
+        .map(|g| g.dn.clone())
+        .collect();
     read.rejected.extend(ambiguous);
     match (config.nesting, user_search) {
         (Nesting::InChain, Some((base, filter))) => {
@@ -220,30 +240,26 @@ fn raw_group(entry: &RawEntry, config: &GroupsConfig, decoder: &Decoder) -> Resu
     Ok(RawGroup { anchor, dn, name: name.to_string(), members })
 }
 
-/// The groups to flatten: those named in `names` (all when empty) and in `scope`. A name
-/// two groups carry is refused: which one was meant cannot be guessed.
-fn select<'a>(universe: &'a [RawGroup], config: &GroupsConfig) -> (Vec<&'a RawGroup>, Vec<String>, Vec<Rejected>) {
+/// The groups to flatten: those `groups.filter` chose, those named in `names` and in
+/// `scope`, each once. A name two groups carry is refused: which was meant cannot be guessed.
+fn select<'a>(
+    universe: &'a [RawGroup],
+    config: &GroupsConfig,
+    chosen_by_filter: &HashSet<String>,
+) -> (Vec<&'a RawGroup>, Vec<String>, Vec<Rejected>) {
     let mut by_name: HashMap<String, Vec<&RawGroup>> = HashMap::new();
     for g in universe {
         by_name.entry(g.name.to_lowercase()).or_default().push(g);
     }
-    let mut wanted: Vec<String> = if config.names.is_empty() {
-        let mut all: Vec<String> = universe.iter().map(|g| g.name.clone()).collect();
-        all.sort_by_key(|n| n.to_lowercase());
-        all.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-        all
-    } else {
-        config.names.clone()
-    };
-    for s in &config.scope {
-        if !wanted.iter().any(|w| w.eq_ignore_ascii_case(s)) {
-            wanted.push(s.clone());
-        }
-    }
-    let (mut selected, mut missing, mut ambiguous) = (Vec::new(), Vec::new(), Vec::new());
-    for name in wanted {
+    let mut selected: Vec<&RawGroup> = universe.iter().filter(|g| chosen_by_filter.contains(&g.dn)).collect();
+    let (mut missing, mut ambiguous) = (Vec::new(), Vec::new());
+    for name in config.names.iter().chain(&config.scope) {
         match by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
-            Some([one]) => selected.push(*one),
+            Some([one]) => {
+                if !selected.iter().any(|s| s.dn == one.dn) {
+                    selected.push(*one);
+                }
+            }
             Some(many) if many.len() > 1 => {
                 let dns: Vec<&str> = many.iter().map(|g| g.dn.as_str()).collect();
                 ambiguous.push(Rejected {
@@ -251,9 +267,9 @@ fn select<'a>(universe: &'a [RawGroup], config: &GroupsConfig) -> (Vec<&'a RawGr
                     anchor: None,
                     reason: format!("{} groups are named {name:?}; rename one or narrow groups.base_dn", many.len()),
                 });
-                missing.push(name);
+                missing.push(name.clone());
             }
-            _ => missing.push(name),
+            _ => missing.push(name.clone()),
         }
     }
     (selected, missing, ambiguous)

@@ -119,7 +119,8 @@ fn filter_values_are_escaped() {
 fn config(names: &[&str], scope: &[&str], nesting: Nesting) -> GroupsConfig {
     GroupsConfig {
         base_dn: "ou=groups,dc=t".into(),
-        filter: "(objectClass=groupOfNames)".into(),
+        class_filter: "(objectClass=groupOfNames)".into(),
+        filter: None,
         names: names.iter().map(|s| s.to_string()).collect(),
         name_attribute: "cn".into(),
         member_attributes: vec!["member".into(), "uniqueMember".into()],
@@ -190,16 +191,19 @@ async fn read_selects_flattens_and_reports_missing_and_ambiguous_names() {
 }
 
 #[tokio::test]
-async fn all_groups_when_no_names_and_scope_groups_are_added() {
+async fn a_filter_chooses_groups_and_scope_groups_are_read_but_not_pushed() {
     let mut cfg = config(&[], &[], Nesting::Direct);
     cfg.base_dn = "dc=t".into();
+    cfg.filter = Some("(|(cn=Phone)(cn=Elsewhere))".into());
     let read = read_groups(&directory(), &cfg, &decoder(), None, &users()).await.unwrap();
     let names: Vec<&str> = read.groups.iter().map(|g| g.name.as_str()).collect();
-    assert_eq!(names, ["Elsewhere", "Nested", "Phone"]);
+    assert_eq!(names, ["Phone", "Elsewhere"]);
     assert_eq!(read.named("phone").unwrap().members.len(), 1, "direct: the nested group's user is not counted");
+    assert_eq!(read.pushed.len(), 2);
 
     let cfg = config(&["Nested"], &["Phone"], Nesting::Expand);
     let read = read_groups(&directory(), &cfg, &decoder(), None, &users()).await.unwrap();
     let names: Vec<&str> = read.groups.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(names, ["Nested", "Phone"]);
+    assert_eq!(read.pushed.iter().collect::<Vec<_>>(), ["cn=nested,ou=groups,dc=t"]);
 }

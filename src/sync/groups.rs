@@ -55,8 +55,7 @@ pub struct GroupReport {
     pub done: std::collections::BTreeMap<&'static str, usize>,
     pub members_added: usize,
     pub members_removed: usize,
-    /// (group, error) for each operation that failed.
-    pub failed: Vec<(String, String)>,
+    pub failed: Vec<GroupFailure>,
 }
 
 impl GroupReport {
@@ -82,6 +81,14 @@ impl GroupReport {
         }
         s
     }
+}
+
+/// A group operation that failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupFailure {
+    pub group: String,
+    pub operation: &'static str,
+    pub error: String,
 }
 
 /// Reads the groups, given the users in scope so far.
@@ -124,7 +131,7 @@ pub fn apply_scope(desired: &mut Desired, read: &GroupRead, scope: &[String]) ->
 pub fn desired_groups(read: &GroupRead, config: &GroupsConfig) -> Vec<DesiredGroup> {
     read.groups
         .iter()
-        .filter(|g| config.names.is_empty() || config.names.iter().any(|n| n.eq_ignore_ascii_case(&g.name)))
+        .filter(|g| read.pushed.contains(&g.dn))
         .map(|g| DesiredGroup {
             anchor: g.anchor.clone(),
             dn: g.dn.clone(),
@@ -249,7 +256,11 @@ impl GroupStep<'_> {
                     store.remove_group(&op.anchor)?;
                 }
                 tracing::warn!(group = %op.zoom_name, operation = op.change.name(), error = %e, "group operation failed");
-                report.failed.push((op.zoom_name.clone(), e.to_string()));
+                report.failed.push(GroupFailure {
+                    group: op.zoom_name.clone(),
+                    operation: op.change.name(),
+                    error: e.to_string(),
+                });
                 log.record(store, &op, op.change.name(), "failure", Some(e.to_string()))?;
                 Ok(e.is_fatal().then(|| e.to_string()))
             }

@@ -18,14 +18,24 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
         (None, SourceConfig::Ldap(l)) => l.base_dn.clone(),
         (None, SourceConfig::Ldif { .. }) => String::new(),
     };
-    let default_filter = if active_directory {
+    let default_class = if active_directory {
         "(objectClass=group)"
     } else {
         "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames))"
     };
-    let filter = raw.filter.unwrap_or_else(|| default_filter.to_string());
-    Filter::parse(&filter).map_err(|e| ConfigError::invalid("groups.filter", format!("{filter:?}: {e}")))?;
+    let class_filter = raw.class_filter.unwrap_or_else(|| default_class.to_string());
+    Filter::parse(&class_filter)
+        .map_err(|e| ConfigError::invalid("groups.class_filter", format!("{class_filter:?}: {e}")))?;
+    if let Some(filter) = &raw.filter {
+        Filter::parse(filter).map_err(|e| ConfigError::invalid("groups.filter", format!("{filter:?}: {e}")))?;
+    }
     let names = name_list("groups.names", raw.names.unwrap_or_default())?;
+    if names.is_empty() && raw.filter.is_none() {
+        return Err(ConfigError::invalid(
+            "groups.names",
+            "set names (or filter) to choose the groups pushed to Zoom; no group is pushed by default",
+        ));
+    }
     let scope = name_list("groups.scope", raw.scope.unwrap_or_default())?;
     let name_attribute = attribute("groups.name_attribute", raw.name_attribute.unwrap_or_else(|| "cn".into()))?;
     let member_attributes = raw.member_attributes.unwrap_or_else(|| vec!["member".into(), "uniqueMember".into()]);
@@ -47,10 +57,11 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
             "in_chain needs an LDAP server (Active Directory); use expand for an LDIF file",
         ));
     }
-    let zoom_names = zoom_names(raw.zoom_names.unwrap_or_default(), &names)?;
+    let zoom_names = zoom_names(raw.zoom_names.unwrap_or_default(), &names, raw.filter.is_some())?;
     Ok(GroupsConfig {
         base_dn,
-        filter,
+        class_filter,
+        filter: raw.filter,
         names,
         name_attribute,
         member_attributes,
@@ -85,13 +96,18 @@ fn attribute(key: &str, name: String) -> Result<String, ConfigError> {
     if ok { Ok(name) } else { Err(ConfigError::invalid(key, format!("{name:?} is not an attribute name"))) }
 }
 
-/// Keys must be pushed groups (when `names` is set); Zoom names non-empty, short, unique.
-fn zoom_names(raw: BTreeMap<String, String>, names: &[String]) -> Result<BTreeMap<String, String>, ConfigError> {
+/// Keys must be pushed groups (when only `names` chooses them); Zoom names non-empty,
+/// short, unique.
+fn zoom_names(
+    raw: BTreeMap<String, String>,
+    names: &[String],
+    by_filter: bool,
+) -> Result<BTreeMap<String, String>, ConfigError> {
     let mut taken = BTreeSet::new();
     let mut out = BTreeMap::new();
     for (directory_name, zoom_name) in raw {
         let key = format!("groups.zoom_names.{directory_name:?}");
-        if !names.is_empty() && !names.iter().any(|n| n.eq_ignore_ascii_case(&directory_name)) {
+        if !by_filter && !names.iter().any(|n| n.eq_ignore_ascii_case(&directory_name)) {
             return Err(ConfigError::invalid(key, "is not one of groups.names"));
         }
         let zoom_name = zoom_name.trim().to_string();
@@ -117,14 +133,15 @@ mod tests {
     fn zoom_names_must_name_listed_groups_and_be_unique() {
         let names = vec!["Phone".to_string(), "Agents".to_string()];
         let map = |pairs: &[(&str, &str)]| pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
-        assert!(zoom_names(map(&[("phone", "Zoom Phone Users")]), &names).is_ok());
+        assert!(zoom_names(map(&[("phone", "Zoom Phone Users")]), &names, false).is_ok());
+        assert!(zoom_names(map(&[("other", "Other")]), &names, true).is_ok(), "a filter may choose any group");
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("other", "X")], "is not one of groups.names"),
             (&[("Phone", " ")], "1 to 128"),
             (&[("Phone", "Same"), ("Agents", "same")], "used twice"),
         ];
         for (pairs, expected) in cases {
-            let err = zoom_names(map(pairs), &names).unwrap_err().to_string();
+            let err = zoom_names(map(pairs), &names, false).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
     }
