@@ -117,7 +117,7 @@ pub fn apply_scope(desired: &mut Desired, read: &GroupRead, scope: &[String]) ->
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
         desired.incomplete.get_or_insert_with(|| {
-            format!("scoping group(s) not found: {}; nobody is treated as out of scope", names.join(", "))
+            format!("scoping group(s) not found: {}; nobody is deactivated", names.join(", "))
         });
     }
     let in_scope: HashSet<&Anchor> =

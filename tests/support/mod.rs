@@ -2,8 +2,10 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod data;
+pub mod groups_data;
 pub mod ports;
 pub mod process;
+pub mod relay;
 pub mod samba;
 pub mod samba_data;
 pub mod scim2;
