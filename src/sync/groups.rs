@@ -116,9 +116,9 @@ pub fn apply_scope(desired: &mut Desired, read: &GroupRead, scope: &[String]) ->
     let missing: Vec<&String> = scope.iter().filter(|s| read.named(s).is_none()).collect();
     if !missing.is_empty() {
         let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-        desired.incomplete.get_or_insert_with(|| {
-            format!("scoping group(s) not found: {}; nobody is deactivated", names.join(", "))
-        });
+        desired
+            .incomplete
+            .get_or_insert_with(|| format!("scoping group(s) not found: {}; nobody is deactivated", names.join(", ")));
     }
     let in_scope: HashSet<&Anchor> =
         scope.iter().filter_map(|s| read.named(s)).flat_map(|g| g.members.iter()).collect();
@@ -383,3 +383,7 @@ impl History {
         }])
     }
 }
+
+#[cfg(test)]
+#[path = "groups_tests.rs"]
+mod tests;
