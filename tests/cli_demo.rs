@@ -17,6 +17,9 @@ fn demo_runs_to_the_end_and_tells_the_story() {
         "the target kept userName cmartin@example.com instead of chloe.martin@example.com",
         "GUARD: 17 deactivation(s)",
         "held 17",
+        "groups: 2 read, 0 linked, 2 created, 0 renamed, 0 deleted, +21 -0 members, failed 0",
+        "group_add     Zoom Developers                +1 members",
+        "10 removals and 0 group deletions withheld",
         "demo finished in",
     ] {
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");

@@ -23,7 +23,7 @@ use super::plan_view;
 const PEOPLE: &str = include_str!("../../demo/people.ldif");
 
 /// The demo's settings: the bundled directory, OpenLDAP defaults (disabled = locked),
-/// and the default safety limits.
+/// the default safety limits, and two groups pushed (one holding a nested group).
 const CONFIG: &str = r#"
 [directory]
 kind = "ldif"
@@ -33,6 +33,12 @@ path = "demo/people.ldif"
 [safety]
 max_deactivations = 50
 max_deactivation_percent = 10
+
+[groups]
+names = ["Zoom Phone Users", "Engineering"]
+
+[groups.zoom_names]
+"Engineering" = "Zoom Developers"
 "#;
 
 struct Demo {
@@ -139,6 +145,9 @@ pub async fn run() -> anyhow::Result<ExitCode> {
             hire.push(k, v.as_bytes().to_vec());
         }
         people.push(hire);
+        if let Some(engineering) = people.iter_mut().find(|e| e.first_text("cn") == Some("Engineering")) {
+            engineering.push("member", b"uid=nnewcomer,ou=people,dc=example,dc=com".to_vec());
+        }
         if let Some(p) = person(people, "alovelace") {
             p.set("title", Some("Principal Engineer"));
         }
@@ -149,13 +158,15 @@ pub async fn run() -> anyhow::Result<ExitCode> {
             p.set("mail", Some("chloe.martin@example.com"));
         }
     });
-    println!("\nDirectory changes: Nia Newcomer hired; Ada Lovelace promoted; Ben Okafor left (account locked);");
+    println!(
+        "\nDirectory changes: Nia Newcomer hired (and added to Engineering); Ada Lovelace promoted; Ben Okafor left (account locked);"
+    );
     println!("Chloe Martin's mail renamed. (Zoom keeps a login's old address unless the domain is managed:");
     println!("the emulator behaves that way, and zoomsync shows a warning instead of retrying or duplicating.)");
     demo.step("2. A hire, a title change, a leaver and a rename").await?;
 
     demo.directory.edit(|people| {
-        people.retain(|p| !p.first_text("departmentNumber").is_some_and(|d| d == "Sales" || d == "Support"))
+        people.retain(|p| !p.first_text("departmentNumber").is_some_and(|d| d == "Sales" || d == "Support"));
     });
     println!(
         "\nDirectory change: the Sales and Support OUs vanish (a bad filter or a migration gone wrong: 20 people)."

@@ -116,7 +116,7 @@ fn show_groups(g: &GroupReport) {
     }
     let (added, removed) = g.plan.member_counts();
     println!(
-        "group totals: {} requests, +{added} -{removed} members, {} members waiting for a Zoom account, {} removals and {} group deletions withheld",
+        "group totals: {} operations, +{added} -{removed} members, {} members not on Zoom (disabled, failing), {} removals and {} group deletions withheld",
         g.plan.ops.len(),
         g.plan.awaiting_user,
         g.plan.removals_withheld,

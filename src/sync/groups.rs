@@ -181,10 +181,18 @@ impl GroupStep<'_> {
             .collect())
     }
 
-    /// The plan without doing anything (`plan`, dry runs).
-    pub fn plan<S: StateStore>(&self, store: &S) -> Result<GroupPlan, StateError> {
+    /// The plan without doing anything (`plan`, dry runs). Users the user plan creates have
+    /// no Zoom id yet; they count as members to add (with a placeholder id never sent).
+    pub fn plan<'b, S: StateStore>(
+        &self,
+        store: &S,
+        planned_creates: impl Iterator<Item = &'b Anchor>,
+    ) -> Result<GroupPlan, StateError> {
         let known = known_groups(store)?;
-        let user_ids = self.user_ids(store)?;
+        let mut user_ids = self.user_ids(store)?;
+        for anchor in planned_creates.filter(|a| self.in_scope.contains(*a)) {
+            user_ids.entry(anchor.clone()).or_insert_with(|| format!("(new user {anchor})"));
+        }
         Ok(groups::plan_groups(&self.input(&known, &user_ids)))
     }
 

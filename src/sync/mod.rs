@@ -216,7 +216,8 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     }
     if options.dry_run {
         if let (Some(step), Some(groups)) = (&group_step, &mut report.groups) {
-            groups.plan = step.plan(engine.store)?;
+            let creates = report.plan.ops.iter().filter(|op| op.action == plan::Action::Create).map(|op| &op.anchor);
+            groups.plan = step.plan(engine.store, creates)?;
         }
         report.duration = started.elapsed();
         return Ok(report);
