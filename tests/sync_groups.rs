@@ -162,6 +162,11 @@ async fn group_based_scope_deactivates_leavers_under_the_guards_on_slapd() {
         .to_string();
     w.write_config();
 
+    // `check` shows what each configured group holds.
+    let (code, out, err) = w.zoomsync(&["check"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Zoom Users: 110 users in scope (pushed)"), "{out}");
+
     // Only the (nested) members of the scoping group are synced.
     let r = w.cycle(CycleOptions::default()).await;
     let in_scope = names_of(enabled(0..110));
@@ -203,6 +208,9 @@ async fn group_based_scope_deactivates_leavers_under_the_guards_on_slapd() {
     // as incomplete and nobody is deactivated.
     w.extra_config = w.extra_config.replace("scope = [\"Zoom Users\"]", "scope = [\"Zoom Userz\"]");
     w.write_config();
+    let (code, out, _) = w.zoomsync(&["check"]);
+    assert_eq!(code, 4, "a missing group needs attention: {out}");
+    assert!(out.contains("NOT FOUND: Zoom Userz"), "{out}");
     let r = w.cycle(CycleOptions::default()).await;
     assert!(r.incomplete.as_deref().unwrap_or("").contains("Zoom Userz"), "{}", r.summary());
     assert_eq!(r.succeeded(Action::Deactivate), 0);

@@ -5,16 +5,49 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use zoomsync::config::Config;
-use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead};
+use zoomsync::source::groups::{normalize_dn, read_groups};
+use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, Snapshot};
+use zoomsync::sync::GroupSync;
 
-use super::{EXIT_INCOMPLETE, load_config, peak_rss_mib};
+use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, peak_rss_mib};
 use crate::cli::DumpFormat;
 
-async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, DirectoryRead)> {
+async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, Decoder, DirectoryRead)> {
     let directory = AnyDirectory::from_config(&config.directory);
     let decoder = Decoder::new(config.directory.decode.clone());
     let read = source::read_users(&directory, &decoder).await?;
-    Ok((directory, read))
+    Ok((directory, decoder, read))
+}
+
+/// With `[groups]`: what each configured group holds (users in scope, nesting flattened),
+/// and every name not found. Returns false when something needs the operator.
+async fn check_groups(
+    config: &Config,
+    directory: &AnyDirectory,
+    decoder: &Decoder,
+    snapshot: &Snapshot,
+) -> anyhow::Result<bool> {
+    let Some(settings) = GroupSync::from_config(config) else { return Ok(true) };
+    let users_by_dn = snapshot.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
+    let read = read_groups(directory, settings.config, decoder, settings.user_search, &users_by_dn).await?;
+    println!("groups: {} found (nesting: {:?})", read.groups.len(), settings.config.nesting);
+    for g in &read.groups {
+        let role = if read.pushed.contains(&g.dn) { "pushed" } else { "scope only" };
+        println!("  {}: {} users in scope ({role}) — {}", g.name, g.members.len(), g.dn);
+    }
+    for name in &read.missing {
+        println!("  NOT FOUND: {name}");
+    }
+    for r in &read.rejected {
+        println!("  rejected {}: {}", r.dn, r.reason);
+    }
+    for cycle in &read.cycles {
+        println!("  nesting cycle: {} (members counted once)", cycle.join(" -> "));
+    }
+    if let Some(reason) = &read.incomplete {
+        println!("  group read INCOMPLETE: {reason}");
+    }
+    Ok(read.missing.is_empty() && read.rejected.is_empty() && read.incomplete.is_none())
 }
 
 pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
@@ -24,7 +57,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     };
     println!("config: {} OK", path.display());
     let started = std::time::Instant::now();
-    let (directory, read) = read(&config).await?;
+    let (directory, decoder, read) = read(&config).await?;
     let elapsed = started.elapsed();
     let snapshot = read.snapshot();
     println!("directory: {}", directory.describe());
@@ -38,7 +71,9 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     for r in &snapshot.rejected {
         println!("  {}: {}", r.dn, r.reason);
     }
+    let groups_ok = check_groups(&config, &directory, &decoder, snapshot).await?;
     match read {
+        DirectoryRead::Complete(_) if !groups_ok => Ok(ExitCode::from(EXIT_ATTENTION)),
         DirectoryRead::Complete(_) => Ok(ExitCode::SUCCESS),
         DirectoryRead::Incomplete { reason, .. } => {
             println!("read INCOMPLETE: {reason}; a sync would deactivate nobody");
@@ -52,7 +87,7 @@ pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let (_, read) = read(&config).await?;
+    let (_, _, read) = read(&config).await?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match format {
         DumpFormat::Json => {

@@ -127,8 +127,9 @@ pub fn apply_scope(desired: &mut Desired, read: &GroupRead, scope: &[String]) ->
     before - desired.users.len()
 }
 
-/// The groups to push, with their Zoom names (scoping-only groups are not pushed).
-pub fn desired_groups(read: &GroupRead, config: &GroupsConfig) -> Vec<DesiredGroup> {
+/// The groups to push, with their Zoom names and their members in scope (scoping-only
+/// groups are not pushed; members out of scope are not zoomsync's to manage).
+pub fn desired_groups(read: &GroupRead, config: &GroupsConfig, in_scope: &HashSet<Anchor>) -> Vec<DesiredGroup> {
     read.groups
         .iter()
         .filter(|g| read.pushed.contains(&g.dn))
@@ -136,7 +137,7 @@ pub fn desired_groups(read: &GroupRead, config: &GroupsConfig) -> Vec<DesiredGro
             anchor: g.anchor.clone(),
             dn: g.dn.clone(),
             zoom_name: config.zoom_name(&g.name),
-            members: g.members.clone(),
+            members: g.members.iter().filter(|a| in_scope.contains(*a)).cloned().collect(),
         })
         .collect()
 }

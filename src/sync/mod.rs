@@ -127,9 +127,10 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
         let read = groups::read(engine.directory, engine.decoder, settings, &desired).await?;
         let out_of_scope = groups::apply_scope(&mut desired, &read, &settings.config.scope);
         let complete = desired.incomplete.is_none() && read.incomplete.is_none();
+        let in_scope = desired.users.iter().map(|u| u.anchor.clone()).collect();
         group_step = Some(groups::GroupStep {
-            desired: groups::desired_groups(&read, settings.config),
-            in_scope: desired.users.iter().map(|u| u.anchor.clone()).collect(),
+            desired: groups::desired_groups(&read, settings.config, &in_scope),
+            in_scope,
             keep: desired.unreadable.clone(),
             removals_allowed: complete,
             deletions_allowed: complete && read.missing.is_empty(),
