@@ -11,6 +11,7 @@ pub mod groups;
 pub mod ldap;
 pub mod ldif;
 pub mod memory;
+mod range;
 mod snapshot;
 
 use std::future::Future;

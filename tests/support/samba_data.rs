@@ -77,6 +77,20 @@ pub fn users_ldif(count: usize, disabled: impl Fn(usize) -> bool) -> String {
     s
 }
 
+/// OU=Sync and `count` users with only what makes an enabled account (same DNs as
+/// `users_ldif`): for member lists, where the attributes are never read.
+pub fn light_users_ldif(count: usize) -> String {
+    let mut s = format!("dn: {SYNC_OU}\nobjectClass: organizationalUnit\nou: Sync\n\n");
+    for i in 0..count {
+        s.push_str(&format!(
+            "dn: {}\nobjectClass: user\nsAMAccountName: {}\nuserAccountControl: {UAC_ENABLED_NO_PASSWORD}\n\n",
+            user_dn(i),
+            sam_name(i)
+        ));
+    }
+    s
+}
+
 /// One user entry (ldapadd LDIF) of `users_ldif`'s shape.
 pub fn user_entry(i: usize, uac: u32) -> String {
     let name = sam_name(i);
