@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
+use zoomsync::config::{RateLimit, TargetConfig};
 use zoomsync::emulator::{
     Emulator, EmulatorConfig, FaultConfig, FaultSpec, RateLimit as EmuRate, RatePreset, Route, RunningEmulator,
 };
@@ -27,19 +27,11 @@ fn env_or(name: &str, default: usize) -> usize {
 
 fn target(emu: &RunningEmulator, per_second: f64, max_concurrency: usize) -> TargetConfig {
     TargetConfig {
-        kind: TargetKind::Zoom,
-        base_url: url::Url::parse(&format!("{}/", emu.base_url())).unwrap(),
-        auth: TargetAuth::ZoomOauth {
-            token_url: url::Url::parse(&emu.token_url()).unwrap(),
-            account_id: emu.account_id().to_string(),
-            client_id: emu.client_id().to_string(),
-            client_secret: Secret::from_value(emu.client_secret()),
-        },
         rate: RateLimit { light_per_second: per_second, medium_per_second: per_second },
         max_concurrency,
-        ca_file: None,
         timeout: Duration::from_secs(60),
         connect_timeout: Duration::from_secs(10),
+        ..emu.target_config().unwrap()
     }
 }
 

@@ -11,10 +11,9 @@ mod bench_report;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
+use support::data;
 use support::groups_data::{group_of_names, membership_change};
 use support::world::World;
 
@@ -42,20 +41,6 @@ fn requests(w: &World) -> (u64, u64) {
     let scim =
         |needle: &str| -> u64 { counts.by_route.iter().filter(|(r, _)| r.contains(needle)).map(|(_, n)| n).sum() };
     (scim("/scim2/Groups"), scim("/scim2/"))
-}
-
-fn ldapsearch(w: &World, base: &str, filter: &str, attributes: &[&str]) -> f64 {
-    let start = Instant::now();
-    let status = Command::new("ldapsearch")
-        .env("LDAPTLS_CACERT", w.slapd.ca_file())
-        .args(["-LLL", "-x", "-H", &w.slapd.ldaps_url(), "-D", SERVICE_DN, "-w", SERVICE_PASSWORD])
-        .args(["-b", base, "-E", "pr=500/noprompt", filter])
-        .args(attributes)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    start.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -105,9 +90,13 @@ fn main() {
             let (_, all) = requests(&w);
             assert_eq!(all, 0, "a no-change cycle sent {all} requests: {summary}");
             nochange.push(s);
-            let users = ldapsearch(&w, "ou=people,dc=example,dc=com", "(objectClass=inetOrgPerson)", &user_attributes);
-            let groups =
-                ldapsearch(&w, "ou=groups,dc=example,dc=com", "(objectClass=groupOfNames)", &["cn", "entryUUID", "member"]);
+            let users =
+                w.ldapsearch_seconds("ou=people,dc=example,dc=com", "(objectClass=inetOrgPerson)", &user_attributes);
+            let groups = w.ldapsearch_seconds(
+                "ou=groups,dc=example,dc=com",
+                "(objectClass=groupOfNames)",
+                &["cn", "entryUUID", "member"],
+            );
             search.push(users + groups);
         }
         let (z, l) = (bench_report::median(&nochange), bench_report::median(&search));

@@ -9,10 +9,9 @@ mod bench_report;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
+use support::data;
 use support::world::World;
 
 const USERS: usize = 100_000;
@@ -30,20 +29,6 @@ fn run_sync(w: &World) -> (f64, f64, String) {
         .unwrap();
     let summary = out.lines().find(|l| l.starts_with("cycle ")).unwrap_or("").to_string();
     (secs, mib, summary)
-}
-
-fn ldapsearch(w: &World, attributes: &[String]) -> f64 {
-    let start = Instant::now();
-    let status = Command::new("ldapsearch")
-        .env("LDAPTLS_CACERT", w.slapd.ca_file())
-        .args(["-LLL", "-x", "-H", &w.slapd.ldaps_url(), "-D", SERVICE_DN, "-w", SERVICE_PASSWORD])
-        .args(["-b", "ou=people,dc=example,dc=com", "-E", "pr=500/noprompt", "(objectClass=inetOrgPerson)"])
-        .args(attributes)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    start.elapsed().as_secs_f64()
 }
 
 fn main() {
@@ -66,7 +51,12 @@ fn main() {
             assert_eq!(requests, 0, "a no-change cycle sent {requests} requests: {summary}");
             nochange.push(s);
             nochange_mib.push(mib);
-            search.push(ldapsearch(&w, &attributes));
+            let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
+            search.push(w.ldapsearch_seconds(
+                "ou=people,dc=example,dc=com",
+                "(objectClass=inetOrgPerson)",
+                &attributes,
+            ));
         }
         let (z, l) = (bench_report::median(&nochange), bench_report::median(&search));
         let ratio = z / l;

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
+use zoomsync::config::{RateLimit, TargetConfig};
 use zoomsync::emulator::{
     Emulator, EmulatorConfig, FaultConfig, FaultSpec, RateLimit as EmuRate, RatePreset, RetryAfterStyle, Route,
     RunningEmulator,
@@ -19,19 +19,10 @@ async fn emulator(config: EmulatorConfig) -> RunningEmulator {
 
 fn target(emu: &RunningEmulator, per_second: f64, timeout: Duration) -> TargetConfig {
     TargetConfig {
-        kind: TargetKind::Zoom,
-        base_url: url::Url::parse(&format!("{}/", emu.base_url())).unwrap(),
-        auth: TargetAuth::ZoomOauth {
-            token_url: url::Url::parse(&emu.token_url()).unwrap(),
-            account_id: emu.account_id().to_string(),
-            client_id: emu.client_id().to_string(),
-            client_secret: Secret::from_value(emu.client_secret()),
-        },
         rate: RateLimit { light_per_second: per_second, medium_per_second: per_second },
         max_concurrency: 4,
-        ca_file: None,
         timeout,
-        connect_timeout: Duration::from_secs(2),
+        ..emu.target_config().unwrap()
     }
 }
 

@@ -31,21 +31,7 @@ async fn emulator() -> (RunningEmulator, ScimClient) {
     let mut config = EmulatorConfig::unlimited();
     config.knobs.ids_with_ampersand = true;
     let emu = Emulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    let cfg = TargetConfig {
-        kind: TargetKind::Zoom,
-        base_url: url::Url::parse(&format!("{}/", emu.base_url())).unwrap(),
-        auth: TargetAuth::ZoomOauth {
-            token_url: url::Url::parse(&emu.token_url()).unwrap(),
-            account_id: emu.account_id().to_string(),
-            client_id: emu.client_id().to_string(),
-            client_secret: Secret::from_value(emu.client_secret()),
-        },
-        rate: RateLimit { light_per_second: 1000.0, medium_per_second: 1000.0 },
-        max_concurrency: 8,
-        ca_file: None,
-        timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_secs(2),
-    };
+    let cfg = emu.target_config().unwrap();
     zoomsync::install_crypto_provider();
     let c = ScimClient::new(&cfg).unwrap().with_retry_policy(fast_retries());
     (emu, c)

@@ -10,7 +10,7 @@ use std::time::Duration;
 use metrics::{
     Counter, CounterFn, Gauge, Histogram, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit,
 };
-use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
+use zoomsync::config::TargetConfig;
 use zoomsync::emulator::{Emulator, EmulatorConfig, FaultConfig, FaultSpec, Route};
 use zoomsync::model::Anchor;
 use zoomsync::scim::metric_names::*;
@@ -74,21 +74,8 @@ fn metrics_count_attempts_retries_and_renewals() {
         rt.block_on(async {
             let emu = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
             zoomsync::install_crypto_provider();
-            let cfg = TargetConfig {
-                kind: TargetKind::Zoom,
-                base_url: url::Url::parse(&format!("{}/", emu.base_url())).unwrap(),
-                auth: TargetAuth::ZoomOauth {
-                    token_url: url::Url::parse(&emu.token_url()).unwrap(),
-                    account_id: emu.account_id().to_string(),
-                    client_id: emu.client_id().to_string(),
-                    client_secret: Secret::from_value(emu.client_secret()),
-                },
-                rate: RateLimit { light_per_second: 1000.0, medium_per_second: 1000.0 },
-                max_concurrency: 4,
-                ca_file: None,
-                timeout: Duration::from_secs(5),
-                connect_timeout: Duration::from_secs(2),
-            };
+            let cfg =
+                TargetConfig { max_concurrency: 4, timeout: Duration::from_secs(5), ..emu.target_config().unwrap() };
             let policy = RetryPolicy { base_delay: Duration::from_millis(5), ..RetryPolicy::default() };
             let c = ScimClient::new(&cfg).unwrap().with_retry_policy(policy);
             let mut faults = FaultConfig::default();

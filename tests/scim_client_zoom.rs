@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
+use zoomsync::config::{Secret, TargetAuth, TargetConfig};
 use zoomsync::emulator::{Emulator, EmulatorConfig, ErrorStyle, Role, Route, RunningEmulator, SeedUser, UserState};
 use zoomsync::model::Anchor;
 use zoomsync::scim::{Change, Field, RetryPolicy, ScimClient, ScimError, ScimUser, Target};
@@ -15,19 +15,14 @@ async fn emulator(config: EmulatorConfig) -> RunningEmulator {
 
 fn target(emu: &RunningEmulator, secret: &str) -> TargetConfig {
     TargetConfig {
-        kind: TargetKind::Zoom,
-        base_url: url::Url::parse(&format!("{}/", emu.base_url())).unwrap(),
         auth: TargetAuth::ZoomOauth {
             token_url: url::Url::parse(&emu.token_url()).unwrap(),
             account_id: emu.account_id().to_string(),
             client_id: emu.client_id().to_string(),
             client_secret: Secret::from_value(secret),
         },
-        rate: RateLimit { light_per_second: 1000.0, medium_per_second: 1000.0 },
-        max_concurrency: 8,
-        ca_file: None,
         timeout: Duration::from_secs(5),
-        connect_timeout: Duration::from_secs(2),
+        ..emu.target_config().unwrap()
     }
 }
 

@@ -9,18 +9,13 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use support::data;
-use support::groups_data::{emulator_groups, group_of_names, membership_change, names_of, user_name};
+use support::groups_data::{emulator_groups, enabled, group_of_names, membership_change, names_of, user_name};
 use support::world::World;
 use zoomsync::emulator::EmulatorConfig;
 use zoomsync::plan::Action;
 use zoomsync::sync::CycleOptions;
 
 const GROUP_PATCH: &str = "PATCH /scim2/Groups/{id}";
-
-/// Users `people_ldif` leaves enabled (every 25th is former: never created, so never a member).
-fn enabled(range: std::ops::Range<usize>) -> impl Iterator<Item = usize> {
-    range.filter(|i| i % 25 != 24)
-}
 
 fn group_requests(w: &World) -> u64 {
     let counts = w.zoom.request_counts();

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 use support::data;
-use support::groups_data::{group_of_names, membership_change, names_of, user_name};
+use support::groups_data::{enabled, group_of_names, membership_change, names_of, user_name};
 use support::scim2::Scim2Server;
 use support::world::World;
 use zoomsync::plan::Action;
@@ -62,10 +62,6 @@ async fn server_groups(server: &Scim2Server) -> BTreeMap<String, BTreeSet<String
         out.insert(full["displayName"].as_str().unwrap().to_string(), members);
     }
     out
-}
-
-fn enabled(range: std::ops::Range<usize>) -> impl Iterator<Item = usize> {
-    range.filter(|i| i % 25 != 24)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

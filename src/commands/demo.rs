@@ -6,9 +6,9 @@
 //! each plan before applying it. Nothing is written to disk and nothing leaves the machine.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use zoomsync::config::{self, RateLimit, Secret, SourceConfig, TargetAuth, TargetConfig, TargetKind};
+use zoomsync::config::{self, SourceConfig};
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator, UserState};
 use zoomsync::model::RawEntry;
 use zoomsync::plan::Limits;
@@ -98,21 +98,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
         anyhow::bail!("demo config must use the LDIF source");
     };
     let directory = MemoryDirectory::from_ldif(PEOPLE, filter.clone())?;
-    let target = TargetConfig {
-        kind: TargetKind::Zoom,
-        base_url: url::Url::parse(&format!("{}/", zoom.base_url()))?,
-        auth: TargetAuth::ZoomOauth {
-            token_url: url::Url::parse(&zoom.token_url())?,
-            account_id: zoom.account_id().to_string(),
-            client_id: zoom.client_id().to_string(),
-            client_secret: Secret::from_value(zoom.client_secret()),
-        },
-        rate: RateLimit { light_per_second: 1000.0, medium_per_second: 1000.0 },
-        max_concurrency: 8,
-        ca_file: None,
-        timeout: Duration::from_secs(10),
-        connect_timeout: Duration::from_secs(2),
-    };
+    let target = zoom.target_config()?;
     let demo = Demo {
         client: ScimClient::new(&target)?,
         decoder: Decoder::new(config.directory.decode.clone()),

@@ -35,18 +35,7 @@ async fn check_groups(
         let role = if read.pushed.contains(&g.dn) { "pushed" } else { "scope only" };
         println!("  {}: {} users in scope ({role}) — {}", g.name, g.members.len(), g.dn);
     }
-    for name in &read.missing {
-        println!("  NOT FOUND: {name}");
-    }
-    for r in &read.rejected {
-        println!("  rejected {}: {}", r.dn, r.reason);
-    }
-    for cycle in &read.cycles {
-        println!("  nesting cycle: {} (members counted once)", cycle.join(" -> "));
-    }
-    if let Some(reason) = &read.incomplete {
-        println!("  group read INCOMPLETE: {reason}");
-    }
+    super::plan_view::print_group_findings(&read.missing, &read.rejected, &read.cycles, read.incomplete.as_deref());
     Ok(read.missing.is_empty() && read.rejected.is_empty() && read.incomplete.is_none())
 }
 

@@ -1,6 +1,7 @@
 //! Printing plans and outcomes for people (text) and programs (JSON).
 
 use serde::Serialize;
+use zoomsync::model::Rejected;
 use zoomsync::plan::groups::GroupChange;
 use zoomsync::plan::{Action, Op, changes};
 use zoomsync::scim::Change;
@@ -86,20 +87,30 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
     Ok(())
 }
 
-fn show_groups(g: &GroupReport) {
-    println!("groups: {} read, {} rejected", g.groups_read, g.rejected.len());
-    for name in &g.missing {
+/// What a group read found that the operator should know (shared by `plan` and `check`).
+pub fn print_group_findings(
+    missing: &[String],
+    rejected: &[Rejected],
+    cycles: &[Vec<String>],
+    incomplete: Option<&str>,
+) {
+    for name in missing {
         println!("  NOT FOUND: {name} — no group is deleted or unlinked while a configured group is missing");
     }
-    for r in &g.rejected {
+    for r in rejected {
         println!("  rejected {}: {}", r.dn, r.reason);
     }
-    for cycle in &g.cycles {
+    for cycle in cycles {
         println!("  nesting cycle: {} (members counted once)", cycle.join(" -> "));
     }
-    if let Some(reason) = &g.incomplete {
+    if let Some(reason) = incomplete {
         println!("  group read INCOMPLETE: {reason} — nobody is removed from a group");
     }
+}
+
+fn show_groups(g: &GroupReport) {
+    println!("groups: {} read, {} rejected", g.groups_read, g.rejected.len());
+    print_group_findings(&g.missing, &g.rejected, &g.cycles, g.incomplete.as_deref());
     if g.out_of_scope > 0 {
         println!("  {} users are in no scoping group (out of scope)", g.out_of_scope);
     }

@@ -62,6 +62,28 @@ impl RunningEmulator {
         format!("{}/oauth/token", self.shared.origin)
     }
 
+    /// zoomsync's target settings for this emulator: S2S OAuth with its app, plain HTTP on
+    /// loopback, 1,000 requests/s per label, 8 at once, 10 s timeout. Callers change fields
+    /// with struct update syntax.
+    pub fn target_config(&self) -> Result<crate::config::TargetConfig, url::ParseError> {
+        use crate::config::{RateLimit as ClientRate, Secret, TargetAuth, TargetConfig, TargetKind};
+        Ok(TargetConfig {
+            kind: TargetKind::Zoom,
+            base_url: url::Url::parse(&format!("{}/", self.base_url()))?,
+            auth: TargetAuth::ZoomOauth {
+                token_url: url::Url::parse(&self.token_url())?,
+                account_id: self.account_id().to_string(),
+                client_id: self.client_id().to_string(),
+                client_secret: Secret::from_value(self.client_secret()),
+            },
+            rate: ClientRate { light_per_second: 1000.0, medium_per_second: 1000.0 },
+            max_concurrency: 8,
+            ca_file: None,
+            timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(2),
+        })
+    }
+
     /// Control base, e.g. `http://127.0.0.1:PORT/_emulator`.
     pub fn control_url(&self) -> String {
         format!("{}/_emulator", self.shared.origin)

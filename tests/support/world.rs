@@ -167,6 +167,22 @@ socket = "admin.sock"
         self.ldap_modify(&format!("dn: uid={uid},ou=people,dc=example,dc=com\nchangetype: delete\n"));
     }
 
+    /// Seconds `ldapsearch` takes to read these entries over LDAPS as the sync account
+    /// (paged like zoomsync): the yardstick the benches compare a cycle with.
+    pub fn ldapsearch_seconds(&self, base: &str, filter: &str, attributes: &[&str]) -> f64 {
+        let start = std::time::Instant::now();
+        let status = Command::new("ldapsearch")
+            .env("LDAPTLS_CACERT", self.slapd.ca_file())
+            .args(["-LLL", "-x", "-H", &self.slapd.ldaps_url(), "-D", SERVICE_DN, "-w", SERVICE_PASSWORD])
+            .args(["-b", base, "-E", "pr=500/noprompt", filter])
+            .args(attributes)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        start.elapsed().as_secs_f64()
+    }
+
     /// Runs the real binary with this world's config.
     pub fn zoomsync(&self, args: &[&str]) -> (i32, String, String) {
         let out = Command::new(env!("CARGO_BIN_EXE_zoomsync"))
