@@ -296,10 +296,9 @@ async fn execute<T: Target>(
                 Some(found) => (target.get_group(&found.id).await.unwrap_or(found), false),
                 None => match target.create_group(&op.zoom_name).await {
                     Ok(g) => (g, true),
-                    // Created meanwhile (or Zoom's vague "Create group failed."): look again.
-                    Err(e @ (ScimError::Conflict { .. } | ScimError::Rejected { .. })) => {
-                        (target.find_group(&op.zoom_name).await?.ok_or(e)?, false)
-                    }
+                    // The name is taken after all (created meanwhile, or by a create whose
+                    // answer was lost): the client found it; link it.
+                    Err(e @ ScimError::Conflict { .. }) => (target.find_group(&op.zoom_name).await?.ok_or(e)?, false),
                     Err(e) => return Err(e),
                 },
             };
