@@ -32,6 +32,9 @@ fn run_sync(w: &World) -> (f64, String) {
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(code, 0, "{out}\n{err}");
     let summary = out.lines().find(|l| l.starts_with("cycle ")).unwrap_or("").to_string();
+    if std::env::var_os("BENCH_SHOW_LOG").is_some() {
+        eprintln!("{err}");
+    }
     (secs, summary)
 }
 

@@ -113,6 +113,19 @@ pub fn escape_filter_value(value: &str) -> String {
     out
 }
 
+/// What the directory said about the groups, before member DNs are matched to users:
+/// fetched while the users are read (it needs no user), resolved after.
+pub struct FetchedGroups {
+    universe: Vec<RawGroup>,
+    /// Indexes into `universe` of the groups to flatten.
+    selected: Vec<usize>,
+    /// In-chain: the normalized user DNs the server returned for each selected group.
+    in_chain: Option<Vec<Vec<String>>>,
+    nested: bool,
+    /// Everything but `groups` and `cycles`, already known.
+    read: GroupRead,
+}
+
 /// Reads and flattens the configured groups. `users_by_dn` maps the normalized DN of every
 /// user in scope to its anchor; `user_search` is the configured user base and filter (for
 /// AD's in-chain searches).
@@ -123,8 +136,23 @@ pub async fn read_groups<D: Directory>(
     user_search: Option<(&str, &str)>,
     users_by_dn: &HashMap<String, Anchor>,
 ) -> Result<GroupRead, SourceError> {
+    Ok(resolve(fetch_groups(directory, config, decoder, user_search).await?, users_by_dn))
+}
+
+/// The directory side of a group read: the universe, the selection, and on AD the
+/// server-flattened member DNs (one in-chain search per selected group).
+pub async fn fetch_groups<D: Directory>(
+    directory: &D,
+    config: &GroupsConfig,
+    decoder: &Decoder,
+    user_search: Option<(&str, &str)>,
+) -> Result<FetchedGroups, SourceError> {
+    let in_chain = match (config.nesting, user_search) {
+        (Nesting::InChain, Some(search)) => Some(search),
+        _ => None,
+    };
     let mut attributes = vec![config.name_attribute.clone(), decoder.anchor_attribute().to_string()];
-    if config.nesting != Nesting::InChain {
+    if in_chain.is_none() {
         attributes.extend(config.member_attributes.iter().cloned());
     }
     let subtree = |filter: &str, attributes: Vec<String>| SearchRequest {
@@ -161,42 +189,61 @@ pub async fn read_groups<D: Directory>(
             }
         })
         .collect();
+    drop(entries);
     let (selected, missing, ambiguous) = select(&universe, config, &chosen_by_filter);
     read.missing = missing;
+    read.rejected.extend(ambiguous);
     read.pushed = selected
         .iter()
+        .map(|i| &universe[*i])
         .filter(|g| chosen_by_filter.contains(&g.dn) || config.names.iter().any(|n| n.eq_ignore_ascii_case(&g.name)))
         .map(|g| g.dn.clone())
         .collect();
-    read.rejected.extend(ambiguous);
-    match (config.nesting, user_search) {
-        (Nesting::InChain, Some((base, filter))) => {
+    let in_chain = match in_chain {
+        None => None,
+        Some((base, filter)) => {
             let requests: Vec<SearchRequest> = selected
                 .iter()
-                .map(|g| SearchRequest {
+                .map(|i| SearchRequest {
                     base: base.to_string(),
                     scope: SearchScope::Subtree,
-                    filter: format!("(&{filter}(memberOf:{RULE_IN_CHAIN}:={}))", escape_filter_value(&g.dn)),
+                    filter: format!("(&{filter}(memberOf:{RULE_IN_CHAIN}:={}))", escape_filter_value(&universe[*i].dn)),
                     attributes: vec!["1.1".into()],
                 })
                 .collect();
-            let mut members: Vec<BTreeSet<Anchor>> = vec![BTreeSet::new(); selected.len()];
+            let mut members: Vec<Vec<String>> = vec![Vec::new(); selected.len()];
             let end = directory
                 .search(&requests, &mut |i, entry: RawEntry| {
-                    if let (Some(set), Some(anchor)) = (members.get_mut(i), users_by_dn.get(&normalize_dn(&entry.dn))) {
-                        set.insert(anchor.clone());
+                    if let Some(list) = members.get_mut(i) {
+                        list.push(normalize_dn(&entry.dn));
                     }
                 })
                 .await?;
             if let ReadEnd::Incomplete { reason } = end {
                 read.incomplete.get_or_insert(format!("in-chain membership search: {reason}"));
             }
-            read.groups = selected.into_iter().zip(members).map(|(g, m)| to_group(g, m)).collect();
+            Some(members)
         }
-        (nesting, _) => {
+    };
+    Ok(FetchedGroups { universe, selected, in_chain, nested: config.nesting != Nesting::Direct, read })
+}
+
+/// PURE: member DNs -> user anchors (users in scope only), nesting flattened here unless
+/// the server did it (in-chain).
+pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) -> GroupRead {
+    let FetchedGroups { universe, selected, in_chain, nested, mut read } = fetched;
+    match in_chain {
+        Some(members) => {
+            for (i, dns) in selected.iter().zip(members) {
+                let anchors = dns.iter().filter_map(|dn| users_by_dn.get(dn).cloned()).collect();
+                read.groups.push(to_group(&universe[*i], anchors));
+            }
+        }
+        None => {
             let by_dn: HashMap<&str, &RawGroup> = universe.iter().map(|g| (g.dn.as_str(), g)).collect();
-            for g in selected {
-                let flat = flatten(g, &by_dn, users_by_dn, nesting != Nesting::Direct);
+            for i in &selected {
+                let g = &universe[*i];
+                let flat = flatten(g, &by_dn, users_by_dn, nested);
                 for cycle in flat.cycles {
                     if !read.cycles.iter().any(|c| same_cycle(c, &cycle)) {
                         read.cycles.push(cycle);
@@ -209,7 +256,7 @@ pub async fn read_groups<D: Directory>(
     for cycle in &read.cycles {
         tracing::warn!(cycle = %cycle.join(" -> "), "nested groups form a cycle; each member is counted once");
     }
-    Ok(read)
+    read
 }
 
 fn to_group(g: &RawGroup, members: BTreeSet<Anchor>) -> DirectoryGroup {
@@ -240,28 +287,30 @@ fn raw_group(entry: &RawEntry, config: &GroupsConfig, decoder: &Decoder) -> Resu
     Ok(RawGroup { anchor, dn, name: name.to_string(), members })
 }
 
-/// The groups to flatten: those `groups.filter` chose, those named in `names` and in
-/// `scope`, each once. A name two groups carry is refused: which was meant cannot be guessed.
-fn select<'a>(
-    universe: &'a [RawGroup],
+/// The groups to flatten (indexes into `universe`): those `groups.filter` chose, those
+/// named in `names` and in `scope`, each once. A name two groups carry is refused: which was
+/// meant cannot be guessed.
+fn select(
+    universe: &[RawGroup],
     config: &GroupsConfig,
     chosen_by_filter: &HashSet<String>,
-) -> (Vec<&'a RawGroup>, Vec<String>, Vec<Rejected>) {
-    let mut by_name: HashMap<String, Vec<&RawGroup>> = HashMap::new();
-    for g in universe {
-        by_name.entry(g.name.to_lowercase()).or_default().push(g);
+) -> (Vec<usize>, Vec<String>, Vec<Rejected>) {
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, g) in universe.iter().enumerate() {
+        by_name.entry(g.name.to_lowercase()).or_default().push(i);
     }
-    let mut selected: Vec<&RawGroup> = universe.iter().filter(|g| chosen_by_filter.contains(&g.dn)).collect();
+    let mut selected: Vec<usize> =
+        (0..universe.len()).filter(|i| chosen_by_filter.contains(&universe[*i].dn)).collect();
     let (mut missing, mut ambiguous) = (Vec::new(), Vec::new());
     for name in config.names.iter().chain(&config.scope) {
         match by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
             Some([one]) => {
-                if !selected.iter().any(|s| s.dn == one.dn) {
+                if !selected.contains(one) {
                     selected.push(*one);
                 }
             }
             Some(many) if many.len() > 1 => {
-                let dns: Vec<&str> = many.iter().map(|g| g.dn.as_str()).collect();
+                let dns: Vec<&str> = many.iter().map(|i| universe[*i].dn.as_str()).collect();
                 ambiguous.push(Rejected {
                     dn: dns.join("; "),
                     anchor: None,

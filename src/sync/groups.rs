@@ -1,5 +1,5 @@
-//! The group step of a cycle: read and flatten groups after the users, narrow the users to
-//! the scoping groups, and after the user operations push group links and membership.
+//! The group step of a cycle: fetch groups while the users are read, flatten them to the
+//! users in scope, narrow the users to the scoping groups, and after the user operations push group links and membership.
 //!
 //! Membership is applied after the users so new hires have Zoom ids; the plan is computed
 //! again after linking so a group found or created this cycle gets its members at once.
@@ -14,9 +14,8 @@ use crate::plan::Desired;
 use crate::plan::groups::{self, DesiredGroup, GroupChange, GroupOp, GroupPlan, GroupPlanInput};
 use crate::scim::group_body::ZOOM_PATCH_MAX_CHARS;
 use crate::scim::{ScimError, Target};
-use crate::source::groups::{GroupRead, normalize_dn, read_groups};
-use crate::source::{Decoder, Directory, SourceError};
-use crate::state::{HistoryRecord, KnownGroup, StateError, StateStore, UnixTime};
+use crate::source::groups::{FetchedGroups, GroupRead, normalize_dn};
+use crate::state::{HistoryRecord, KnownGroup, KnownUser, StateError, StateStore, UnixTime};
 
 /// Group settings for the engine: the `[groups]` section and the user search it needs for
 /// AD's in-chain membership searches.
@@ -91,16 +90,11 @@ pub struct GroupFailure {
     pub error: String,
 }
 
-/// Reads the groups, given the users in scope so far.
-pub async fn read<D: Directory>(
-    directory: &D,
-    decoder: &Decoder,
-    settings: &GroupSync<'_>,
-    desired: &Desired,
-) -> Result<GroupRead, SourceError> {
+/// Matches the fetched groups' member DNs to the users in scope so far.
+pub fn resolve(fetched: FetchedGroups, desired: &Desired) -> GroupRead {
     let users_by_dn: HashMap<String, Anchor> =
         desired.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
-    read_groups(directory, settings.config, decoder, settings.user_search, &users_by_dn).await
+    crate::source::groups::resolve(fetched, &users_by_dn)
 }
 
 /// PURE: group-based scope. Keeps only users in a scoping group; when the groups could not
@@ -172,14 +166,20 @@ impl GroupStep<'_> {
         }
     }
 
-    /// Zoom ids of the managed users in scope, from state as it is now.
-    fn user_ids<S: StateStore>(&self, store: &S) -> Result<HashMap<Anchor, String>, StateError> {
-        Ok(store
-            .users()?
-            .into_iter()
-            .filter(|k| self.in_scope.contains(&k.anchor))
-            .map(|k| (k.anchor, k.zoom_id))
-            .collect())
+    /// Zoom ids of the managed users in scope. `known` is state as loaded for this cycle;
+    /// pass `None` after operations that changed ids (creates, deletes) to re-read it.
+    pub fn user_ids<S: StateStore>(
+        &self,
+        known: Option<&HashMap<Anchor, KnownUser>>,
+        store: &S,
+    ) -> Result<HashMap<Anchor, String>, StateError> {
+        let in_scope = |a: &Anchor| self.in_scope.contains(a);
+        Ok(match known {
+            Some(known) => {
+                known.values().filter(|k| in_scope(&k.anchor)).map(|k| (k.anchor.clone(), k.zoom_id.clone())).collect()
+            }
+            None => store.users()?.into_iter().filter(|k| in_scope(&k.anchor)).map(|k| (k.anchor, k.zoom_id)).collect(),
+        })
     }
 
     /// The plan without doing anything (`plan`, dry runs). Users the user plan creates have
@@ -187,10 +187,10 @@ impl GroupStep<'_> {
     pub fn plan<'b, S: StateStore>(
         &self,
         store: &S,
+        mut user_ids: HashMap<Anchor, String>,
         planned_creates: impl Iterator<Item = &'b Anchor>,
     ) -> Result<GroupPlan, StateError> {
         let known = known_groups(store)?;
-        let mut user_ids = self.user_ids(store)?;
         for anchor in planned_creates.filter(|a| self.in_scope.contains(*a)) {
             user_ids.entry(anchor.clone()).or_insert_with(|| format!("(new user {anchor})"));
         }
@@ -205,25 +205,25 @@ impl GroupStep<'_> {
         store: &S,
         log: &History,
         report: &mut GroupReport,
+        user_ids: &HashMap<Anchor, String>,
     ) -> Result<Option<String>, StateError> {
         let mut known = known_groups(store)?;
-        let user_ids = self.user_ids(store)?;
         let mut structure = GroupPlan::default();
-        groups::structure(&self.input(&known, &user_ids), &mut structure);
+        groups::structure(&self.input(&known, user_ids), &mut structure);
         for op in structure.ops {
-            if let Some(fatal) = self.run(target, store, log, report, &mut known, &user_ids, op).await? {
+            if let Some(fatal) = self.run(target, store, log, report, &mut known, user_ids, op).await? {
                 return Ok(Some(fatal));
             }
         }
         let mut membership = GroupPlan::default();
-        groups::membership(&self.input(&known, &user_ids), &mut membership);
+        groups::membership(&self.input(&known, user_ids), &mut membership);
         report.plan.awaiting_user = membership.awaiting_user;
         report.plan.removals_withheld = membership.removals_withheld;
         report.plan.deletions_withheld = structure.deletions_withheld;
         // A group whose link failed above has no id: its members wait for the next cycle.
         let linked: Vec<GroupOp> = membership.ops.into_iter().filter(|op| known.contains_key(&op.anchor)).collect();
         for op in linked {
-            if let Some(fatal) = self.run(target, store, log, report, &mut known, &user_ids, op).await? {
+            if let Some(fatal) = self.run(target, store, log, report, &mut known, user_ids, op).await? {
                 return Ok(Some(fatal));
             }
         }

@@ -23,6 +23,7 @@ use crate::mapping::MappingConfig;
 use crate::model::Anchor;
 use crate::plan::{self, Limits, PlanInput};
 use crate::scim::{Field, ScimError, Target};
+use crate::source::groups::fetch_groups;
 use crate::source::{self, Decoder, Directory, Snapshot, SourceError};
 use crate::state::{HeldOps, KnownUser, StateError, StateStore, UnixTime};
 
@@ -113,18 +114,28 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
         tokio::task::spawn_blocking(move || Ok::<_, StateError>((store.users()?, store.failures()?)))
     };
     let builder = Snapshot::converting(engine.decoder, desired::mapper(engine.mapping, &create_only));
-    let read = source::read_converted(engine.directory, builder).await?;
+    // Groups are fetched at the same time (they need no user until their member DNs are
+    // matched); `provision` acts on one user and skips them.
+    let group_settings = engine.groups.filter(|_| options.only.is_none());
+    let group_fetch = async {
+        match &group_settings {
+            Some(s) => fetch_groups(engine.directory, s.config, engine.decoder, s.user_search).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (read, fetched) = tokio::join!(source::read_converted(engine.directory, builder), group_fetch);
+    let (read, fetched) = (read?, fetched?);
     tracing::debug!(elapsed = ?started.elapsed(), users = read.snapshot().users.len(), rss = %crate::telemetry::rss(), "directory read and mapped");
     report.users_read = read.snapshot().users.len();
     report.disabled_read = read.snapshot().users.iter().filter(|u| !u.user.active).count();
     let (mut desired, rejected) = desired::desired_from_read(read);
     report.rejected = rejected;
-    // Groups are read after the users (members are matched by DN to users in scope) and
-    // may narrow the users (group-based scope). `provision` acts on one user: no groups.
-    let group_settings = engine.groups.filter(|_| options.only.is_none());
+    // Group members are matched by DN to the users in scope; groups may narrow the users
+    // (group-based scope).
     let mut group_step = None;
-    if let Some(settings) = &group_settings {
-        let read = groups::read(engine.directory, engine.decoder, settings, &desired).await?;
+    if let (Some(settings), Some(fetched)) = (&group_settings, fetched) {
+        let read = groups::resolve(fetched, &desired);
+        tracing::debug!(elapsed = ?started.elapsed(), groups = read.groups.len(), "groups read and flattened");
         let out_of_scope = groups::apply_scope(&mut desired, &read, &settings.config.scope);
         let complete = desired.incomplete.is_none() && read.incomplete.is_none();
         let in_scope = desired.users.iter().map(|u| u.anchor.clone()).collect();
@@ -218,7 +229,7 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     if options.dry_run {
         if let (Some(step), Some(groups)) = (&group_step, &mut report.groups) {
             let creates = report.plan.ops.iter().filter(|op| op.action == plan::Action::Create).map(|op| &op.anchor);
-            groups.plan = step.plan(engine.store, creates)?;
+            groups.plan = step.plan(engine.store, step.user_ids(Some(&known), engine.store)?, creates)?;
         }
         report.duration = started.elapsed();
         return Ok(report);
@@ -272,9 +283,14 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     if let (Some(step), Some(mut groups)) = (&group_step, report.groups.take()) {
         if report.fatal.is_none() && !shutdown.is_requested() {
             let log = groups::History { now, cycle };
-            if let Some(fatal) = step.apply(engine.target, engine.store, &log, &mut groups).await? {
+            // Ids change only through creates (and adoptions) and deletes: otherwise the
+            // state loaded for this cycle still holds them (no second read of every user).
+            let ids_changed = report.succeeded(plan::Action::Create) + report.succeeded(plan::Action::Delete) > 0;
+            let user_ids = step.user_ids((!ids_changed).then_some(&known), engine.store)?;
+            if let Some(fatal) = step.apply(engine.target, engine.store, &log, &mut groups, &user_ids).await? {
                 report.fatal = Some(fatal);
             }
+            tracing::debug!(elapsed = ?started.elapsed(), "groups applied");
         }
         report.groups = Some(groups);
     }
