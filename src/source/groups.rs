@@ -64,11 +64,16 @@ pub struct RawGroup {
 /// DNs compared the way directories do for the common cases: case-insensitive, no spaces
 /// around `,` `=` and `+` (escaped characters are left alone).
 pub fn normalize_dn(dn: &str) -> String {
+    let dn = dn.trim();
+    // Most DNs a server sends are already in this form: copy them as they are.
+    if dn.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase() && b != b' ' && b != b'\\') {
+        return dn.to_string();
+    }
     let mut out = String::with_capacity(dn.len());
     let mut escaped = false;
     // Just after an unescaped separator, where spaces are insignificant.
     let mut after_separator = false;
-    for c in dn.trim().chars() {
+    for c in dn.chars() {
         if escaped {
             out.push(c);
             escaped = false;
@@ -90,7 +95,11 @@ pub fn normalize_dn(dn: &str) -> String {
             ' ' if after_separator => {}
             _ => {
                 after_separator = false;
-                out.extend(c.to_lowercase());
+                if c.is_ascii() {
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
             }
         }
     }

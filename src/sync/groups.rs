@@ -146,6 +146,8 @@ pub struct GroupStep<'a> {
     pub removals_allowed: bool,
     pub deletions_allowed: bool,
     pub config: &'a GroupsConfig,
+    /// The groups in state, loaded with the users while the directory is read.
+    pub known: HashMap<Anchor, KnownGroup>,
 }
 
 impl GroupStep<'_> {
@@ -184,30 +186,28 @@ impl GroupStep<'_> {
 
     /// The plan without doing anything (`plan`, dry runs). Users the user plan creates have
     /// no Zoom id yet; they count as members to add (with a placeholder id never sent).
-    pub fn plan<'b, S: StateStore>(
+    pub fn plan<'b>(
         &self,
-        store: &S,
         mut user_ids: HashMap<Anchor, String>,
         planned_creates: impl Iterator<Item = &'b Anchor>,
-    ) -> Result<GroupPlan, StateError> {
-        let known = known_groups(store)?;
+    ) -> GroupPlan {
         for anchor in planned_creates.filter(|a| self.in_scope.contains(*a)) {
             user_ids.entry(anchor.clone()).or_insert_with(|| format!("(new user {anchor})"));
         }
-        Ok(groups::plan_groups(&self.input(&known, &user_ids)))
+        groups::plan_groups(&self.input(&self.known, &user_ids))
     }
 
     /// Links/renames/deletes, then membership; state is written after each success.
     /// Returns the fatal error that stopped it, if one did.
     pub async fn apply<T: Target, S: StateStore>(
-        &self,
+        mut self,
         target: &T,
         store: &S,
         log: &History,
         report: &mut GroupReport,
         user_ids: &HashMap<Anchor, String>,
     ) -> Result<Option<String>, StateError> {
-        let mut known = known_groups(store)?;
+        let mut known = std::mem::take(&mut self.known);
         let mut structure = GroupPlan::default();
         groups::structure(&self.input(&known, user_ids), &mut structure);
         for op in structure.ops {
@@ -275,10 +275,6 @@ impl GroupStep<'_> {
             }
         }
     }
-}
-
-fn known_groups<S: StateStore>(store: &S) -> Result<HashMap<Anchor, KnownGroup>, StateError> {
-    Ok(store.groups()?.into_iter().map(|g| (g.anchor.clone(), g)).collect())
 }
 
 /// One group operation against the target; updates `known` on success. Returns the name

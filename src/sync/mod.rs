@@ -109,14 +109,18 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     let create_only: BTreeSet<Field> = engine.mapping.create_only();
     // State loads on a blocking thread while the directory is read (mostly waiting on the
     // server): the no-change cycle then costs about one directory read.
-    let loader = {
-        let store = engine.store.clone();
-        tokio::task::spawn_blocking(move || Ok::<_, StateError>((store.users()?, store.failures()?)))
-    };
-    let builder = Snapshot::converting(engine.decoder, desired::mapper(engine.mapping, &create_only));
     // Groups are fetched at the same time (they need no user until their member DNs are
     // matched); `provision` acts on one user and skips them.
     let group_settings = engine.groups.filter(|_| options.only.is_none());
+    let loader = {
+        let store = engine.store.clone();
+        let with_groups = group_settings.is_some();
+        tokio::task::spawn_blocking(move || {
+            let groups = if with_groups { store.groups()? } else { Vec::new() };
+            Ok::<_, StateError>((store.users()?, store.failures()?, groups))
+        })
+    };
+    let builder = Snapshot::converting(engine.decoder, desired::mapper(engine.mapping, &create_only));
     let group_fetch = async {
         match &group_settings {
             Some(s) => fetch_groups(engine.directory, s.config, engine.decoder, s.user_search).await.map(Some),
@@ -146,6 +150,7 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
             removals_allowed: complete,
             deletions_allowed: complete && read.missing.is_empty(),
             config: settings.config,
+            known: HashMap::new(),
         });
         report.groups = Some(GroupReport {
             groups_read: read.groups.len(),
@@ -159,7 +164,11 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     }
     report.incomplete = desired.incomplete.clone();
 
-    let (users, failures) = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
+    let (users, failures, known_groups) =
+        loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
+    if let Some(step) = &mut group_step {
+        step.known = known_groups.into_iter().map(|g| (g.anchor.clone(), g)).collect();
+    }
     let mut known: HashMap<Anchor, KnownUser> = users.into_iter().map(|k| (k.anchor.clone(), k)).collect();
     let failures = failures.into_iter().map(|f| (f.anchor.clone(), f)).collect();
     let renames_refused = known.values().filter(|k| k.rename_refused.is_some()).count();
@@ -229,7 +238,7 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     if options.dry_run {
         if let (Some(step), Some(groups)) = (&group_step, &mut report.groups) {
             let creates = report.plan.ops.iter().filter(|op| op.action == plan::Action::Create).map(|op| &op.anchor);
-            groups.plan = step.plan(engine.store, step.user_ids(Some(&known), engine.store)?, creates)?;
+            groups.plan = step.plan(step.user_ids(Some(&known), engine.store)?, creates);
         }
         report.duration = started.elapsed();
         return Ok(report);
@@ -280,7 +289,7 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     }
     drop(results);
     report.interrupted = shutdown.is_requested() && report.not_attempted() > 0;
-    if let (Some(step), Some(mut groups)) = (&group_step, report.groups.take()) {
+    if let (Some(step), Some(mut groups)) = (group_step, report.groups.take()) {
         if report.fatal.is_none() && !shutdown.is_requested() {
             let log = groups::History { now, cycle };
             // Ids change only through creates (and adoptions) and deletes: otherwise the
