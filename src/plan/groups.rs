@@ -157,33 +157,9 @@ pub fn membership(input: &GroupPlanInput<'_>, plan: &mut GroupPlan) {
     for g in input.desired {
         let known = input.known.get(&g.anchor);
         let cached = known.map_or(&empty, |k| &k.members);
-        let mut desired: BTreeMap<&Anchor, &String> = BTreeMap::new();
-        for a in &g.members {
-            match input.user_ids.get(a) {
-                Some(id) => {
-                    desired.insert(a, id);
-                }
-                None => plan.awaiting_user += 1,
-            }
-        }
-        let mut add: Vec<(&Anchor, &String)> = Vec::new();
-        for (a, id) in &desired {
-            if cached.get(*a) != Some(*id) {
-                add.push((a, id));
-            }
-        }
-        let mut remove: Vec<(&Anchor, &String)> = Vec::new();
-        for (a, id) in cached {
-            if desired.get(a) == Some(&id) {
-                continue;
-            }
-            // A changed id is always swapped: the old id is not that user any more.
-            let id_changed = desired.contains_key(a);
-            if !id_changed && (!input.removals_allowed || input.keep.contains(a)) {
-                plan.removals_withheld += 1;
-            } else {
-                remove.push((a, id));
-            }
+        let Diff { add, remove } = diff_members(&g.members, cached, input, plan);
+        if add.is_empty() && remove.is_empty() {
+            continue;
         }
         let ids = |pairs: &[(&Anchor, &String)]| pairs.iter().map(|(_, id)| (*id).clone()).collect::<Vec<_>>();
         let owner: HashMap<(bool, &str), &Anchor> = remove
@@ -207,6 +183,62 @@ pub fn membership(input: &GroupPlanInput<'_>, plan: &mut GroupPlan) {
             });
         }
     }
+}
+
+/// Members to add and to remove, as (user anchor, Zoom id).
+struct Diff<'a> {
+    add: Vec<(&'a Anchor, &'a String)>,
+    remove: Vec<(&'a Anchor, &'a String)>,
+}
+
+/// One group's membership difference. Both sides are sorted by anchor, so one merging walk
+/// compares them (a 100,000-member group costs no lookups in the cache). A member is wanted
+/// when the user has a Zoom id; a cached member whose id changed is swapped; other cached
+/// members are removed unless removals are withheld (incomplete read, held deactivation).
+fn diff_members<'a>(
+    members: &'a std::collections::BTreeSet<Anchor>,
+    cached: &'a BTreeMap<Anchor, String>,
+    input: &'a GroupPlanInput<'_>,
+    plan: &mut GroupPlan,
+) -> Diff<'a> {
+    let mut diff = Diff { add: Vec::new(), remove: Vec::new() };
+    let mut want = members.iter().map(|a| (a, input.user_ids.get(a))).peekable();
+    let mut have = cached.iter().peekable();
+    loop {
+        let order = match (want.peek(), have.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((w, _)), Some((h, _))) => (*w).cmp(*h),
+        };
+        let (wanted, had) = match order {
+            std::cmp::Ordering::Less => (want.next(), None),
+            std::cmp::Ordering::Greater => (None, have.next()),
+            std::cmp::Ordering::Equal => (want.next(), have.next()),
+        };
+        let wanted_id = wanted.and_then(|(a, id)| id.map(|id| (a, id)));
+        if wanted.is_some() && wanted_id.is_none() {
+            plan.awaiting_user += 1;
+        }
+        match (wanted_id, had) {
+            (Some((_, id)), Some((_, old))) if id == old => {}
+            (Some(pair), Some(old)) => {
+                // The old id is not that user any more: always swapped.
+                diff.remove.push(old);
+                diff.add.push(pair);
+            }
+            (Some(pair), None) => diff.add.push(pair),
+            (None, Some((a, old))) => {
+                if !input.removals_allowed || input.keep.contains(a) {
+                    plan.removals_withheld += 1;
+                } else {
+                    diff.remove.push((a, old));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    diff
 }
 
 /// The whole plan (what `plan` shows; `sync` runs the two halves around linking).
