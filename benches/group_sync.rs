@@ -119,8 +119,8 @@ fn main() {
              The issue sets no time limit for groups; what it asks is that group push be cheap in requests, \
              which the request rows measure. The no-change cycle costs more than for users alone because, \
              after the directory read, 200,000 member DNs are matched to users (about 0.15 s), 200,000 \
-             cached memberships are loaded (overlapped with the read, about 0.1 s past it) and diffed (about \
-             0.25 s); see the steps with `BENCH_SHOW_LOG=1 RUST_LOG=zoomsync=debug`.\n\n\
+             cached memberships are loaded (overlapped with the read, 0.1–0.2 s past it) and diffed (about \
+             0.15 s), and the group search competes with the user read for the 2 cores; see the steps with `BENCH_SHOW_LOG=1 RUST_LOG=zoomsync=debug`.\n\n\
              Reproduce: `cargo bench --bench group_sync`.\n",
             date = bench_report::today(),
             machine = bench_report::machine(),
