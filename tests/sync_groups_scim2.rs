@@ -148,3 +148,47 @@ async fn group_scenarios_against_scim2_server() {
     assert!(!groups["CC Agents"].contains(&user_name(110)));
     assert!(!groups["All Staff"].contains(&user_name(110)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_scope_against_scim2_server() {
+    zoomsync::install_crypto_provider();
+    let server = Scim2Server::start();
+    let mut ldif = data::people_ldif(200);
+    ldif.push_str(&group_of_names("Zoom Users", 0..100, &["Zoom Contractors"]));
+    ldif.push_str(&group_of_names("Zoom Contractors", 100..110, &[]));
+    let mut w = World::start(&ldif).await;
+    std::fs::write(w.dir.path().join("scim-token"), &server.token).unwrap();
+    w.target_section = Some(format!(
+        "[target]\nkind = \"scim\"\nbase_url = \"{}\"\nbearer_token_file = \"scim-token\"\n\
+         requests_per_second = 2000\nmax_concurrency = 8\ntimeout = \"30s\"\n",
+        server.tenant_url(TENANT)
+    ));
+    w.extra_config = "[groups]\nbase_dn = \"ou=groups,dc=example,dc=com\"\nnames = [\"Zoom Users\"]\n\
+                      scope = [\"Zoom Users\"]\n\n[safety]\nmax_deactivations = 3\n"
+        .to_string();
+    w.write_config();
+
+    let r = w.cycle(CycleOptions::default()).await;
+    let in_scope = names_of(enabled(0..110));
+    assert_eq!(r.succeeded(Action::Create), in_scope.len(), "{}", r.summary());
+    assert_eq!(server_groups(&server).await["Zoom Users"], in_scope);
+
+    // One leaver: deactivated on the server and out of the group.
+    w.ldap_modify(&membership_change(&[("Zoom Users", "delete", 3)]));
+    let r = w.cycle(CycleOptions::default()).await;
+    assert_eq!(r.succeeded(Action::Deactivate), 1, "{}", r.summary());
+    let users = get_all(&server, "Users").await;
+    let user3 = users.iter().find(|u| u["userName"].as_str() == Some(user_name(3).as_str())).unwrap();
+    assert_eq!(user3["active"], Value::Bool(false));
+    assert!(!server_groups(&server).await["Zoom Users"].contains(&user_name(3)));
+
+    // Ten leavers at once: held by the guard, nobody deactivated, memberships kept.
+    w.ldap_modify(&membership_change(&[("Zoom Contractors", "add", 150)]));
+    let removals: Vec<(&str, &str, usize)> = (100..110).map(|i| ("Zoom Contractors", "delete", i)).collect();
+    w.ldap_modify(&membership_change(&removals));
+    let r = w.cycle(CycleOptions::default()).await;
+    assert_eq!((r.plan.held.len(), r.succeeded(Action::Deactivate)), (10, 0), "{}", r.summary());
+    let members = &server_groups(&server).await["Zoom Users"];
+    assert!(names_of(enabled(100..110)).is_subset(members));
+    assert!(members.contains(&user_name(150)));
+}
