@@ -62,7 +62,7 @@ pub enum SourceError {
     InvalidCredentials { bind_dn: String },
     #[error("bind as {bind_dn} failed: {detail}")]
     BindFailed { bind_dn: String, detail: String },
-    #[error("base DN {base_dn} does not exist on the server (check directory.base_dn)")]
+    #[error("base DN {base_dn} does not exist on the server (check directory.base_dn, or groups.base_dn)")]
     BaseDnNotFound { base_dn: String },
     #[error("the server refused the search: {detail}")]
     SearchRefused { detail: String },
