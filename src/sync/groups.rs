@@ -6,10 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde::Serialize;
-
+use super::report::{GroupFailure, GroupReport};
 use crate::config::{Config, GroupsConfig, SourceConfig};
-use crate::model::{Anchor, Rejected};
+use crate::model::Anchor;
 use crate::plan::Desired;
 use crate::plan::groups::{self, DesiredGroup, GroupChange, GroupOp, GroupPlan, GroupPlanInput};
 use crate::scim::group_body::ZOOM_PATCH_MAX_CHARS;
@@ -37,64 +36,43 @@ impl<'a> GroupSync<'a> {
     }
 }
 
-/// What the group step saw and did, for the report, `plan` and metrics.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct GroupReport {
-    pub groups_read: usize,
-    /// Configured group names no directory group carries.
-    pub missing: Vec<String>,
-    pub cycles: Vec<Vec<String>>,
-    pub rejected: Vec<Rejected>,
-    pub incomplete: Option<String>,
-    /// Users dropped because they are in no scoping group.
-    pub out_of_scope: usize,
-    /// The plan (for a dry run the whole plan; after a sync, what remained to do).
-    pub plan: GroupPlan,
-    /// Operations done, by change name (group_link, group_create, group_add, ...).
-    pub done: std::collections::BTreeMap<&'static str, usize>,
-    pub members_added: usize,
-    pub members_removed: usize,
-    pub failed: Vec<GroupFailure>,
-}
-
-impl GroupReport {
-    /// The group part of the cycle's summary line.
-    pub fn summary(&self) -> String {
-        let get = |k: &str| self.done.get(k).copied().unwrap_or(0);
-        let mut s = format!(
-            "groups: {} read, {} linked, {} created, {} renamed, {} deleted, +{} -{} members, failed {}",
-            self.groups_read,
-            get("group_link"),
-            get("group_create"),
-            get("group_rename"),
-            get("group_delete"),
-            self.members_added,
-            self.members_removed,
-            self.failed.len(),
-        );
-        if !self.missing.is_empty() {
-            s.push_str(&format!(", NOT FOUND: {}", self.missing.join(", ")));
-        }
-        if self.out_of_scope > 0 {
-            s.push_str(&format!(", {} users out of scope", self.out_of_scope));
-        }
-        s
-    }
-}
-
-/// A group operation that failed.
-#[derive(Clone, Debug, Serialize)]
-pub struct GroupFailure {
-    pub group: String,
-    pub operation: &'static str,
-    pub error: String,
-}
-
 /// Matches the fetched groups' member DNs to the users in scope so far.
 pub fn resolve(fetched: FetchedGroups, desired: &Desired) -> GroupRead {
     let users_by_dn: HashMap<String, Anchor> =
         desired.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
     crate::source::groups::resolve(fetched, &users_by_dn)
+}
+
+/// After the user read: resolve the groups, apply group-based scope to `desired`, and set
+/// up the step (its group state arrives with the user state) and its report.
+pub fn prepare<'a>(
+    settings: &GroupSync<'a>,
+    fetched: FetchedGroups,
+    desired: &mut Desired,
+) -> (GroupStep<'a>, GroupReport) {
+    let read = resolve(fetched, desired);
+    let out_of_scope = apply_scope(desired, &read, &settings.config.scope);
+    let complete = desired.incomplete.is_none() && read.incomplete.is_none();
+    let in_scope = desired.users.iter().map(|u| u.anchor.clone()).collect();
+    let step = GroupStep {
+        desired: desired_groups(&read, settings.config, &in_scope),
+        in_scope,
+        keep: desired.unreadable.clone(),
+        removals_allowed: complete,
+        deletions_allowed: complete && read.missing.is_empty(),
+        config: settings.config,
+        known: HashMap::new(),
+    };
+    let report = GroupReport {
+        groups_read: read.groups.len(),
+        missing: read.missing,
+        cycles: read.cycles,
+        rejected: read.rejected,
+        incomplete: read.incomplete,
+        out_of_scope,
+        ..Default::default()
+    };
+    (step, report)
 }
 
 /// PURE: group-based scope. Keeps only users in a scoping group; when the groups could not

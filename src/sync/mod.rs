@@ -16,8 +16,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 
-pub use groups::{GroupReport, GroupSync};
-pub use report::{CycleReport, Outcome, OutcomeResult, ReconcileSummary};
+pub use groups::GroupSync;
+pub use report::{CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult, ReconcileSummary};
 
 use crate::mapping::MappingConfig;
 use crate::model::Anchor;
@@ -138,29 +138,10 @@ pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>
     // (group-based scope).
     let mut group_step = None;
     if let (Some(settings), Some(fetched)) = (&group_settings, fetched) {
-        let read = groups::resolve(fetched, &desired);
-        tracing::debug!(elapsed = ?started.elapsed(), groups = read.groups.len(), "groups read and flattened");
-        let out_of_scope = groups::apply_scope(&mut desired, &read, &settings.config.scope);
-        let complete = desired.incomplete.is_none() && read.incomplete.is_none();
-        let in_scope = desired.users.iter().map(|u| u.anchor.clone()).collect();
-        group_step = Some(groups::GroupStep {
-            desired: groups::desired_groups(&read, settings.config, &in_scope),
-            in_scope,
-            keep: desired.unreadable.clone(),
-            removals_allowed: complete,
-            deletions_allowed: complete && read.missing.is_empty(),
-            config: settings.config,
-            known: HashMap::new(),
-        });
-        report.groups = Some(GroupReport {
-            groups_read: read.groups.len(),
-            missing: read.missing,
-            cycles: read.cycles,
-            rejected: read.rejected,
-            incomplete: read.incomplete,
-            out_of_scope,
-            ..Default::default()
-        });
+        let (step, group_report) = groups::prepare(settings, fetched, &mut desired);
+        tracing::debug!(elapsed = ?started.elapsed(), groups = group_report.groups_read, "groups read and flattened");
+        group_step = Some(step);
+        report.groups = Some(group_report);
     }
     report.incomplete = desired.incomplete.clone();
 

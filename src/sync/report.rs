@@ -177,3 +177,56 @@ impl CycleReport {
         s
     }
 }
+
+/// What the group step saw and did, for the report, `plan` and metrics.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct GroupReport {
+    pub groups_read: usize,
+    /// Configured group names no directory group carries.
+    pub missing: Vec<String>,
+    pub cycles: Vec<Vec<String>>,
+    pub rejected: Vec<Rejected>,
+    pub incomplete: Option<String>,
+    /// Users dropped because they are in no scoping group.
+    pub out_of_scope: usize,
+    /// The plan (for a dry run the whole plan; after a sync, what remained to do).
+    pub plan: crate::plan::groups::GroupPlan,
+    /// Operations done, by change name (group_link, group_create, group_add, ...).
+    pub done: std::collections::BTreeMap<&'static str, usize>,
+    pub members_added: usize,
+    pub members_removed: usize,
+    pub failed: Vec<GroupFailure>,
+}
+
+impl GroupReport {
+    /// The group part of the cycle's summary line.
+    pub fn summary(&self) -> String {
+        let get = |k: &str| self.done.get(k).copied().unwrap_or(0);
+        let mut s = format!(
+            "groups: {} read, {} linked, {} created, {} renamed, {} deleted, +{} -{} members, failed {}",
+            self.groups_read,
+            get("group_link"),
+            get("group_create"),
+            get("group_rename"),
+            get("group_delete"),
+            self.members_added,
+            self.members_removed,
+            self.failed.len(),
+        );
+        if !self.missing.is_empty() {
+            s.push_str(&format!(", NOT FOUND: {}", self.missing.join(", ")));
+        }
+        if self.out_of_scope > 0 {
+            s.push_str(&format!(", {} users out of scope", self.out_of_scope));
+        }
+        s
+    }
+}
+
+/// A group operation that failed.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupFailure {
+    pub group: String,
+    pub operation: &'static str,
+    pub error: String,
+}
