@@ -20,111 +20,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Instant;
 
+use support::ad::{AD_FILTER, IN_CHAIN, SERVICE_PASSWORD, group_dn, service_dn, start_dc};
+use support::group_model::{Member, Model};
+use support::groups_data::emulator_groups;
 use support::samba::{self, SambaDc};
+use support::world::library_cycle;
 use zoomsync::config;
 use zoomsync::emulator::{Emulator, EmulatorConfig, RequestCounts, Route, RunningEmulator, UserState};
-use zoomsync::plan::{Action, Limits};
-use zoomsync::scim::client::ScimClient;
-use zoomsync::source::{AnyDirectory, Decoder};
-use zoomsync::state::sled_store::SledStore;
-use zoomsync::sync::{self, CycleOptions, CycleReport, Engine, Shutdown};
-
-const SERVICE: &str = "svc-zoomsync";
-const SERVICE_PASSWORD: &str = "Passw0rd!Svc1";
-/// The AD user filter zoomsync uses by default.
-const AD_FILTER: &str = "(&(objectCategory=person)(objectClass=user))";
-/// LDAP_MATCHING_RULE_IN_CHAIN.
-const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
-const OWNER: &str = "owner@example.com";
-
-// ---------------------------------------------------------------------------------------
-// The test's own model of the directory groups (flattened here, not by zoomsync).
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Member {
-    User(usize),
-    Group(String),
-}
-
-#[derive(Default)]
-struct Model {
-    groups: BTreeMap<String, BTreeSet<Member>>,
-}
-
-impl Model {
-    fn users(&mut self, group: &str, users: impl IntoIterator<Item = usize>) {
-        self.groups.entry(group.to_string()).or_default().extend(users.into_iter().map(Member::User));
-    }
-
-    fn nest(&mut self, group: &str, child: &str) {
-        self.groups.entry(group.to_string()).or_default().insert(Member::Group(child.to_string()));
-    }
-
-    /// Users reachable from `group`, each group visited once (cycles end there).
-    fn flat(&self, group: &str) -> BTreeSet<usize> {
-        let mut seen = BTreeSet::new();
-        let mut users = BTreeSet::new();
-        let mut todo = vec![group.to_string()];
-        while let Some(g) = todo.pop() {
-            if !seen.insert(g.clone()) {
-                continue;
-            }
-            for m in &self.groups[&g] {
-                match m {
-                    Member::User(i) => {
-                        users.insert(*i);
-                    }
-                    Member::Group(child) => todo.push(child.clone()),
-                }
-            }
-        }
-        users
-    }
-
-    /// ldapadd LDIF: every group with its user members (groups as members come later, so
-    /// the order of creation does not matter and a cycle can be made).
-    fn groups_ldif(&self) -> String {
-        let mut s = String::new();
-        for (name, members) in &self.groups {
-            let dns: Vec<String> = members
-                .iter()
-                .filter_map(|m| match m {
-                    Member::User(i) => Some(samba::user_dn(*i)),
-                    Member::Group(_) => None,
-                })
-                .collect();
-            s.push_str(&samba::group_entry(name, &dns));
-        }
-        s
-    }
-
-    /// ldapmodify LDIF adding the nested groups as members.
-    fn nesting_ldif(&self) -> String {
-        let mut s = String::new();
-        for (name, members) in &self.groups {
-            let children: Vec<&String> = members
-                .iter()
-                .filter_map(|m| match m {
-                    Member::Group(g) => Some(g),
-                    Member::User(_) => None,
-                })
-                .collect();
-            if children.is_empty() {
-                continue;
-            }
-            s.push_str(&format!("dn: {}\nchangetype: modify\nadd: member\n", group_dn(name)));
-            for c in children {
-                s.push_str(&format!("member: {}\n", group_dn(c)));
-            }
-            s.push_str("-\n\n");
-        }
-        s
-    }
-}
-
-fn group_dn(name: &str) -> String {
-    format!("CN={name},{}", samba::SYNC_OU)
-}
+use zoomsync::plan::Action;
+use zoomsync::source::AnyDirectory;
+use zoomsync::sync::{CycleOptions, CycleReport};
 
 /// Moves user `i` from group `from` to group `to`: in the model and on the DC.
 fn move_user(dc: &SambaDc, model: &mut Model, i: usize, from: &str, to: &str) {
@@ -159,8 +64,7 @@ struct World {
 
 impl World {
     async fn start() -> World {
-        let dc = SambaDc::start();
-        dc.add_service_account(SERVICE, SERVICE_PASSWORD);
+        let dc = start_dc();
         zoomsync::install_crypto_provider();
         let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
         std::fs::write(dc.dir().join("ldap-password"), SERVICE_PASSWORD).unwrap();
@@ -176,7 +80,7 @@ impl World {
     /// LDAPS under OU=Sync, the emulator, and `extra` sections.
     fn write_config(&self, extra: &str) {
         let text = format!(
-            "[directory]\nflavor = \"active_directory\"\nurl = \"{url}\"\nbind_dn = \"CN={SERVICE},CN=Users,{base}\"\n\
+            "[directory]\nflavor = \"active_directory\"\nurl = \"{url}\"\nbind_dn = \"{bind}\"\n\
              bind_password_file = \"ldap-password\"\nbase_dn = \"{ou}\"\nca_file = {ca:?}\npage_size = 1000\n\n\
              [target]\nkind = \"zoom\"\nbase_url = \"{}\"\ntoken_url = \"{}\"\naccount_id = \"{}\"\n\
              client_id = \"{}\"\nclient_secret_file = \"zoom-secret\"\nrequests_per_second = 5000\nmax_concurrency = 8\n\n\
@@ -186,7 +90,7 @@ impl World {
             self.zoom.account_id(),
             self.zoom.client_id(),
             url = self.dc.ldaps_url(),
-            base = samba::BASE,
+            bind = service_dn(),
             ou = samba::SYNC_OU,
             ca = self.dc.ca_file(),
         );
@@ -205,24 +109,8 @@ impl World {
         assert_eq!(groups.nesting, nesting, "{label}");
         assert_eq!(groups.class_filter, "(objectClass=group)", "the AD default");
         let directory = AnyDirectory::from_config(&config.directory);
-        let client = ScimClient::new(config.target.as_ref().unwrap()).unwrap();
-        let state = self.dc.dir().join("state");
-        std::fs::create_dir_all(&state).unwrap();
-        let store = SledStore::open(&state).unwrap();
-        let decoder = Decoder::new(config.directory.decode.clone());
-        let engine = Engine {
-            directory: &directory,
-            decoder: &decoder,
-            mapping: &config.mapping,
-            target: &client,
-            store: &store,
-            limits: Limits::from_config(&config.safety),
-            concurrency: 8,
-            progress: None,
-            groups: sync::GroupSync::from_config(&config),
-        };
         let started = Instant::now();
-        let report = sync::run_cycle(&engine, &options, &Shutdown::never()).await.unwrap();
+        let report = library_cycle(&config, &self.dc.dir().join("state"), &directory, &options).await;
         eprintln!("cycle {} ({label}): {:.1?}\n  {}", report.cycle, started.elapsed(), report.summary());
         assert!(report.fatal.is_none(), "{label}: {:?}", report.fatal);
         assert!(report.incomplete.is_none(), "{label}: {:?}", report.incomplete);
@@ -233,29 +121,14 @@ impl World {
         report
     }
 
-    /// Zoom user id -> userName (the account owner left out).
-    fn names_by_id(&self) -> BTreeMap<String, String> {
-        self.zoom.users().into_iter().filter(|u| u.user_name != OWNER).map(|u| (u.id, u.user_name)).collect()
+    /// The userNames zoomsync created (the account owner left out).
+    fn created(&self) -> BTreeSet<String> {
+        self.zoom.users().into_iter().map(|u| u.user_name).filter(|n| n != "owner@example.com").collect()
     }
 
     /// Non-default Zoom groups: name -> member userNames.
     fn zoom_groups(&self) -> BTreeMap<String, BTreeSet<String>> {
-        let names = self.names_by_id();
-        self.zoom
-            .groups()
-            .into_iter()
-            .filter(|g| !g.is_default)
-            .map(|g| {
-                let members = g
-                    .members
-                    .iter()
-                    .map(|id| {
-                        names.get(id).cloned().unwrap_or_else(|| panic!("{}: unknown member {id}", g.display_name))
-                    })
-                    .collect();
-                (g.display_name, members)
-            })
-            .collect()
+        emulator_groups(&self.zoom)
     }
 
     fn group_id(&self, name: &str) -> String {
@@ -391,7 +264,7 @@ async fn nested_and_cyclic_ad_groups_pushed_in_chain_then_a_move_costs_one_remov
     let before = world.zoom.request_counts();
     let report = world.cycle("initial").await;
     let wire = delta(&before, &world.zoom.request_counts());
-    let created: BTreeSet<String> = world.names_by_id().into_values().collect();
+    let created: BTreeSet<String> = world.created();
     assert_eq!(created, upns(enabled.iter().copied()), "enabled AD users are created, disabled ones not");
     assert!(world.zoom.users().iter().all(|u| u.state == UserState::Active));
     let expected = expected_groups(&model, &pushed, &enabled);
@@ -517,7 +390,7 @@ async fn ad_group_scope_creates_members_only_deactivates_a_leaver_and_holds_many
     // Cycle 1: only the 100 (nested) members of Zoom-Users are created.
     let report = world.cycle("scope").await;
     let in_scope: BTreeSet<usize> = (0..100).collect();
-    let created: BTreeSet<String> = world.names_by_id().into_values().collect();
+    let created: BTreeSet<String> = world.created();
     assert_eq!(created, upns(in_scope.iter().copied()), "only the scoping group's members");
     let g = report.groups.as_ref().unwrap();
     assert_eq!(g.out_of_scope, SCOPE_USERS - 100);

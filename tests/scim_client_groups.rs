@@ -9,23 +9,13 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::StreamExt;
+use support::fast_retries;
 use support::scim2::Scim2Server;
 use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
 use zoomsync::emulator::{Emulator, EmulatorConfig, FaultConfig, FaultSpec, Route, RunningEmulator, SeedUser};
 use zoomsync::model::Anchor;
 use zoomsync::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches, member_patch_body};
-use zoomsync::scim::{Field, MemberPatch, RetryPolicy, ScimClient, ScimError, ScimUser, Target};
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 6,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(5),
-        per_request: Duration::from_secs(20),
-        per_cycle: Duration::from_secs(60),
-    }
-}
+use zoomsync::scim::{Field, MemberPatch, ScimClient, ScimError, ScimUser, Target};
 
 async fn emulator() -> (RunningEmulator, ScimClient) {
     let mut config = EmulatorConfig::unlimited();

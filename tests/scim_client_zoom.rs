@@ -2,12 +2,15 @@
 //! CRUD, paging, OAuth renewal, and the error classes an engine acts on.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::time::Duration;
 
+use support::fast_retries;
 use zoomsync::config::{Secret, TargetAuth, TargetConfig};
 use zoomsync::emulator::{Emulator, EmulatorConfig, ErrorStyle, Role, Route, RunningEmulator, SeedUser, UserState};
 use zoomsync::model::Anchor;
-use zoomsync::scim::{Change, Field, RetryPolicy, ScimClient, ScimError, ScimUser, Target};
+use zoomsync::scim::{Change, Field, ScimClient, ScimError, ScimUser, Target};
 
 async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     Emulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
@@ -23,17 +26,6 @@ fn target(emu: &RunningEmulator, secret: &str) -> TargetConfig {
         },
         timeout: Duration::from_secs(5),
         ..emu.target_config().unwrap()
-    }
-}
-
-fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 6,
-        base_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(5),
-        per_request: Duration::from_secs(20),
-        per_cycle: Duration::from_secs(60),
     }
 }
 

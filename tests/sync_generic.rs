@@ -45,12 +45,7 @@ async fn cases_one_to_five_against_scim2_server() {
     let server = Scim2Server::start();
     let tenant = "engine";
     let mut w = World::start(&data::active_people_ldif(2_000)).await;
-    std::fs::write(w.dir.path().join("scim-token"), &server.token).unwrap();
-    w.target_section = Some(format!(
-        "[target]\nkind = \"scim\"\nbase_url = \"{}\"\nbearer_token_file = \"scim-token\"\n\
-         requests_per_second = 2000\nmax_concurrency = 8\ntimeout = \"20s\"\n",
-        server.tenant_url(tenant)
-    ));
+    w.use_scim2(&server, tenant);
     w.write_config();
 
     // 1. 2,000 users: one POST each, no per-user lookups.

@@ -78,12 +78,7 @@ async fn group_scenarios_against_scim2_server() {
     ldif.push_str(&group_of_names("All Staff", 0..3_000, &[]));
     ldif.push_str(&group_of_names("Existing", 200..205, &[]));
     let mut w = World::start(&ldif).await;
-    std::fs::write(w.dir.path().join("scim-token"), &server.token).unwrap();
-    w.target_section = Some(format!(
-        "[target]\nkind = \"scim\"\nbase_url = \"{}\"\nbearer_token_file = \"scim-token\"\n\
-         requests_per_second = 2000\nmax_concurrency = 8\ntimeout = \"30s\"\n",
-        server.tenant_url(TENANT)
-    ));
+    w.use_scim2(&server, TENANT);
     w.extra_config = "[groups]\nbase_dn = \"ou=groups,dc=example,dc=com\"\n\
                       names = [\"Zoom Phone Users\", \"CC Agents\", \"All Staff\", \"Existing\"]\n"
         .to_string();
@@ -157,12 +152,7 @@ async fn group_scope_against_scim2_server() {
     ldif.push_str(&group_of_names("Zoom Users", 0..100, &["Zoom Contractors"]));
     ldif.push_str(&group_of_names("Zoom Contractors", 100..110, &[]));
     let mut w = World::start(&ldif).await;
-    std::fs::write(w.dir.path().join("scim-token"), &server.token).unwrap();
-    w.target_section = Some(format!(
-        "[target]\nkind = \"scim\"\nbase_url = \"{}\"\nbearer_token_file = \"scim-token\"\n\
-         requests_per_second = 2000\nmax_concurrency = 8\ntimeout = \"30s\"\n",
-        server.tenant_url(TENANT)
-    ));
+    w.use_scim2(&server, TENANT);
     w.extra_config = "[groups]\nbase_dn = \"ou=groups,dc=example,dc=com\"\nnames = [\"Zoom Users\"]\n\
                       scope = [\"Zoom Users\"]\n\n[safety]\nmax_deactivations = 3\n"
         .to_string();

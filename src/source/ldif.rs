@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use super::filter::Filter;
-use super::{Directory, ReadEnd, SearchRequest, SourceError, search_local};
+use super::{Directory, LocalSearch, ReadEnd, SearchRequest, SourceError};
 use crate::config::{AnchorFormat, DecodeRules};
 use crate::model::{DirectoryUser, RawEntry};
 
@@ -26,13 +26,20 @@ impl LdifDirectory {
     }
 }
 
-impl Directory for LdifDirectory {
-    /// A local file: read synchronously (it is small next to a network round trip).
-    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
+impl LdifDirectory {
+    /// Reads the file record by record (never held whole in memory).
+    fn each_entry(&self, on_entry: &mut dyn FnMut(RawEntry)) -> Result<(), SourceError> {
         let shown = self.path.display().to_string();
         let file = std::fs::File::open(&self.path)
             .map_err(|e| SourceError::LdifUnreadable { path: shown.clone(), detail: e.kind().to_string() })?;
-        parse(std::io::BufReader::new(file), &shown, &mut |entry| {
+        parse(std::io::BufReader::new(file), &shown, on_entry)
+    }
+}
+
+impl Directory for LdifDirectory {
+    /// A local file: read synchronously (it is small next to a network round trip).
+    async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
+        self.each_entry(&mut |entry| {
             if self.filter.matches(&entry) {
                 on_entry(entry);
             }
@@ -40,18 +47,21 @@ impl Directory for LdifDirectory {
         Ok(ReadEnd::Complete)
     }
 
-    /// Group searches load the file once (groups are few; member lists are what is big).
+    /// One pass over the file per request (group reads make one or two).
     async fn search(
         &self,
         requests: &[SearchRequest],
         on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
     ) -> Result<ReadEnd, SourceError> {
-        let shown = self.path.display().to_string();
-        let file = std::fs::File::open(&self.path)
-            .map_err(|e| SourceError::LdifUnreadable { path: shown.clone(), detail: e.kind().to_string() })?;
-        let mut entries = Vec::new();
-        parse(std::io::BufReader::new(file), &shown, &mut |entry| entries.push(entry))?;
-        search_local(&entries, requests, on_entry)
+        for (index, request) in requests.iter().enumerate() {
+            let search = LocalSearch::new(request)?;
+            self.each_entry(&mut |entry| {
+                if search.matches(&entry) {
+                    on_entry(index, entry);
+                }
+            })?;
+        }
+        Ok(ReadEnd::Complete)
     }
 
     fn describe(&self) -> String {

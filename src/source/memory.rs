@@ -4,7 +4,7 @@
 use std::sync::RwLock;
 
 use super::filter::Filter;
-use super::{Directory, ReadEnd, SearchRequest, SourceError, search_local};
+use super::{Directory, LocalSearch, ReadEnd, SearchRequest, SourceError};
 use crate::model::RawEntry;
 
 pub struct MemoryDirectory {
@@ -52,7 +52,11 @@ impl Directory for MemoryDirectory {
     ) -> Result<ReadEnd, SourceError> {
         let entries =
             self.entries.read().map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?;
-        search_local(&entries, requests, on_entry)
+        for (index, request) in requests.iter().enumerate() {
+            let search = LocalSearch::new(request)?;
+            entries.iter().filter(|e| search.matches(e)).for_each(|e| on_entry(index, e.clone()));
+        }
+        Ok(ReadEnd::Complete)
     }
 
     fn describe(&self) -> String {

@@ -178,30 +178,32 @@ pub async fn read_converted<D: Directory, U: Identity + Send>(
     })
 }
 
-/// Evaluates `requests` against entries held locally (LDIF file, memory): the base by DN
-/// suffix, the filter with [`filter::Filter`]. Attribute lists are not applied (callers read
-/// only what they asked for).
-pub(crate) fn search_local(
-    entries: &[RawEntry],
-    requests: &[SearchRequest],
-    on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
-) -> Result<ReadEnd, SourceError> {
-    for (index, request) in requests.iter().enumerate() {
+/// One [`SearchRequest`] evaluated against entries held locally (LDIF file, memory): the
+/// base by DN suffix, the filter with [`filter::Filter`]. Attribute lists are not applied
+/// (callers read only what they asked for).
+pub(crate) struct LocalSearch {
+    base: String,
+    scope: SearchScope,
+    filter: filter::Filter,
+}
+
+impl LocalSearch {
+    pub(crate) fn new(request: &SearchRequest) -> Result<Self, SourceError> {
         let filter = filter::Filter::parse(&request.filter)
             .map_err(|e| SourceError::SearchRefused { detail: format!("filter {:?}: {e}", request.filter) })?;
-        let base = groups::normalize_dn(&request.base);
-        for entry in entries {
-            let dn = groups::normalize_dn(&entry.dn);
-            let in_scope = match request.scope {
-                SearchScope::Base => dn == base,
-                SearchScope::Subtree => {
-                    base.is_empty() || dn == base || dn.strip_suffix(base.as_str()).is_some_and(|p| p.ends_with(','))
-                }
-            };
-            if in_scope && filter.matches(entry) {
-                on_entry(index, entry.clone());
-            }
-        }
+        Ok(Self { base: groups::normalize_dn(&request.base), scope: request.scope, filter })
     }
-    Ok(ReadEnd::Complete)
+
+    pub(crate) fn matches(&self, entry: &RawEntry) -> bool {
+        let dn = groups::normalize_dn(&entry.dn);
+        let in_scope = match self.scope {
+            SearchScope::Base => dn == self.base,
+            SearchScope::Subtree => {
+                self.base.is_empty()
+                    || dn == self.base
+                    || dn.strip_suffix(self.base.as_str()).is_some_and(|p| p.ends_with(','))
+            }
+        };
+        in_scope && self.filter.matches(entry)
+    }
 }

@@ -1,7 +1,9 @@
 //! Shared integration-test harness: private servers on loopback, generated data, config.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod ad;
 pub mod data;
+pub mod group_model;
 pub mod groups_data;
 pub mod ports;
 pub mod process;
@@ -26,4 +28,17 @@ pub fn require_binary(name: &str, package_hint: &str) -> std::path::PathBuf {
         "{name} is not installed: run `sudo scripts/install-test-deps.sh` \
          (or `apt-get install {package_hint}`) and run the tests again"
     );
+}
+
+/// Client retries for tests: the same attempts as production, milliseconds apart.
+pub fn fast_retries() -> zoomsync::scim::RetryPolicy {
+    use std::time::Duration;
+    zoomsync::scim::RetryPolicy {
+        max_attempts: 6,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(100),
+        max_retry_after: Duration::from_secs(5),
+        per_request: Duration::from_secs(20),
+        per_cycle: Duration::from_secs(60),
+    }
 }

@@ -1,7 +1,7 @@
 //! A whole test world: a private slapd, the Zoom emulator in-process, a config file and a
 //! state directory, plus ways to change the directory as an admin would.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use zoomsync::config::{self, Config};
@@ -51,6 +51,17 @@ impl World {
 
     pub fn state_path(&self) -> PathBuf {
         self.dir.path().join("state")
+    }
+
+    /// Targets a scim2-server tenant (generic SCIM profile, bearer token) instead of the
+    /// emulator; call `write_config` after.
+    pub fn use_scim2(&mut self, server: &super::scim2::Scim2Server, tenant: &str) {
+        std::fs::write(self.dir.path().join("scim-token"), &server.token).unwrap();
+        self.target_section = Some(format!(
+            "[target]\nkind = \"scim\"\nbase_url = \"{}\"\nbearer_token_file = \"scim-token\"\n\
+             requests_per_second = 2000\nmax_concurrency = 8\ntimeout = \"30s\"\n",
+            server.tenant_url(tenant)
+        ));
     }
 
     /// (Re)writes the config file from the current settings.
@@ -110,23 +121,7 @@ socket = "admin.sock"
 
     /// One cycle with a given directory adapter (e.g. one that breaks mid-read).
     pub async fn cycle_with<D: Directory>(&self, directory: &D, options: CycleOptions) -> CycleReport {
-        let config = self.config();
-        let client = ScimClient::new(config.target.as_ref().unwrap()).unwrap();
-        std::fs::create_dir_all(self.state_path()).unwrap();
-        let store = SledStore::open(&self.state_path()).unwrap();
-        let decoder = Decoder::new(config.directory.decode.clone());
-        let engine = Engine {
-            directory,
-            decoder: &decoder,
-            mapping: &config.mapping,
-            target: &client,
-            store: &store,
-            limits: Limits::from_config(&config.safety),
-            concurrency: 8,
-            progress: None,
-            groups: sync::GroupSync::from_config(&config),
-        };
-        sync::run_cycle(&engine, &options, &Shutdown::never()).await.unwrap()
+        library_cycle(&self.config(), &self.state_path(), directory, &options).await
     }
 
     /// The anchor state records for a userName.
@@ -219,4 +214,30 @@ socket = "admin.sock"
     pub fn zoom_members(&self) -> Vec<zoomsync::emulator::User> {
         self.zoom.users().into_iter().filter(|u| u.user_name != "owner@example.com").collect()
     }
+}
+
+/// One cycle through the library, as `sync --once` runs it: the config's target, mapping,
+/// safety and groups, sled state in `state`, and the given directory adapter.
+pub async fn library_cycle<D: Directory>(
+    config: &Config,
+    state: &Path,
+    directory: &D,
+    options: &CycleOptions,
+) -> CycleReport {
+    let client = ScimClient::new(config.target.as_ref().unwrap()).unwrap();
+    std::fs::create_dir_all(state).unwrap();
+    let store = SledStore::open(state).unwrap();
+    let decoder = Decoder::new(config.directory.decode.clone());
+    let engine = Engine {
+        directory,
+        decoder: &decoder,
+        mapping: &config.mapping,
+        target: &client,
+        store: &store,
+        limits: Limits::from_config(&config.safety),
+        concurrency: 8,
+        progress: None,
+        groups: sync::GroupSync::from_config(config),
+    };
+    sync::run_cycle(&engine, options, &Shutdown::never()).await.unwrap()
 }
