@@ -19,7 +19,8 @@ use zoomsync::emulator::{
     Emulator, EmulatorConfig, FaultConfig, FaultSpec, RateLimit as EmuRate, RatePreset, Route, RunningEmulator,
 };
 use zoomsync::model::Anchor;
-use zoomsync::scim::{Field, ScimClient, ScimUser, Target};
+use zoomsync::model::{Field, ScimUser};
+use zoomsync::scim::{ScimClient, Target};
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)

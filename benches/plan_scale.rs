@@ -10,9 +10,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
 use zoomsync::model::Anchor;
+use zoomsync::model::{Field, ScimUser};
+use zoomsync::model::{KnownUser, Lifecycle, Origin};
 use zoomsync::plan::{self, Action, Desired, DesiredUser, Limits, PlanInput, fingerprint};
-use zoomsync::scim::{Field, ScimUser};
-use zoomsync::state::{KnownUser, Lifecycle, Origin};
 
 const USERS: usize = 1_000_000;
 

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::model::DirectoryUser;
-use crate::scim::{Field, ScimUser};
+use crate::model::{Field, ScimUser};
 
 /// Validated `[mapping]` rules.
 #[derive(Debug, Clone, PartialEq, Eq)]

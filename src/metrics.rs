@@ -5,12 +5,12 @@
 
 use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 
+use crate::model::Meta;
 use crate::plan::Action;
 pub use crate::scim::metric_names::{
     HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL, HTTP_RETRIES_TOTAL, OAUTH_TOKEN_RENEWALS_TOTAL,
     THROTTLE_WAIT_SECONDS,
 };
-use crate::state::Meta;
 use crate::sync::CycleReport;
 
 /// Counter `{outcome}`: cycles by outcome (success, attention, incomplete, fatal, interrupted, error).

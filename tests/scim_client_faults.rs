@@ -11,7 +11,8 @@ use zoomsync::emulator::{
     RunningEmulator,
 };
 use zoomsync::model::Anchor;
-use zoomsync::scim::{Field, RetryPolicy, ScimClient, ScimError, ScimUser, Target};
+use zoomsync::model::{Field, ScimUser};
+use zoomsync::scim::{RetryPolicy, ScimClient, ScimError, Target};
 
 async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     Emulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()
@@ -146,7 +147,7 @@ async fn scripted_faults_on_each_operation_are_retried_away() {
     emu.set_faults(faults).unwrap();
     let created = c.create_user(&anchor(1), &user("flaky@example.com")).await.unwrap();
     assert_eq!(c.get_user(&created.id).await.unwrap().id, created.id);
-    let changes = [zoomsync::scim::Change { field: Field::Title, old: None, new: Some("Boss".into()) }];
+    let changes = [zoomsync::model::Change { field: Field::Title, old: None, new: Some("Boss".into()) }];
     let updated = c.update_user(&created.id, &changes).await.unwrap();
     assert_eq!(updated.user.get(Field::Title), Some("Boss"));
     assert_eq!(c.find_user("flaky@example.com").await.unwrap().unwrap().id, created.id);

@@ -14,8 +14,9 @@ use support::scim2::Scim2Server;
 use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
 use zoomsync::emulator::{Emulator, EmulatorConfig, FaultConfig, FaultSpec, Route, RunningEmulator, SeedUser};
 use zoomsync::model::Anchor;
+use zoomsync::model::{Field, MemberPatch, ScimUser};
 use zoomsync::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches, member_patch_body};
-use zoomsync::scim::{Field, MemberPatch, ScimClient, ScimError, ScimUser, Target};
+use zoomsync::scim::{ScimClient, ScimError, Target};
 
 async fn emulator() -> (RunningEmulator, ScimClient) {
     let mut config = EmulatorConfig::unlimited();

@@ -13,8 +13,9 @@ use metrics::{
 use zoomsync::config::TargetConfig;
 use zoomsync::emulator::{Emulator, EmulatorConfig, FaultConfig, FaultSpec, Route};
 use zoomsync::model::Anchor;
+use zoomsync::model::{Field, ScimUser};
 use zoomsync::scim::metric_names::*;
-use zoomsync::scim::{Field, RetryPolicy, ScimClient, ScimUser, Target};
+use zoomsync::scim::{RetryPolicy, ScimClient, Target};
 
 #[derive(Default)]
 struct Store {

@@ -10,7 +10,8 @@ use std::time::Duration;
 use support::scim2::Scim2Server;
 use zoomsync::config::{RateLimit, Secret, TargetAuth, TargetConfig, TargetKind};
 use zoomsync::model::Anchor;
-use zoomsync::scim::{Change, Field, RetryPolicy, ScimClient, ScimError, ScimUser, Target};
+use zoomsync::model::{Change, Field, ScimUser};
+use zoomsync::scim::{RetryPolicy, ScimClient, ScimError, Target};
 
 fn target(base: &str, token: &str) -> TargetConfig {
     TargetConfig {

@@ -10,7 +10,8 @@ use support::fast_retries;
 use zoomsync::config::{Secret, TargetAuth, TargetConfig};
 use zoomsync::emulator::{Emulator, EmulatorConfig, ErrorStyle, Role, Route, RunningEmulator, SeedUser, UserState};
 use zoomsync::model::Anchor;
-use zoomsync::scim::{Change, Field, ScimClient, ScimError, ScimUser, Target};
+use zoomsync::model::{Change, Field, ScimUser};
+use zoomsync::scim::{ScimClient, ScimError, Target};
 
 async fn emulator(config: EmulatorConfig) -> RunningEmulator {
     Emulator::start(config, "127.0.0.1:0".parse().unwrap()).await.unwrap()

@@ -6,9 +6,10 @@ mod support;
 use support::data;
 use support::world::World;
 use zoomsync::emulator::{Route, SeedUser, UserEdit, UserState};
+use zoomsync::model::Field;
+use zoomsync::model::Lifecycle;
 use zoomsync::plan::Action;
-use zoomsync::scim::Field;
-use zoomsync::state::{HistoryFilter, Lifecycle, StateStore};
+use zoomsync::state::{HistoryFilter, StateStore};
 use zoomsync::sync::{CycleOptions, OutcomeResult};
 
 fn writes(w: &World) -> u64 {
@@ -115,7 +116,7 @@ async fn existing_zoom_users_are_adopted_and_conflicts_refused() {
     assert_eq!(w.zoom.user(&existing.id).unwrap().title.as_deref(), Some("Engineer 3"));
     let store = w.store();
     let k = store.users().unwrap().into_iter().find(|k| k.zoom_id == existing2.id).unwrap();
-    assert_eq!(k.origin, zoomsync::state::Origin::Adopted);
+    assert_eq!(k.origin, zoomsync::model::Origin::Adopted);
     drop(store);
 
     // A Zoom id already owned by another anchor is refused with a readable reason: user 5's

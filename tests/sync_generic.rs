@@ -8,8 +8,8 @@ use serde_json::Value;
 use support::data;
 use support::scim2::Scim2Server;
 use support::world::World;
+use zoomsync::model::Field;
 use zoomsync::plan::Action;
-use zoomsync::scim::Field;
 use zoomsync::sync::CycleOptions;
 
 /// Requests scim2-server logged (wsgiref access log) for `method`, since `from` lines.

@@ -7,8 +7,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Anchor;
-use crate::state::{HistoryFilter, Lifecycle, StateError, StateStore, UnixTime};
-use crate::sync::unix_now;
+use crate::model::{Lifecycle, UnixTime, unix_now};
+use crate::state::{HistoryFilter, StateError, StateStore};
 
 fn when(t: UnixTime) -> String {
     let at = UNIX_EPOCH + Duration::from_secs(t.max(0) as u64);

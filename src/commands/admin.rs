@@ -8,9 +8,9 @@ use std::time::UNIX_EPOCH;
 use zoomsync::admin::render::{self, HistoryQuery};
 use zoomsync::admin::socket::{self, AdminRequest};
 use zoomsync::config::Config;
-use zoomsync::state::UnixTime;
+use zoomsync::model::UnixTime;
+use zoomsync::model::unix_now;
 use zoomsync::state::sled_store::SledStore;
-use zoomsync::sync::unix_now;
 
 use super::load_config;
 

@@ -1,10 +1,10 @@
 //! Printing plans and outcomes for people (text) and programs (JSON).
 
 use serde::Serialize;
+use zoomsync::model::Change;
 use zoomsync::model::Rejected;
 use zoomsync::plan::groups::GroupChange;
 use zoomsync::plan::{Action, Op, changes};
-use zoomsync::scim::Change;
 use zoomsync::state::StateStore;
 use zoomsync::sync::{CycleReport, GroupReport, OutcomeResult};
 

@@ -113,7 +113,7 @@ pub enum SourceConfig {
     /// An LDIF file; `filter` picks the user entries, as `user_filter` does on a server.
     Ldif {
         path: PathBuf,
-        filter: crate::source::filter::Filter,
+        filter: crate::model::ldap_filter::Filter,
     },
 }
 

@@ -8,12 +8,13 @@ use tokio::sync::{mpsc, watch};
 
 use super::{Trigger, notify};
 use crate::config::Config;
+use crate::model::unix_now;
 use crate::plan::Limits;
 use crate::scim::client::ScimClient;
 use crate::source::{AnyDirectory, Decoder};
 use crate::state::StateStore;
 use crate::state::sled_store::SledStore;
-use crate::sync::{self, CycleOptions, Engine, Shutdown, unix_now};
+use crate::sync::{self, CycleOptions, Engine, Shutdown};
 
 /// The adapters built from one config (rebuilt on reload: a new client means a new token).
 struct Adapters {

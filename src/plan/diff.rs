@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::scim::{Change, Field, ScimUser};
+use crate::model::{Change, Field, ScimUser};
 
 /// A stable 64-bit fingerprint (FNV-1a over a canonical encoding) of the fields zoomsync
 /// keeps in step. Stored in state, so it must never change between versions: std's hasher

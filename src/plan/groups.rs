@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use crate::model::Anchor;
-use crate::scim::MemberPatch;
+use crate::model::KnownGroup;
+use crate::model::MemberPatch;
 use crate::scim::group_body::member_batches;
-use crate::state::KnownGroup;
 
 /// A directory group as the target should have it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use super::{Action, Op, Plan};
 use crate::config::SafetyConfig;
 use crate::model::Anchor;
-use crate::state::{HeldOp, KnownUser, Lifecycle, UnixTime};
+use crate::model::{HeldOp, KnownUser, Lifecycle, UnixTime};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Limits {

@@ -18,7 +18,7 @@ pub use guard::{Limits, held_op};
 pub use model::*;
 
 use crate::model::Anchor;
-use crate::state::{FailureRecord, HeldOp, KnownUser, Lifecycle, UnixTime};
+use crate::model::{FailureRecord, HeldOp, KnownUser, Lifecycle, UnixTime};
 
 /// Everything `plan` looks at. `desired` is consumed: operations take their payloads from
 /// it and unchanged users' payloads are freed (no copy of a 100,000-user directory).

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::model::Anchor;
-use crate::scim::ScimUser;
+use crate::model::ScimUser;
 
 /// A user the directory wants on the target, after mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::model::Anchor;
-use crate::scim::{Field, ScimUser};
-use crate::state::{FailureRecord, HeldOp, KnownUser, Lifecycle, Origin};
+use crate::model::{FailureRecord, HeldOp, KnownUser, Lifecycle, Origin};
+use crate::model::{Field, ScimUser};
 
 fn anchor(i: usize) -> Anchor {
     Anchor::new(&format!("a{i:03}")).unwrap()

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::wire::{CORE_GROUP, PATCH_OP};
-use crate::scim::MemberPatch;
+use crate::model::MemberPatch;
 
 /// Zoom's documented limit on a group PATCH body, in characters.
 pub const ZOOM_PATCH_MAX_CHARS: usize = 100_000;

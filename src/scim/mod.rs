@@ -6,10 +6,8 @@
 
 pub mod client;
 pub mod errors;
-pub mod fields;
 pub mod group_body;
 pub mod metric_names;
-pub mod model;
 pub mod oauth;
 pub mod retry;
 pub mod throttle;
@@ -20,11 +18,9 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use client::ScimClient;
-pub use fields::Fields;
-pub use model::{Change, Field, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 pub use retry::RetryPolicy;
 
-use crate::model::Anchor;
+use crate::model::{Anchor, Change, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 
 /// What went wrong, by what the caller does next.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]

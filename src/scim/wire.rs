@@ -3,11 +3,11 @@
 //!
 //! Only the managed [`Field`]s are read, and only when the target returned them: Zoom's
 //! trimmed list resources lack most attributes, and "absent" must stay "unknown" there.
-//! An empty string counts as absent, matching [`crate::scim::ScimUser`] (absent = empty).
+//! An empty string counts as absent, matching [`crate::model::ScimUser`] (absent = empty).
 
 use serde_json::Value;
 
-use super::model::{Field, RemoteGroup, RemoteUser, ScimUser};
+use crate::model::{Field, RemoteGroup, RemoteUser, ScimUser};
 
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";

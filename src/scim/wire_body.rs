@@ -10,9 +10,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::model::{Change, Field, ScimUser};
 use super::wire::{CORE_USER, ENTERPRISE, PATCH_OP};
 use crate::model::Anchor;
+use crate::model::{Change, Field, ScimUser};
 
 /// Multi-valued attribute holding a `work` entry, for the fields that live in one.
 fn multi_valued(field: Field) -> Option<&'static str> {

@@ -165,7 +165,7 @@ fn directory() -> MemoryDirectory {
             entry("cn=NoName,ou=groups,dc=t", &[("objectClass", "groupOfNames")]),
             entry("cn=Elsewhere,ou=x,dc=t", &[("objectClass", "groupOfNames"), ("cn", "Elsewhere")]),
         ],
-        crate::source::filter::Filter::parse("(objectClass=*)").unwrap(),
+        crate::model::ldap_filter::Filter::parse("(objectClass=*)").unwrap(),
     )
 }
 

@@ -10,9 +10,9 @@ use std::path::PathBuf;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::filter::Filter;
 use super::{Directory, LocalSearch, ReadEnd, SearchRequest, SourceError};
 use crate::config::{AnchorFormat, DecodeRules};
+use crate::model::Filter;
 use crate::model::{DirectoryUser, RawEntry};
 
 pub struct LdifDirectory {

@@ -3,8 +3,8 @@
 
 use std::sync::RwLock;
 
-use super::filter::Filter;
 use super::{Directory, LocalSearch, ReadEnd, SearchRequest, SourceError};
+use crate::model::Filter;
 use crate::model::RawEntry;
 
 pub struct MemoryDirectory {

@@ -6,7 +6,6 @@
 //! no caller can mistake a cut-off list for one where users have left.
 
 pub mod decode;
-pub mod filter;
 pub mod groups;
 pub mod ldap;
 pub mod ldif;
@@ -179,17 +178,17 @@ pub async fn read_converted<D: Directory, U: Identity + Send>(
 }
 
 /// One [`SearchRequest`] evaluated against entries held locally (LDIF file, memory): the
-/// base by DN suffix, the filter with [`filter::Filter`]. Attribute lists are not applied
+/// base by DN suffix, the filter with [`crate::model::Filter`]. Attribute lists are not applied
 /// (callers read only what they asked for).
 pub(crate) struct LocalSearch {
     base: String,
     scope: SearchScope,
-    filter: filter::Filter,
+    filter: crate::model::Filter,
 }
 
 impl LocalSearch {
     pub(crate) fn new(request: &SearchRequest) -> Result<Self, SourceError> {
-        let filter = filter::Filter::parse(&request.filter)
+        let filter = crate::model::Filter::parse(&request.filter)
             .map_err(|e| SourceError::SearchRefused { detail: format!("filter {:?}: {e}", request.filter) })?;
         Ok(Self { base: groups::normalize_dn(&request.base), scope: request.scope, filter })
     }

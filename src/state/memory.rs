@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use super::{FailureRecord, HistoryFilter, HistoryRecord, KnownGroup, KnownUser, Meta, StateError, StateStore};
-use crate::model::Anchor;
-use crate::scim::ScimUser;
+use super::{HistoryFilter, StateError, StateStore};
+use crate::model::{Anchor, FailureRecord, HistoryRecord, KnownGroup, KnownUser, Meta, ScimUser};
 
 /// Clones share one store, like handles to the same database.
 #[derive(Default, Clone)]

@@ -7,12 +7,7 @@
 
 pub mod memory;
 pub mod sled_store;
-mod types;
-
-pub use types::*;
-
-use crate::model::Anchor;
-use crate::scim::ScimUser;
+use crate::model::{Anchor, FailureRecord, HistoryRecord, KnownGroup, KnownUser, Meta, ScimUser, UnixTime};
 
 /// Current on-disk layout. A store with another version is refused, not guessed at.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -60,4 +55,28 @@ pub trait StateStore: Send + Sync {
     fn history(&self, filter: &HistoryFilter, limit: usize) -> Result<Vec<HistoryRecord>, StateError>;
 
     fn flush(&self) -> Result<(), StateError>;
+}
+
+/// What `history` asks for.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryFilter {
+    /// Matches anchor, DN or userName (case-insensitive).
+    pub user: Option<String>,
+    pub since: Option<UnixTime>,
+}
+
+impl HistoryFilter {
+    pub fn matches(&self, r: &HistoryRecord) -> bool {
+        if self.since.is_some_and(|s| r.time < s) {
+            return false;
+        }
+        match &self.user {
+            None => true,
+            Some(u) => {
+                r.anchor.as_str().eq_ignore_ascii_case(u)
+                    || r.dn.eq_ignore_ascii_case(u)
+                    || r.user_name.eq_ignore_ascii_case(u)
+            }
+        }
+    }
 }

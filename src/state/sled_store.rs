@@ -11,11 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sled::Transactional;
 
-use super::{
-    FailureRecord, HistoryFilter, HistoryRecord, KnownGroup, KnownUser, Meta, SCHEMA_VERSION, StateError, StateStore,
-};
-use crate::model::Anchor;
-use crate::scim::ScimUser;
+use super::{HistoryFilter, SCHEMA_VERSION, StateError, StateStore};
+use crate::model::{Anchor, FailureRecord, HistoryRecord, KnownGroup, KnownUser, Meta, ScimUser};
 
 const META_KEY: &[u8] = b"meta";
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;

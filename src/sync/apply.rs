@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::report::{Outcome, OutcomeResult};
+use crate::model::{Change, Field, RemoteUser, ScimUser};
+use crate::model::{FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, UnixTime, all_as_changes};
 use crate::plan::{Action, Op, apply_changes, changes};
-use crate::scim::{Change, Field, RemoteUser, ScimError, ScimUser, Target};
-use crate::state::{
-    FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, StateError, StateStore, UnixTime, all_as_changes,
-};
+use crate::scim::{ScimError, Target};
+use crate::state::{StateError, StateStore};
 
 /// What every operation of one cycle shares.
 pub struct ApplyContext<'a, T: Target, S: StateStore> {

@@ -3,9 +3,9 @@
 use std::collections::BTreeSet;
 
 use crate::mapping::{MappingConfig, map_user};
+use crate::model::Field;
 use crate::model::{DirectoryUser, Rejected};
 use crate::plan::{Desired, DesiredUser, fingerprint};
-use crate::scim::Field;
 use crate::source::{Convert, DirectoryRead, Snapshot};
 
 /// Maps one decoded user; a mapping failure becomes a rejection that keeps the anchor

@@ -2,8 +2,8 @@
 //! object is quarantined and retried on a growing ladder (next cycle, 6 h, 12 h, 24 h),
 //! unless its source data changes or an operator releases it.
 
+use crate::model::{FailureRecord, UnixTime};
 use crate::plan::Op;
-use crate::state::{FailureRecord, UnixTime};
 
 pub const QUARANTINE_AFTER: u32 = 3;
 /// Delay before the next attempt once quarantined, by quarantined attempt (last repeats).
@@ -103,12 +103,12 @@ pub fn class_of(error: &crate::scim::ScimError) -> &'static str {
 /// operations making up more than half of those attempted, moves the job onto the ladder;
 /// a cycle without either lifts it.
 pub fn connector_after(
-    previous: Option<&crate::state::ConnectorQuarantine>,
+    previous: Option<&crate::model::ConnectorQuarantine>,
     fatal: Option<&str>,
     failed: usize,
     attempted: usize,
     now: UnixTime,
-) -> Option<crate::state::ConnectorQuarantine> {
+) -> Option<crate::model::ConnectorQuarantine> {
     let reason = match fatal {
         Some(f) => f.to_string(),
         None if failed >= 10 && failed * 2 > attempted => format!("{failed} of {attempted} operations failed"),
@@ -116,7 +116,7 @@ pub fn connector_after(
     };
     let consecutive = previous.map_or(0, |p| p.consecutive) + 1;
     let step = (consecutive as usize - 1).min(LADDER.len() - 1);
-    Some(crate::state::ConnectorQuarantine {
+    Some(crate::model::ConnectorQuarantine {
         reason,
         since: previous.map_or(now, |p| p.since),
         consecutive,

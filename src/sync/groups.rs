@@ -9,12 +9,13 @@ use std::collections::{HashMap, HashSet};
 use super::report::{GroupFailure, GroupReport};
 use crate::config::{Config, GroupsConfig, SourceConfig};
 use crate::model::Anchor;
+use crate::model::{HistoryRecord, KnownGroup, KnownUser, UnixTime};
 use crate::plan::Desired;
 use crate::plan::groups::{self, DesiredGroup, GroupChange, GroupOp, GroupPlan, GroupPlanInput};
 use crate::scim::group_body::ZOOM_PATCH_MAX_CHARS;
 use crate::scim::{ScimError, Target};
 use crate::source::groups::{FetchedGroups, GroupRead, normalize_dn};
-use crate::state::{HistoryRecord, KnownGroup, KnownUser, StateError, StateStore, UnixTime};
+use crate::state::{StateError, StateStore};
 
 /// Group settings for the engine: the `[groups]` section and the user search it needs for
 /// AD's in-chain membership searches.

@@ -12,7 +12,7 @@ pub mod report;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::AtomicBool;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use futures::StreamExt;
 
@@ -21,11 +21,13 @@ pub use report::{CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult,
 
 use crate::mapping::MappingConfig;
 use crate::model::Anchor;
+use crate::model::Field;
+use crate::model::{HeldOps, KnownUser, UnixTime, unix_now};
 use crate::plan::{self, Limits, PlanInput};
-use crate::scim::{Field, ScimError, Target};
+use crate::scim::{ScimError, Target};
 use crate::source::groups::fetch_groups;
 use crate::source::{self, Decoder, Directory, Snapshot, SourceError};
-use crate::state::{HeldOps, KnownUser, StateError, StateStore, UnixTime};
+use crate::state::{StateError, StateStore};
 
 /// How many provisioning-log records are kept.
 pub const HISTORY_RETAIN: usize = 100_000;
@@ -89,10 +91,6 @@ pub struct CycleOptions {
     pub dry_run: bool,
     /// Act on this anchor only (`provision`).
     pub only: Option<Anchor>,
-}
-
-pub fn unix_now() -> UnixTime {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as UnixTime).unwrap_or(0)
 }
 
 pub async fn run_cycle<D: Directory, T: Target, S: StateStore + Clone + 'static>(
@@ -331,7 +329,7 @@ fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
 }
 
 /// Quarantined objects by error class (bounded metric labels; every class reported, zeros too).
-pub fn quarantine_counts(failures: &[crate::state::FailureRecord]) -> Vec<(&'static str, usize)> {
+pub fn quarantine_counts(failures: &[crate::model::FailureRecord]) -> Vec<(&'static str, usize)> {
     ["rejected", "refused", "unavailable", "conflict", "not_found", "fatal"]
         .into_iter()
         .map(|class| (class, failures.iter().filter(|f| f.quarantined && f.class == class).count()))

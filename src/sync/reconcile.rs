@@ -10,9 +10,9 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::model::Anchor;
+use crate::model::{Field, RemoteUser, ScimUser};
+use crate::model::{KnownUser, Lifecycle, Origin, UnixTime};
 use crate::plan::{Desired, fingerprint};
-use crate::scim::{Field, RemoteUser, ScimUser};
-use crate::state::{KnownUser, Lifecycle, Origin, UnixTime};
 
 /// State changes the reconcile decided; the caller writes them. Users found deactivated
 /// are recorded as deactivated *now*: their real date is unknown, and "since 1970" would

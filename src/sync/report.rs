@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::model::Change;
 use crate::model::{Anchor, Rejected};
 use crate::plan::{Action, Op, Plan};
-use crate::scim::Change;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "snake_case")]

@@ -8,7 +8,7 @@ use super::super::{
     TlsMode,
 };
 use super::{SecretResolver, choice, positive_duration};
-use crate::source::filter::Filter;
+use crate::model::ldap_filter::Filter;
 
 /// Attributes kept for mapping when `directory.attributes` is not set.
 const OPENLDAP_ATTRIBUTES: &[&str] = &[

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::super::raw::RawGroups;
 use super::super::{ConfigError, DirectoryConfig, Flavor, GroupsConfig, Nesting, SourceConfig};
 use super::choice;
-use crate::source::filter::Filter;
+use crate::model::ldap_filter::Filter;
 
 /// Zoom refuses longer group names.
 const ZOOM_NAME_MAX_CHARS: usize = 128;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::super::raw::{RawMappingRule, RawMappingValue};
 use super::super::{ConfigError, Flavor};
 use crate::mapping::{MappingConfig, MappingRule, ValueSource, parse_template};
-use crate::scim::Field;
+use crate::model::Field;
 
 /// Defaults: (field, attribute) per flavour. `employeeNumber` is not managed by default
 /// (Zoom requires it to be unique across the account).

@@ -11,11 +11,12 @@ use reqwest::Method;
 
 use super::ScimClient;
 use super::send::{Call, Reply};
+use crate::model::{MemberPatch, RemoteGroup};
+use crate::scim::ScimError;
 use crate::scim::errors::Scope;
 use crate::scim::group_body::{create_group_body, member_patch_value, rename_body};
 use crate::scim::throttle::Label;
 use crate::scim::wire::{parse_group, parse_group_list};
-use crate::scim::{MemberPatch, RemoteGroup, ScimError};
 
 /// Unicode case-insensitive equality: SCIM's displayName is caseExact=false and Zoom
 /// group names are not only ASCII.

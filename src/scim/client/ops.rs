@@ -9,11 +9,12 @@ use super::send::{Call, Reply};
 use super::{PAGE_SIZE, ScimClient};
 use crate::config::TargetKind;
 use crate::model::Anchor;
+use crate::model::{Change, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 use crate::scim::errors::Scope;
 use crate::scim::throttle::Label;
 use crate::scim::wire::{parse_list, parse_user};
 use crate::scim::wire_body::{active_body, create_body, scim_patch_body, zoom_put_body};
-use crate::scim::{Change, MemberPatch, RemoteGroup, RemoteUser, ScimError, ScimUser, Target};
+use crate::scim::{ScimError, Target};
 
 impl ScimClient {
     fn user_from(&self, reply: &Reply, what: &str) -> Result<RemoteUser, ScimError> {
@@ -140,9 +141,9 @@ impl Target for ScimClient {
         // matches first in case a server is looser than `eq`.
         let mut matches: Vec<RemoteUser> = users
             .into_iter()
-            .filter(|u| u.user.get(crate::scim::Field::UserName).is_none_or(|n| n.eq_ignore_ascii_case(user_name)))
+            .filter(|u| u.user.get(crate::model::Field::UserName).is_none_or(|n| n.eq_ignore_ascii_case(user_name)))
             .collect();
-        matches.sort_by_key(|u| u.user.get(crate::scim::Field::UserName) != Some(user_name));
+        matches.sort_by_key(|u| u.user.get(crate::model::Field::UserName) != Some(user_name));
         Ok(matches.into_iter().next())
     }
 

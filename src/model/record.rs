@@ -1,13 +1,22 @@
-//! Records kept in the state store. Serialized as JSON: readable in a bug report, and new
-//! optional fields can be added without a migration.
+//! PURE data: the records of what zoomsync pushed and decided, kept in the state store.
+//! Serialized as JSON: readable in a bug report, and new optional fields can be added
+//! without a migration.
+
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Anchor;
-use crate::scim::{Change, Field};
+use super::Anchor;
+use super::scim_user::{Change, Field, ScimUser};
 
 /// Seconds since the Unix epoch (UTC). Plain integers keep records comparable and small.
 pub type UnixTime = i64;
+
+/// The wall clock as [`UnixTime`] (0 if the clock is before 1970). Pure steps take `now` as
+/// an argument; only the edges call this.
+pub fn unix_now() -> UnixTime {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as UnixTime).unwrap_or(0)
+}
 
 /// An anchor zoomsync manages on the target.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,7 +27,7 @@ pub struct KnownUser {
     pub dn: String,
     /// The userName on the target as far as we know.
     pub user_name: String,
-    /// Fingerprint of the payload last pushed ([`crate::plan::fingerprint`]).
+    /// Fingerprint of the payload last pushed (`plan::fingerprint`).
     pub fingerprint: u64,
     pub lifecycle: Lifecycle,
     pub origin: Origin,
@@ -150,31 +159,7 @@ pub struct HistoryRecord {
     pub detail: Option<String>,
 }
 
-/// What `history` asks for.
-#[derive(Clone, Debug, Default)]
-pub struct HistoryFilter {
-    /// Matches anchor, DN or userName (case-insensitive).
-    pub user: Option<String>,
-    pub since: Option<UnixTime>,
-}
-
-impl HistoryFilter {
-    pub fn matches(&self, r: &HistoryRecord) -> bool {
-        if self.since.is_some_and(|s| r.time < s) {
-            return false;
-        }
-        match &self.user {
-            None => true,
-            Some(u) => {
-                r.anchor.as_str().eq_ignore_ascii_case(u)
-                    || r.dn.eq_ignore_ascii_case(u)
-                    || r.user_name.eq_ignore_ascii_case(u)
-            }
-        }
-    }
-}
-
 /// The fields of a payload, for history records of creates.
-pub fn all_as_changes(user: &crate::scim::ScimUser) -> Vec<Change> {
+pub fn all_as_changes(user: &ScimUser) -> Vec<Change> {
     user.fields.iter().map(|(f, v): (Field, &str)| Change { field: f, old: None, new: Some(v.to_string()) }).collect()
 }

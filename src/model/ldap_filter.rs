@@ -5,7 +5,7 @@
 //! same `user_filter` scopes users in both. Matching is case-insensitive, as for the common
 //! directory-string attributes; AD's bitwise matching rules (…803 AND, …804 OR) are supported.
 
-use crate::model::RawEntry;
+use super::RawEntry;
 
 const RULE_BIT_AND: &str = "1.2.840.113556.1.4.803";
 const RULE_BIT_OR: &str = "1.2.840.113556.1.4.804";

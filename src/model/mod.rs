@@ -1,6 +1,9 @@
-//! Domain types shared by every step: what the directory says a user is.
+//! The vocabulary every step shares: what the directory says a user is (this file), the SCIM
+//! user we want ([`scim_user`]), the records of what was pushed and decided ([`record`]) and
+//! the LDAP filter type ([`ldap_filter`]).
 //!
-//! Pure data: no I/O, no async. Everything downstream (map, plan, state) keys on [`Anchor`],
+//! Pure data: no I/O, no async, and no import of any other module of this crate: it is the
+//! bottom layer (the rule is stated in `lib.rs` and checked by its layering test). Everything downstream (map, plan, state) keys on [`Anchor`],
 //! the directory's immutable identifier, never on mail or DN, so renames stay updates.
 
 use std::collections::BTreeMap;
@@ -8,6 +11,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+pub mod ldap_filter;
+pub mod record;
+pub mod scim_user;
+
+pub use ldap_filter::Filter;
+pub use record::*;
+pub use scim_user::{Change, Field, Fields, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 
 /// The directory's immutable id for an entry: `entryUUID` (OpenLDAP), `objectGUID` in AD's
 /// text form, or a configured attribute. Stored lower-cased so comparisons are exact.
