@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands;
+use crate::commands::directory::DumpFormat;
 
 /// Keeps Zoom users in step with LDAP / Active Directory through Zoom's SCIM API.
 #[derive(Debug, Parser)]
@@ -137,12 +138,6 @@ pub struct ConfigArg {
     /// Config file.
     #[arg(long, short, default_value = zoomsync::config::DEFAULT_CONFIG_PATH, env = "ZOOMSYNC_CONFIG")]
     pub config: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum DumpFormat {
-    Ldif,
-    Json,
 }
 
 impl Cli {

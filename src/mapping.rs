@@ -5,112 +5,10 @@
 //! login (validated as an e-mail by decode). Fields marked only-on-create are sent when the
 //! user is created and never updated afterwards.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use crate::model::DirectoryUser;
-use crate::model::{Field, ScimUser};
-
-/// Validated `[mapping]` rules.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingConfig {
-    pub rules: BTreeMap<Field, MappingRule>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MappingRule {
-    pub source: ValueSource,
-    pub lowercase: bool,
-    pub only_on_create: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ValueSource {
-    Attribute(String),
-    Constant(String),
-    Template(Vec<TemplatePart>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TemplatePart {
-    Text(String),
-    Attribute(String),
-}
-
-impl MappingConfig {
-    /// Fields sent on create only.
-    pub fn create_only(&self) -> BTreeSet<Field> {
-        self.rules.iter().filter(|(_, r)| r.only_on_create).map(|(f, _)| *f).collect()
-    }
-
-    /// Directory attributes the rules read (they must be requested from the server).
-    pub fn attributes(&self) -> BTreeSet<String> {
-        let mut out = BTreeSet::new();
-        for rule in self.rules.values() {
-            match &rule.source {
-                ValueSource::Attribute(a) => {
-                    out.insert(a.clone());
-                }
-                ValueSource::Template(parts) => {
-                    for p in parts {
-                        if let TemplatePart::Attribute(a) = p {
-                            out.insert(a.clone());
-                        }
-                    }
-                }
-                ValueSource::Constant(_) => {}
-            }
-        }
-        out
-    }
-}
-
-/// Parses `"{givenName} {sn}"`; `{{` and `}}` are literal braces.
-pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
-    let mut parts = Vec::new();
-    let mut literal = String::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' if chars.peek() == Some(&'{') => {
-                chars.next();
-                literal.push('{');
-            }
-            '}' if chars.peek() == Some(&'}') => {
-                chars.next();
-                literal.push('}');
-            }
-            '{' => {
-                let mut name = String::new();
-                let mut closed = false;
-                for c in chars.by_ref() {
-                    if c == '}' {
-                        closed = true;
-                        break;
-                    }
-                    name.push(c);
-                }
-                let valid = closed
-                    && !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';');
-                if !valid {
-                    return Err(format!(
-                        "template {text:?}: {{{name}}} is not an attribute name (or an unclosed brace)"
-                    ));
-                }
-                if !literal.is_empty() {
-                    parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
-                }
-                parts.push(TemplatePart::Attribute(name));
-            }
-            '}' => return Err(format!("template {text:?}: unmatched '}}' (write '}}}}' for a literal brace)")),
-            c => literal.push(c),
-        }
-    }
-    if !literal.is_empty() {
-        parts.push(TemplatePart::Text(literal));
-    }
-    Ok(parts)
-}
+use crate::config::mapping::{MappingConfig, TemplatePart, ValueSource};
+use crate::model::{DirectoryUser, Field, ScimUser};
 
 /// Maps one user. `Err` is a reason for a rejection (the user is then present-but-unreadable).
 pub fn map_user(user: &DirectoryUser, mapping: &MappingConfig) -> Result<ScimUser, String> {
@@ -151,6 +49,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::config::mapping::{MappingRule, parse_template};
     use crate::model::{Anchor, Attributes};
 
     fn user(attrs: &[(&str, &str)], disabled: bool) -> DirectoryUser {
@@ -169,25 +68,6 @@ mod tests {
 
     fn rule(source: ValueSource) -> MappingRule {
         MappingRule { source, lowercase: false, only_on_create: false }
-    }
-
-    #[test]
-    fn template_parsing_table() {
-        use TemplatePart::*;
-        let cases: [(&str, Result<Vec<TemplatePart>, &str>); 5] = [
-            ("{givenName} {sn}", Ok(vec![Attribute("givenName".into()), Text(" ".into()), Attribute("sn".into())])),
-            ("Dept {{x}}", Ok(vec![Text("Dept {x}".into())])),
-            ("{ bad }", Err("not an attribute name")),
-            ("{open", Err("not an attribute name")),
-            ("x}", Err("unmatched")),
-        ];
-        for (text, want) in cases {
-            match (parse_template(text), want) {
-                (Ok(got), Ok(want)) => assert_eq!(got, want, "{text}"),
-                (Err(e), Err(w)) => assert!(e.contains(w), "{text}: {e}"),
-                (got, want) => panic!("{text}: {got:?} vs {want:?}"),
-            }
-        }
     }
 
     #[test]

@@ -10,7 +10,6 @@ use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, Sn
 use zoomsync::sync::GroupSync;
 
 use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, peak_rss_mib};
-use crate::cli::DumpFormat;
 
 async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, Decoder, DirectoryRead)> {
     let directory = AnyDirectory::from_config(&config.directory);
@@ -69,6 +68,13 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(EXIT_INCOMPLETE))
         }
     }
+}
+
+/// What `dump` writes: LDIF (RFC 2849) or JSON.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DumpFormat {
+    Ldif,
+    Json,
 }
 
 pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {

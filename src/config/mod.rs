@@ -5,6 +5,7 @@
 //! further checking. Every error names the key path (`directory.page_size`) and the problem,
 //! and the binary exits with status 2 before it opens state or talks to a server.
 
+pub mod mapping;
 mod raw;
 mod secret;
 mod validate;
@@ -37,7 +38,7 @@ impl ConfigError {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub directory: DirectoryConfig,
-    pub mapping: crate::mapping::MappingConfig,
+    pub mapping: mapping::MappingConfig,
     pub target: Option<TargetConfig>,
     pub schedule: ScheduleConfig,
     pub safety: SafetyConfig,

@@ -13,7 +13,8 @@ use super::query::{param, params};
 use super::seed::{self, ControlError, SeedUser, UserEdit};
 use super::shared::{Shared, lock};
 use super::user_json::dump;
-use super::wire::{Reply, rfc3339};
+use super::clock::rfc3339;
+use super::wire::Reply;
 
 const INDEX: &[&str] = &[
     "GET /_emulator/state",

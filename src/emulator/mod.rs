@@ -23,6 +23,7 @@
 
 mod args;
 mod auth;
+mod clock;
 mod config;
 mod control;
 mod faults;

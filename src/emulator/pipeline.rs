@@ -17,7 +17,8 @@ use super::ratelimit::{LimitKind, Verdict};
 use super::routes::{Matched, Route, match_route};
 use super::shared::{BusyGuard, Shared, lock};
 use super::users;
-use super::wire::{Reply, rfc3339, text, unix_secs_ceil};
+use super::clock::{rfc3339, unix_secs_ceil};
+use super::wire::{Reply, text};
 
 /// What the connection should do with the outcome.
 pub enum Outcome {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::wire::{unix_secs, until_utc_midnight};
+use super::clock::{unix_secs, until_utc_midnight};
 
 /// Zoom's rate-limit label of an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

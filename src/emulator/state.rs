@@ -9,7 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::wire::unix_secs;
+use super::clock::unix_secs;
 
 /// A user's lifecycle state in Zoom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::model::Anchor;
 use crate::model::KnownGroup;
 use crate::model::MemberPatch;
-use crate::scim::group_body::member_batches;
 
 /// A directory group as the target should have it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +82,10 @@ pub struct GroupPlanInput<'a> {
     /// Every configured group found too: groups may be deleted or unlinked.
     pub deletions_allowed: bool,
     pub delete_created: bool,
-    pub max_patch_chars: usize,
+    /// Cuts one group's adds and removes into PATCHes the target accepts (in `sync`:
+    /// `scim::group_body::member_batches` at Zoom's body limit). Passed in so this pure step
+    /// does not import the wire format.
+    pub batch: &'a (dyn Fn(&[String], &[String]) -> Vec<MemberPatch> + Sync),
 }
 
 /// The plan for groups, with what it could not do yet.
@@ -167,7 +169,7 @@ pub fn membership(input: &GroupPlanInput<'_>, plan: &mut GroupPlan) {
             .map(|(a, id)| ((true, id.as_str()), *a))
             .chain(add.iter().map(|(a, id)| ((false, id.as_str()), *a)))
             .collect();
-        for patch in member_batches(&ids(&add), &ids(&remove), input.max_patch_chars) {
+        for patch in (input.batch)(&ids(&add), &ids(&remove)) {
             let is_remove = matches!(patch, MemberPatch::Remove(_));
             let anchors = patch
                 .ids()

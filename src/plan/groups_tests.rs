@@ -52,7 +52,7 @@ impl Case<'_> {
             removals_allowed: self.complete,
             deletions_allowed: self.complete,
             delete_created: true,
-            max_patch_chars: crate::scim::group_body::ZOOM_PATCH_MAX_CHARS,
+            batch: &zoom_batches,
         })
     }
 }
@@ -220,4 +220,9 @@ fn five_thousand_members_are_batched_under_the_limit() {
     }
     assert_eq!(seen.len(), 5000);
     assert_eq!(plan.member_counts(), (5000, 0));
+}
+
+/// Zoom's batching, as `sync` passes it.
+fn zoom_batches(add: &[String], remove: &[String]) -> Vec<MemberPatch> {
+    crate::scim::group_body::member_batches(add, remove, crate::scim::group_body::ZOOM_PATCH_MAX_CHARS)
 }

@@ -163,6 +163,34 @@ pub fn unauthorized_fatal(body: &ErrorBody, oauth: bool) -> ScimError {
     ScimError::Fatal { detail: format!("unauthorized (401: {detail}): {fix}") }
 }
 
+/// The retry reason of a transport error (no HTTP answer).
+pub fn transport_reason(e: &reqwest::Error) -> RetryReason {
+    if e.is_timeout() {
+        RetryReason::Timeout
+    } else if e.is_connect() {
+        RetryReason::Connect
+    } else {
+        RetryReason::Connection
+    }
+}
+
+/// A transport error as text: its kind and causes, without the URL.
+pub fn transport_text(e: &reqwest::Error) -> String {
+    let kind = match transport_reason(e) {
+        RetryReason::Timeout => "timed out",
+        RetryReason::Connect => "could not connect",
+        _ => "connection failed",
+    };
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    causes.dedup();
+    if causes.is_empty() { kind.to_string() } else { format!("{kind}: {}", causes.join(": ")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,8 @@
 //! `status_class` one of `2xx`/`3xx`/`4xx`/`5xx`/`error`, `reason` one of
 //! [`crate::scim::retry::RetryReason::as_str`].
 
+use std::time::Instant;
+
 /// Counter `{method, status_class}`: every HTTP attempt, including retried ones.
 pub const HTTP_REQUESTS_TOTAL: &str = "zoomsync_http_requests_total";
 /// Histogram (seconds): one HTTP attempt, from send to the last body byte.
@@ -27,3 +29,10 @@ pub fn status_class(status: u16) -> &'static str {
 
 /// `status_class` for an attempt that got no HTTP answer (timeout, refused, dropped).
 pub const STATUS_CLASS_ERROR: &str = "error";
+
+/// Counts and times one HTTP attempt (`status` `None`: no HTTP answer).
+pub fn record_attempt(method: &'static str, status: Option<u16>, started: Instant) {
+    let class = status.map_or(STATUS_CLASS_ERROR, status_class);
+    metrics::counter!(HTTP_REQUESTS_TOTAL, "method" => method, "status_class" => class).increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
+}

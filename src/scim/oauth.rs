@@ -167,12 +167,12 @@ impl ZoomOauth {
             }
             Err(e) => Err(e),
         };
-        super::client::record_attempt("POST", outcome.as_ref().ok().map(|(s, _)| *s), started);
+        super::metric_names::record_attempt("POST", outcome.as_ref().ok().map(|(s, _)| *s), started);
         let (status, body) = outcome.map_err(|e| {
             FetchError::Temporary(format!(
                 "token endpoint {} unreachable: {}",
                 self.endpoint(),
-                super::client::transport_text(&e)
+                super::errors::transport_text(&e)
             ))
         })?;
         tracing::debug!(method = "POST", path = "oauth/token", status, "token request");

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::mapping::{MappingConfig, map_user};
+use crate::config::mapping::MappingConfig;
+use crate::mapping::map_user;
 use crate::model::Field;
 use crate::model::{DirectoryUser, Rejected};
 use crate::plan::{Desired, DesiredUser, fingerprint};

@@ -12,7 +12,7 @@ use crate::model::Anchor;
 use crate::model::{HistoryRecord, KnownGroup, KnownUser, UnixTime};
 use crate::plan::Desired;
 use crate::plan::groups::{self, DesiredGroup, GroupChange, GroupOp, GroupPlan, GroupPlanInput};
-use crate::scim::group_body::ZOOM_PATCH_MAX_CHARS;
+use crate::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches};
 use crate::scim::{ScimError, Target};
 use crate::source::groups::{FetchedGroups, GroupRead, normalize_dn};
 use crate::state::{StateError, StateStore};
@@ -143,7 +143,7 @@ impl GroupStep<'_> {
             removals_allowed: self.removals_allowed,
             deletions_allowed: self.deletions_allowed,
             delete_created: self.config.delete_created,
-            max_patch_chars: ZOOM_PATCH_MAX_CHARS,
+            batch: &zoom_batches,
         }
     }
 
@@ -336,6 +336,11 @@ async fn execute<T: Target>(
         }
         (_, None) => Err(ScimError::NotFound { detail: format!("group {} is not linked", op.zoom_name) }),
     }
+}
+
+/// Membership PATCHes cut at Zoom's body limit (the generic profile accepts the same).
+fn zoom_batches(add: &[String], remove: &[String]) -> Vec<crate::model::MemberPatch> {
+    member_batches(add, remove, ZOOM_PATCH_MAX_CHARS)
 }
 
 /// Writes group operations to the provisioning log.

@@ -19,7 +19,7 @@ use futures::StreamExt;
 pub use groups::GroupSync;
 pub use report::{CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult, ReconcileSummary};
 
-use crate::mapping::MappingConfig;
+use crate::config::mapping::MappingConfig;
 use crate::model::Anchor;
 use crate::model::Field;
 use crate::model::{HeldOps, KnownUser, UnixTime, unix_now};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::super::raw::{RawMappingRule, RawMappingValue};
 use super::super::{ConfigError, Flavor};
-use crate::mapping::{MappingConfig, MappingRule, ValueSource, parse_template};
+use crate::config::mapping::{MappingConfig, MappingRule, ValueSource, parse_template};
 use crate::model::Field;
 
 /// Defaults: (field, attribute) per flavour. `employeeNumber` is not managed by default

@@ -22,7 +22,6 @@ use super::retry::{CycleBudget, RetryPolicy};
 use super::throttle::Throttle;
 use crate::config::{TargetConfig, TargetKind};
 
-pub(crate) use send::{record_attempt, transport_text};
 
 /// Characters left as they are in a path segment or query value: RFC 3986 unreserved.
 /// Everything else is percent-encoded — Zoom ids contain `&`.

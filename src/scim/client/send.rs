@@ -11,10 +11,8 @@ use serde_json::Value;
 use super::ScimClient;
 use crate::config::TargetKind;
 use crate::scim::ScimError;
-use crate::scim::errors::{ErrorBody, Scope, Verdict, classify, unauthorized_fatal};
-use crate::scim::metric_names::{
-    HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL, HTTP_RETRIES_TOTAL, STATUS_CLASS_ERROR, status_class,
-};
+use crate::scim::errors::{ErrorBody, Scope, Verdict, classify, transport_reason, transport_text, unauthorized_fatal};
+use crate::scim::metric_names::{HTTP_RETRIES_TOTAL, record_attempt};
 use crate::scim::oauth::{FetchError, Token};
 use crate::scim::retry::{Attempts, Decision, RetryReason, decide, parse_retry_after};
 use crate::scim::throttle::{Feedback, Label};
@@ -66,40 +64,6 @@ struct Failure {
 enum Attempt {
     Answer(u16, Feedback, bool, Bytes),
     Transport(reqwest::Error),
-}
-
-/// Counts and times one HTTP attempt (`status` `None`: no HTTP answer).
-pub(crate) fn record_attempt(method: &'static str, status: Option<u16>, started: Instant) {
-    let class = status.map_or(STATUS_CLASS_ERROR, status_class);
-    metrics::counter!(HTTP_REQUESTS_TOTAL, "method" => method, "status_class" => class).increment(1);
-    metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
-}
-
-fn transport_reason(e: &reqwest::Error) -> RetryReason {
-    if e.is_timeout() {
-        RetryReason::Timeout
-    } else if e.is_connect() {
-        RetryReason::Connect
-    } else {
-        RetryReason::Connection
-    }
-}
-
-/// A transport error as text: its kind and causes, without the URL.
-pub(crate) fn transport_text(e: &reqwest::Error) -> String {
-    let kind = match transport_reason(e) {
-        RetryReason::Timeout => "timed out",
-        RetryReason::Connect => "could not connect",
-        _ => "connection failed",
-    };
-    let mut causes = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        causes.push(s.to_string());
-        source = s.source();
-    }
-    causes.dedup();
-    if causes.is_empty() { kind.to_string() } else { format!("{kind}: {}", causes.join(": ")) }
 }
 
 fn method_label(m: &Method) -> &'static str {
