@@ -166,12 +166,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Demo => commands::demo::run().await,
         Command::Check(c) => commands::directory::check(&c.config).await,
         Command::Dump { config, format } => commands::directory::dump(&config.config, format).await,
-        Command::Run(c) => commands::engine::run_daemon(&c.config).await,
+        Command::Run(c) => commands::cycle::run_daemon(&c.config).await,
         Command::Sync { config, now: true, .. } => commands::admin::sync_now(&config.config).await,
-        Command::Sync { config, full, .. } => commands::engine::sync_once(&config.config, full).await,
-        Command::Plan { config, json, full } => commands::engine::plan(&config.config, full, json).await,
-        Command::Provision { config, user } => commands::engine::provision(&config.config, &user).await,
-        Command::Approve { config, no_sync } => commands::engine::approve(&config.config, !no_sync).await,
+        Command::Sync { config, full, .. } => commands::cycle::sync_once(&config.config, full).await,
+        Command::Plan { config, json, full } => commands::cycle::plan(&config.config, full, json).await,
+        Command::Provision { config, user } => commands::cycle::provision(&config.config, &user).await,
+        Command::Approve { config, no_sync } => commands::cycle::approve(&config.config, !no_sync).await,
         Command::Status { config, json } => commands::admin::status(&config.config, json).await,
         Command::Quarantine { action: QuarantineAction::List { config, all } } => {
             commands::admin::quarantine_list(&config.config, all).await

@@ -1,17 +1,15 @@
-//! Every metric zoomsync exports, declared once, and the recording of a cycle's figures.
+//! Every metric zoomsync exports, declared once, with its description. A leaf: the cycle
+//! records its figures in `sync::record`, the HTTP client in `scim::client`.
 //!
 //! Labels are bounded (actions, results, classes) — never a DN, an e-mail or an id. The
 //! HTTP client's names live next to it in [`crate::scim::metric_names`] and are re-exported.
 
-use metrics::{Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram, gauge};
 
-use crate::model::Meta;
-use crate::plan::Action;
 pub use crate::scim::metric_names::{
     HTTP_REQUEST_DURATION_SECONDS, HTTP_REQUESTS_TOTAL, HTTP_RETRIES_TOTAL, OAUTH_TOKEN_RENEWALS_TOTAL,
     THROTTLE_WAIT_SECONDS,
 };
-use crate::sync::CycleReport;
 
 /// Counter `{outcome}`: cycles by outcome (success, attention, incomplete, fatal, interrupted, error).
 pub const CYCLES_TOTAL: &str = "zoomsync_cycles_total";
@@ -70,73 +68,4 @@ pub fn describe() {
     describe_counter!(HTTP_RETRIES_TOTAL, "HTTP attempts repeated, by reason");
     describe_counter!(OAUTH_TOKEN_RENEWALS_TOTAL, "OAuth access tokens fetched");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-}
-
-/// The outcome label of a finished cycle.
-pub fn cycle_outcome(report: &CycleReport) -> &'static str {
-    if report.fatal.is_some() {
-        "fatal"
-    } else if report.interrupted {
-        "interrupted"
-    } else if report.incomplete.is_some() {
-        "incomplete"
-    } else if report.failed() > 0 || report.group_failures() > 0 || !report.plan.held.is_empty() {
-        "attention"
-    } else {
-        "success"
-    }
-}
-
-/// Records a finished cycle and the state it left (quarantines, held operations).
-pub fn record_cycle(
-    report: &CycleReport,
-    meta: &Meta,
-    quarantined_by_reason: &[(&'static str, usize)],
-    renames_refused: usize,
-) {
-    counter!(CYCLES_TOTAL, "outcome" => cycle_outcome(report)).increment(1);
-    histogram!(CYCLE_DURATION_SECONDS).record(report.duration.as_secs_f64());
-    if let Some(t) = meta.last_success {
-        gauge!(LAST_SUCCESS_TIMESTAMP_SECONDS).set(t as f64);
-    }
-    let disabled = report.disabled_read as f64;
-    gauge!(DIRECTORY_ENTRIES, "state" => "enabled").set(report.users_read as f64 - disabled);
-    gauge!(DIRECTORY_ENTRIES, "state" => "disabled").set(disabled);
-    gauge!(DIRECTORY_ENTRIES, "state" => "rejected").set(report.rejected.len() as f64);
-    for ((action, result), n) in &report.tally {
-        counter!(OPERATIONS_TOTAL, "action" => action_label(*action), "result" => *result).increment(*n as u64);
-    }
-    gauge!(HELD_OPERATIONS).set(meta.held.as_ref().map_or(0, |h| h.ops.len()) as f64);
-    for (reason, n) in quarantined_by_reason {
-        gauge!(QUARANTINED_OBJECTS, "reason" => *reason).set(*n as f64);
-    }
-    gauge!(CONNECTOR_QUARANTINED).set(if meta.connector_quarantine.is_some() { 1.0 } else { 0.0 });
-    gauge!(RENAME_REFUSED_USERS).set(renames_refused as f64);
-    if let Some(groups) = &report.groups {
-        record_groups(groups);
-    }
-}
-
-fn record_groups(groups: &crate::sync::GroupReport) {
-    gauge!(DIRECTORY_GROUPS, "state" => "found").set(groups.groups_read as f64);
-    gauge!(DIRECTORY_GROUPS, "state" => "missing").set(groups.missing.len() as f64);
-    gauge!(DIRECTORY_GROUPS, "state" => "rejected").set(groups.rejected.len() as f64);
-    gauge!(GROUP_NESTING_CYCLES).set(groups.cycles.len() as f64);
-    for (operation, n) in &groups.done {
-        counter!(GROUP_OPERATIONS_TOTAL, "operation" => *operation, "result" => "success").increment(*n as u64);
-    }
-    for op in &groups.failed {
-        counter!(GROUP_OPERATIONS_TOTAL, "operation" => op.operation, "result" => "failure").increment(1);
-    }
-    counter!(GROUP_MEMBER_CHANGES_TOTAL, "change" => "add").increment(groups.members_added as u64);
-    counter!(GROUP_MEMBER_CHANGES_TOTAL, "change" => "remove").increment(groups.members_removed as u64);
-}
-
-/// Records a cycle that could not run at all (directory or state error).
-pub fn record_cycle_error() {
-    counter!(CYCLES_TOTAL, "outcome" => "error").increment(1);
-}
-
-fn action_label(action: Action) -> &'static str {
-    action.name()
 }

@@ -11,12 +11,10 @@ use std::time::Instant;
 use zoomsync::config::{self, SourceConfig};
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator, UserState};
 use zoomsync::model::RawEntry;
-use zoomsync::plan::Limits;
 use zoomsync::scim::client::ScimClient;
-use zoomsync::source::Decoder;
 use zoomsync::source::memory::MemoryDirectory;
 use zoomsync::state::memory::MemoryStore;
-use zoomsync::sync::{self, CycleOptions, CycleReport, Engine, Shutdown};
+use zoomsync::sync::{CycleOptions, CycleReport, Engine, Shutdown};
 
 use super::plan_view;
 
@@ -43,35 +41,19 @@ names = ["Zoom Phone Users", "Engineering"]
 
 struct Demo {
     zoom: RunningEmulator,
-    directory: MemoryDirectory,
-    decoder: Decoder,
-    config: config::Config,
-    client: ScimClient,
-    store: MemoryStore,
+    engine: Engine<MemoryDirectory, ScimClient, MemoryStore>,
 }
 
 impl Demo {
     async fn cycle(&self, dry_run: bool) -> anyhow::Result<CycleReport> {
-        self.client.begin_cycle();
-        let engine = Engine {
-            directory: &self.directory,
-            decoder: &self.decoder,
-            mapping: &self.config.mapping,
-            target: &self.client,
-            store: &self.store,
-            limits: Limits::from_config(&self.config.safety),
-            concurrency: 8,
-            progress: None,
-            groups: sync::GroupSync::from_config(&self.config),
-        };
-        Ok(sync::run_cycle(&engine, &CycleOptions { dry_run, ..Default::default() }, &Shutdown::never()).await?)
+        Ok(self.engine.run_cycle(&CycleOptions { dry_run, ..Default::default() }, &Shutdown::never()).await?)
     }
 
     /// Shows the plan, then applies it and shows what happened.
     async fn step(&self, title: &str) -> anyhow::Result<CycleReport> {
         println!("\n=== {title} ===\n-- plan (`zoomsync plan`) --");
         let planned = self.cycle(true).await?;
-        plan_view::show(&planned, &self.store, false)?;
+        plan_view::show(&planned, self.engine.store(), false)?;
         println!("-- sync (`zoomsync sync --once`) --");
         let done = self.cycle(false).await?;
         plan_view::print_outcomes(&done);
@@ -93,20 +75,15 @@ fn person<'a>(entries: &'a mut [RawEntry], uid: &str) -> Option<&'a mut RawEntry
 pub async fn run() -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse()?).await?;
-    let config = config::parse(CONFIG, std::path::Path::new("."), None)?;
+    let mut config = config::parse(CONFIG, std::path::Path::new("."), None)?;
     let SourceConfig::Ldif { filter, .. } = &config.directory.source else {
         anyhow::bail!("demo config must use the LDIF source");
     };
     let directory = MemoryDirectory::from_ldif(PEOPLE, filter.clone())?;
     let target = zoom.target_config()?;
-    let demo = Demo {
-        client: ScimClient::new(&target)?,
-        decoder: Decoder::new(config.directory.decode.clone()),
-        directory,
-        config,
-        zoom,
-        store: MemoryStore::default(),
-    };
+    let client = ScimClient::new(&target)?;
+    config.target = Some(target);
+    let demo = Demo { engine: Engine::with_adapters(&config, directory, client, MemoryStore::default()), zoom };
     println!(
         "zoomsync demo: a bundled directory of 50 people (4 locked) and a local Zoom emulator at {}",
         demo.zoom.base_url()
@@ -115,7 +92,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
 
     demo.step("1. First cycle against an empty Zoom account").await?;
 
-    demo.directory.edit(|people| {
+    demo.engine.directory().edit(|people| {
         let mut hire = RawEntry::new("uid=nnewcomer,ou=people,dc=example,dc=com");
         for (k, v) in [
             ("objectClass", "inetOrgPerson"),
@@ -151,7 +128,7 @@ pub async fn run() -> anyhow::Result<ExitCode> {
     println!("the emulator behaves that way, and zoomsync shows a warning instead of retrying or duplicating.)");
     demo.step("2. A hire, a title change, a leaver and a rename").await?;
 
-    demo.directory.edit(|people| {
+    demo.engine.directory().edit(|people| {
         people.retain(|p| !p.first_text("departmentNumber").is_some_and(|d| d == "Sales" || d == "Support"));
     });
     println!(

@@ -28,7 +28,7 @@ async fn check_groups(
 ) -> anyhow::Result<bool> {
     let Some(settings) = GroupSync::from_config(config) else { return Ok(true) };
     let users_by_dn = snapshot.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
-    let read = read_groups(directory, settings.config, decoder, settings.user_search, &users_by_dn).await?;
+    let read = read_groups(directory, &settings.config, decoder, settings.user_search(), &users_by_dn).await?;
     println!("groups: {} found (nesting: {:?})", read.groups.len(), settings.config.nesting);
     for g in &read.groups {
         let role = if read.pushed.contains(&g.dn) { "pushed" } else { "scope only" };

@@ -1,16 +1,15 @@
-//! Bodies of the CLI commands. Shared here: loading the config, opening state, building the
-//! engine's adapters, exit statuses.
+//! Bodies of the CLI commands. Shared here: loading the config and the exit statuses.
 
 pub mod admin;
+pub mod cycle;
 pub mod demo;
 pub mod directory;
-pub mod engine;
 mod plan_view;
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use zoomsync::config::{self, Config, TargetConfig};
+use zoomsync::config::{self, Config};
 
 /// A config (or usage) error: nothing has been touched yet.
 pub const EXIT_CONFIG: u8 = 2;
@@ -23,14 +22,6 @@ pub const EXIT_ATTENTION: u8 = 4;
 pub fn load_config(path: &Path) -> Result<Config, ExitCode> {
     config::load(path).map_err(|e| {
         eprintln!("zoomsync: config {}: {e}", path.display());
-        ExitCode::from(EXIT_CONFIG)
-    })
-}
-
-/// The `[target]` section, required by commands that talk to Zoom.
-pub fn require_target(config: &Config, path: &Path) -> Result<TargetConfig, ExitCode> {
-    config.target.clone().ok_or_else(|| {
-        eprintln!("zoomsync: config {}: target: section is required for this command", path.display());
         ExitCode::from(EXIT_CONFIG)
     })
 }

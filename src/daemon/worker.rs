@@ -9,39 +9,23 @@ use tokio::sync::{mpsc, watch};
 use super::{Trigger, notify};
 use crate::config::Config;
 use crate::model::unix_now;
-use crate::plan::Limits;
 use crate::scim::client::ScimClient;
-use crate::source::{AnyDirectory, Decoder};
+use crate::source::AnyDirectory;
 use crate::state::StateStore;
 use crate::state::sled_store::SledStore;
 use crate::sync::{self, CycleOptions, Engine, Shutdown};
 
-/// The adapters built from one config (rebuilt on reload: a new client means a new token).
-struct Adapters {
-    config: Config,
-    directory: AnyDirectory,
-    decoder: Decoder,
-    client: Option<ScimClient>,
-}
+/// The production engine over the daemon's one store.
+type DaemonEngine = Engine<AnyDirectory, ScimClient, SledStore>;
 
-impl Adapters {
-    fn new(config: Config) -> Self {
-        let client = match config.target.as_ref().map(ScimClient::new) {
-            Some(Ok(c)) => Some(c),
-            Some(Err(e)) => {
-                tracing::error!(error = %e, "cannot build the SCIM client; cycles fail until the config is fixed");
-                None
-            }
-            None => {
-                tracing::error!("no [target] section: nothing to sync to");
-                None
-            }
-        };
-        Self {
-            directory: AnyDirectory::from_config(&config.directory),
-            decoder: Decoder::new(config.directory.decode.clone()),
-            client,
-            config,
+/// Builds the engine for a config (again on each reload: a new client means a new token).
+/// `None` while the config has no usable target: each cycle then fails and says so.
+fn build(config: &Config, store: &SledStore) -> Option<DaemonEngine> {
+    match Engine::from_config(config, store.clone()) {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot build the engine; cycles fail until the config is fixed");
+            None
         }
     }
 }
@@ -54,7 +38,8 @@ pub async fn run(
     mut reload: watch::Receiver<Config>,
     ready: Arc<AtomicBool>,
 ) {
-    let mut adapters = Adapters::new(config);
+    let mut engine = build(&config, &store);
+    let mut config = config;
     loop {
         let trigger = tokio::select! {
             biased;
@@ -65,7 +50,8 @@ pub async fn run(
             break;
         }
         if reload.has_changed().unwrap_or(false) {
-            adapters = Adapters::new(reload.borrow_and_update().clone());
+            config = reload.borrow_and_update().clone();
+            engine = build(&config, &store);
         }
         let meta = match store.meta() {
             Ok(m) => m,
@@ -81,37 +67,26 @@ pub async fn run(
                 continue;
             }
         }
-        let Some(client) = adapters.client.as_ref() else {
-            crate::metrics::record_cycle_error();
+        let Some(engine) = engine.as_ref() else {
+            sync::record_cycle_error();
             continue;
         };
-        let every = adapters.config.schedule.full_reconcile_every.as_secs() as i64;
+        let every = config.schedule.full_reconcile_every.as_secs() as i64;
         let full = meta.last_full_reconcile.is_none_or(|t| now - t >= every);
         tracing::info!(cycle = meta.cycle_counter + 1, trigger = ?trigger, full, "cycle started");
         notify::status(&format!("cycle {} running", meta.cycle_counter + 1));
-        client.begin_cycle();
-        let engine = Engine {
-            directory: &adapters.directory,
-            decoder: &adapters.decoder,
-            mapping: &adapters.config.mapping,
-            target: client,
-            store: &store,
-            limits: Limits::from_config(&adapters.config.safety),
-            concurrency: adapters.config.target.as_ref().map_or(1, |t| t.max_concurrency),
-            progress: None,
-            groups: sync::GroupSync::from_config(&adapters.config),
-        };
         let options = CycleOptions { full, ..Default::default() };
-        match sync::run_cycle(&engine, &options, &Shutdown::new(shutdown.clone())).await {
+        match engine.run_cycle(&options, &Shutdown::new(shutdown.clone())).await {
             Ok(report) => {
                 let summary = report.summary();
-                tracing::info!(cycle = report.cycle, outcome = crate::metrics::cycle_outcome(&report), "{summary}");
+                let outcome = report.outcome();
+                tracing::info!(cycle = report.cycle, outcome = outcome.label(), "{summary}");
                 notify::status(&summary);
                 let quarantined = store.meta().map(|m| m.connector_quarantine.is_some()).unwrap_or(true);
-                ready.store(report.fatal.is_none() && !quarantined, Ordering::Release);
+                ready.store(outcome.keeps_ready() && !quarantined, Ordering::Release);
             }
             Err(e) => {
-                crate::metrics::record_cycle_error();
+                sync::record_cycle_error();
                 tracing::error!(error = %e, "cycle failed before touching Zoom; the next one tries again");
                 notify::status(&format!("last cycle failed: {e}"));
             }

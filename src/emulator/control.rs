@@ -7,13 +7,13 @@ use hyper::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::clock::rfc3339;
 use super::config::{FaultConfig, RateLimit};
 use super::groups;
 use super::query::{param, params};
 use super::seed::{self, ControlError, SeedUser, UserEdit};
 use super::shared::{Shared, lock};
 use super::user_json::dump;
-use super::clock::rfc3339;
 use super::wire::Reply;
 
 const INDEX: &[&str] = &[

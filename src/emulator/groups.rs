@@ -6,11 +6,11 @@ use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
+use super::clock::{rfc3339, unix_secs};
 use super::config::Knobs;
 use super::query::{invalid_filter, list_response, paging, param, parse_eq};
 use super::state::{Group, Store, UserState};
 use super::users::json_object;
-use super::clock::{rfc3339, unix_secs};
 use super::wire::{CORE_GROUP, Reply, ZOOM_GROUP, text};
 
 /// Zoom REST code for "Group does not exist" (used with the `rest` error style).

@@ -9,6 +9,7 @@ use hyper::http::request::Parts;
 use rand::Rng;
 
 use super::auth::{bearer, token_endpoint};
+use super::clock::{rfc3339, unix_secs_ceil};
 use super::config::{Knobs, RetryAfterStyle};
 use super::faults::Action;
 use super::groups;
@@ -17,7 +18,6 @@ use super::ratelimit::{LimitKind, Verdict};
 use super::routes::{Matched, Route, match_route};
 use super::shared::{BusyGuard, Shared, lock};
 use super::users;
-use super::clock::{rfc3339, unix_secs_ceil};
 use super::wire::{Reply, text};
 
 /// What the connection should do with the outcome.

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::state::{LoginType, Store, User, is_hidden_field};
 use super::clock::rfc3339;
+use super::state::{LoginType, Store, User, is_hidden_field};
 use super::wire::{CORE_USER, ENTERPRISE, ZOOM_LOGIN, ZOOM_USER};
 
 /// A loose but honest email check: one `@`, a non-empty local part, a dotted domain, no spaces.

@@ -81,10 +81,9 @@ pub struct FailureRecord {
     pub user_name: String,
     pub attempts: u32,
     pub last_error: String,
-    /// Bounded class of the error, for metrics: rejected, refused, unavailable, conflict,
-    /// not_found, fatal.
+    /// Bounded class of the error, for metrics.
     #[serde(default)]
-    pub class: String,
+    pub class: FailureClass,
     pub first_failed: UnixTime,
     pub last_failed: UnixTime,
     /// Not tried before this time while its source is unchanged.
@@ -93,6 +92,46 @@ pub struct FailureRecord {
     pub source_fingerprint: u64,
     /// Past the quarantine threshold (shown by `quarantine list`).
     pub quarantined: bool,
+}
+
+/// Why an object failed, as a bounded metric label. Stored with the failure record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// The target refused the object's data (400): fix the directory entry.
+    Rejected,
+    /// zoomsync itself refused (e.g. the Zoom user belongs to another anchor).
+    Refused,
+    /// The target was unavailable after the client's retries.
+    Unavailable,
+    /// The name is taken and could not be adopted.
+    Conflict,
+    /// The object is gone on the target.
+    NotFound,
+    /// Nothing works until an operator acts (bad credentials, forbidden).
+    Fatal,
+    /// Written by a version that kept no class (or an unknown one): counted nowhere.
+    #[default]
+    #[serde(other)]
+    Unclassified,
+}
+
+impl FailureClass {
+    /// Every class a metric reports (zeros too).
+    pub const ALL: [FailureClass; 6] =
+        [Self::Rejected, Self::Refused, Self::Unavailable, Self::Conflict, Self::NotFound, Self::Fatal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rejected => "rejected",
+            Self::Refused => "refused",
+            Self::Unavailable => "unavailable",
+            Self::Conflict => "conflict",
+            Self::NotFound => "not_found",
+            Self::Fatal => "fatal",
+            Self::Unclassified => "",
+        }
+    }
 }
 
 /// Destructive operations a guard held back, waiting for `zoomsync approve`.

@@ -8,6 +8,8 @@ mod diff;
 pub mod groups;
 mod guard;
 mod model;
+pub mod quarantine;
+pub mod reconcile;
 #[cfg(test)]
 mod tests;
 

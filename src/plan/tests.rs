@@ -183,7 +183,7 @@ fn quarantine_skips_until_source_changes_or_time_passes() {
         user_name: "u1@example.com".into(),
         attempts: 3,
         last_error: "rejected (400): bad".into(),
-        class: "rejected".into(),
+        class: crate::model::FailureClass::Rejected,
         first_failed: 0,
         last_failed: 0,
         next_attempt,

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use client::ScimClient;
 pub use retry::RetryPolicy;
 
-use crate::model::{Anchor, Change, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
+use crate::model::{Anchor, Change, FailureClass, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 
 /// What went wrong, by what the caller does next.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -48,11 +48,26 @@ impl ScimError {
     pub fn is_fatal(&self) -> bool {
         matches!(self, Self::Fatal { .. })
     }
+
+    /// The bounded class kept with a failure record (a metric label).
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Self::Retryable { .. } => FailureClass::Unavailable,
+            Self::Conflict { .. } => FailureClass::Conflict,
+            Self::NotFound { .. } => FailureClass::NotFound,
+            Self::Rejected { .. } => FailureClass::Rejected,
+            Self::Fatal { .. } => FailureClass::Fatal,
+        }
+    }
 }
 
 /// A SCIM service provider as the engine uses it. Implementations own auth, rate limits
 /// and retries; every method is one logical operation.
 pub trait Target: Send + Sync {
+    /// A sync cycle starts: reset whatever per-cycle budget the target keeps (the HTTP
+    /// client's retry budget). `run_cycle` calls it, so no caller can forget it.
+    fn begin_cycle(&self) {}
+
     /// POST /Users with all fields of `user`; `anchor` goes out as `externalId` where the
     /// profile supports it (generic SCIM; Zoom's externalId is its own id).
     fn create_user(

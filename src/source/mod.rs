@@ -116,6 +116,29 @@ pub trait Directory {
     fn describe(&self) -> String;
 }
 
+/// A borrowed directory reads like the directory itself (a test's or bench's directory can
+/// be lent to an engine).
+impl<D: Directory + Sync> Directory for &D {
+    fn stream(
+        &self,
+        on_entry: &mut (dyn FnMut(RawEntry) + Send),
+    ) -> impl Future<Output = Result<ReadEnd, SourceError>> + Send {
+        (**self).stream(on_entry)
+    }
+
+    fn search(
+        &self,
+        requests: &[SearchRequest],
+        on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+    ) -> impl Future<Output = Result<ReadEnd, SourceError>> + Send {
+        (**self).search(requests, on_entry)
+    }
+
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
 /// The configured directory, whichever kind it is.
 pub enum AnyDirectory {
     Ldap(ldap::LdapDirectory),

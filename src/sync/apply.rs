@@ -1,34 +1,167 @@
-//! Applies planned operations through the target, committing state after each success.
+//! The apply stage: planned operations through the target with bounded concurrency,
+//! committing state after each success and keeping the cycle's loaded state current.
 //!
 //! Level-triggered: a failed operation only updates its failure record; the next cycle
 //! sees the same difference and tries again. A crash between a target write and the state
 //! write is repaired by the next cycle (a repeated create answers 409 and is adopted).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use futures::StreamExt;
+
+use super::cycle::Cycle;
+use super::read::State;
 use super::report::{Outcome, OutcomeResult};
-use crate::model::{Change, Field, RemoteUser, ScimUser};
+use super::{CycleError, Engine, Shutdown};
+use crate::model::{Anchor, Change, FailureClass, Field, RemoteUser, ScimUser};
 use crate::model::{FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, UnixTime, all_as_changes};
-use crate::plan::{Action, Op, apply_changes, changes};
+use crate::plan::quarantine::record_failure;
+use crate::plan::reconcile::remote_view;
+use crate::plan::{Action, Op, Plan, apply_changes, changes, fingerprint};
 use crate::scim::{ScimError, Target};
+use crate::source::Directory;
 use crate::state::{StateError, StateStore};
 
+/// Applies the plan's operations; the plan itself (held, skipped...) goes into the report.
+/// A Fatal error stops new operations; so does SIGTERM (the ones in flight finish).
+pub(super) async fn users<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    cycle: &mut Cycle<'_>,
+    state: &mut State,
+    mut plan: Plan,
+    shutdown: &Shutdown,
+) -> Result<(), CycleError> {
+    let ops = std::mem::take(&mut plan.ops);
+    cycle.report.plan = plan;
+    let stop = AtomicBool::new(false);
+    let ctx = ApplyContext {
+        target: &engine.target,
+        store: &engine.store,
+        create_only: &engine.create_only,
+        now: cycle.now,
+        cycle: cycle.report.cycle,
+        stop: &stop,
+        shutdown,
+        known: &state.known,
+        owners: state.known.values().map(|k| (k.zoom_id.as_str(), &k.anchor)).collect(),
+        failures: &state.failures,
+        written: Mutex::new(Vec::new()),
+    };
+    let keep_all = cycle.options.only.is_some();
+    let total = ops.len();
+    // Plain progress lines for logs (about every tenth, at most every 1000 operations).
+    let log_every = (total / 10).clamp(1, 1000);
+    let mut results =
+        futures::stream::iter(ops.into_iter().map(|op| apply_op(&ctx, op))).buffer_unordered(engine.concurrency);
+    while let Some(outcome) = results.next().await {
+        let outcome = outcome?;
+        if let OutcomeResult::Fatal(detail) = &outcome.result {
+            cycle.report.fatal.get_or_insert_with(|| detail.clone());
+        }
+        cycle.report.record(outcome, keep_all);
+        let done: usize = cycle.report.tally.values().sum();
+        if let Some(progress) = &engine.progress {
+            progress(done, total);
+        }
+        if total >= 100 && done % log_every == 0 {
+            tracing::info!(done, total, "applying operations");
+        }
+    }
+    drop(results);
+    let written = ctx.written.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    state.update(written);
+    cycle.report.interrupted = shutdown.is_requested() && cycle.report.not_attempted() > 0;
+    Ok(())
+}
+
+/// A state write of the apply step, mirrored into the cycle's loaded state afterwards.
+pub(super) enum Written {
+    User(KnownUser),
+    UserGone(Anchor),
+    Failure(FailureRecord),
+    FailureCleared(Anchor),
+}
+
+impl State {
+    fn update(&mut self, written: Vec<Written>) {
+        for w in written {
+            match w {
+                Written::User(k) => {
+                    self.known.insert(k.anchor.clone(), k);
+                }
+                Written::UserGone(a) => {
+                    self.known.remove(&a);
+                }
+                Written::Failure(f) => {
+                    self.failures.insert(f.anchor.clone(), f);
+                }
+                Written::FailureCleared(a) => {
+                    self.failures.remove(&a);
+                }
+            }
+        }
+    }
+}
+
 /// What every operation of one cycle shares.
-pub struct ApplyContext<'a, T: Target, S: StateStore> {
-    pub target: &'a T,
-    pub store: &'a S,
-    pub create_only: &'a BTreeSet<Field>,
-    pub now: UnixTime,
-    pub cycle: u64,
+struct ApplyContext<'a, T: Target, S: StateStore> {
+    target: &'a T,
+    store: &'a S,
+    create_only: &'a BTreeSet<Field>,
+    now: UnixTime,
+    cycle: u64,
     /// Set by a Fatal error: operations not yet started are not attempted.
-    pub stop: &'a AtomicBool,
-    pub shutdown: &'a super::Shutdown,
-    pub failures: &'a std::collections::HashMap<crate::model::Anchor, FailureRecord>,
+    stop: &'a AtomicBool,
+    shutdown: &'a Shutdown,
+    /// State as loaded (and reconciled) for this cycle: each operation reads its own record here.
+    known: &'a HashMap<Anchor, KnownUser>,
+    /// Zoom id -> the anchor that owns it, for the adoption check.
+    owners: HashMap<&'a str, &'a Anchor>,
+    failures: &'a HashMap<Anchor, FailureRecord>,
+    /// Every state write, in order, to update the loaded state once the operations are done.
+    written: Mutex<Vec<Written>>,
+}
+
+impl<T: Target, S: StateStore> ApplyContext<'_, T, S> {
+    fn note(&self, w: Written) {
+        if let Ok(mut written) = self.written.lock() {
+            written.push(w);
+        }
+    }
+
+    fn put_user(&self, known: &KnownUser, pushed: Option<&ScimUser>) -> Result<(), StateError> {
+        self.store.put_user(known, pushed)?;
+        self.note(Written::User(known.clone()));
+        Ok(())
+    }
+
+    fn remove_user(&self, anchor: &Anchor) -> Result<(), StateError> {
+        self.store.remove_user(anchor)?;
+        self.note(Written::UserGone(anchor.clone()));
+        Ok(())
+    }
+
+    fn put_failure(&self, failure: FailureRecord) -> Result<(), StateError> {
+        self.store.put_failure(&failure)?;
+        self.note(Written::Failure(failure));
+        Ok(())
+    }
+
+    fn clear_failure(&self, anchor: &Anchor) -> Result<(), StateError> {
+        self.store.clear_failure(anchor)?;
+        self.note(Written::FailureCleared(anchor.clone()));
+        Ok(())
+    }
+
+    fn failed(&self, op: &Op, detail: &str, class: FailureClass) -> Result<(), StateError> {
+        self.put_failure(record_failure(self.failures.get(&op.anchor), op, detail, class, self.now))
+    }
 }
 
 /// Runs one operation and records its outcome (state, failure record, history).
-pub async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: Op) -> Result<Outcome, StateError> {
+async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: Op) -> Result<Outcome, StateError> {
     if ctx.stop.load(Ordering::Acquire) || ctx.shutdown.is_requested() {
         return Ok(Outcome::new(&op, OutcomeResult::NotAttempted, vec![]));
     }
@@ -42,7 +175,7 @@ pub async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op
     let outcome = match result {
         Ok(Done { changes, warning }) => {
             if ctx.failures.contains_key(&op.anchor) {
-                ctx.store.clear_failure(&op.anchor)?;
+                ctx.clear_failure(&op.anchor)?;
             }
             let result = match warning {
                 Some(w) => OutcomeResult::Warning(w),
@@ -56,16 +189,12 @@ pub async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op
                 ctx.stop.store(true, Ordering::Release);
             }
             let detail = error.to_string();
-            let class = super::failures::class_of(&error);
-            let record = super::failures::record_failure(ctx.failures.get(&op.anchor), &op, &detail, class, ctx.now);
-            ctx.store.put_failure(&record)?;
+            ctx.failed(&op, &detail, error.class())?;
             let result = if error.is_fatal() { OutcomeResult::Fatal(detail) } else { OutcomeResult::Failed(detail) };
             Outcome::new(&op, result, vec![])
         }
         Err(Failure::Refused(reason)) => {
-            let record =
-                super::failures::record_failure(ctx.failures.get(&op.anchor), &op, &reason, "refused", ctx.now);
-            ctx.store.put_failure(&record)?;
+            ctx.failed(&op, &reason, FailureClass::Refused)?;
             Outcome::new(&op, OutcomeResult::Failed(reason), vec![])
         }
     };
@@ -119,7 +248,7 @@ async fn create<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op)
     let want = desired(op)?;
     match ctx.target.create_user(&op.anchor, want).await {
         Ok(remote) => {
-            ctx.store.put_user(&record(op, &remote.id, want, Origin::Created, op.fingerprint, ctx.now), Some(want))?;
+            ctx.put_user(&record(op, &remote.id, want, Origin::Created, op.fingerprint, ctx.now), Some(want))?;
             Ok(Done { changes: all_as_changes(want), warning: None })
         }
         Err(ScimError::Conflict { detail }) => adopt(ctx, op, want, &detail).await,
@@ -146,20 +275,18 @@ async fn adopt<T: Target, S: StateStore>(
             want.user_name()
         )));
     }
-    if let Some(owner) = ctx.store.users()?.into_iter().find(|k| k.zoom_id == remote.id && k.anchor != op.anchor) {
+    if let Some(owner) = ctx.owners.get(remote.id.as_str()).filter(|a| ***a != op.anchor) {
+        let dn = ctx.known.get(*owner).map_or("", |k| k.dn.as_str());
         return Err(Failure::Refused(format!(
-            "Zoom user {} ({}) already belongs to anchor {} ({}); two directory entries claim one Zoom account",
+            "Zoom user {} ({}) already belongs to anchor {owner} ({dn}); two directory entries claim one Zoom account",
             remote.id,
             want.user_name(),
-            owner.anchor,
-            owner.dn
         )));
     }
-    let view = super::reconcile::remote_view(&ScimUser::default(), &remote);
-    let mut known =
-        record(op, &remote.id, &view, Origin::Adopted, crate::plan::fingerprint(&view, ctx.create_only), ctx.now);
+    let view = remote_view(&ScimUser::default(), &remote);
+    let mut known = record(op, &remote.id, &view, Origin::Adopted, fingerprint(&view, ctx.create_only), ctx.now);
     known.privileged = remote.privileged;
-    ctx.store.put_user(&known, Some(&view))?;
+    ctx.put_user(&known, Some(&view))?;
     let wanted_changes = changes(&view, want, ctx.create_only, None);
     let mut result =
         Done { changes: wanted_changes.clone(), warning: Some(format!("adopted existing Zoom user {}", remote.id)) };
@@ -173,7 +300,7 @@ async fn adopt<T: Target, S: StateStore>(
     known.lifecycle = if want.active { Lifecycle::Active } else { Lifecycle::Deactivated { since: ctx.now } };
     known.fingerprint = op.fingerprint;
     known.user_name = want.user_name().to_string();
-    ctx.store.put_user(&known, Some(want))?;
+    ctx.put_user(&known, Some(want))?;
     Ok(result)
 }
 
@@ -183,7 +310,7 @@ async fn update<T: Target, S: StateStore>(
     reactivate: bool,
 ) -> Result<Done, Failure> {
     let want = desired(op)?;
-    let Some(mut known) = ctx.store.user(&op.anchor)? else {
+    let Some(mut known) = ctx.known.get(&op.anchor).cloned() else {
         return Err(Failure::Refused("internal: no state for an update".into()));
     };
     let pushed = ctx.store.pushed(&op.anchor)?.unwrap_or_default();
@@ -195,7 +322,7 @@ async fn update<T: Target, S: StateStore>(
             Err(e) => return Err(e.into()),
         }
         known.lifecycle = Lifecycle::Active;
-        ctx.store.put_user(&known, None)?;
+        ctx.put_user(&known, None)?;
     }
     let mut now_pushed = apply_changes(&pushed, &wanted_changes);
     now_pushed.active = want.active;
@@ -211,7 +338,7 @@ async fn update<T: Target, S: StateStore>(
     known.dn = op.dn.clone();
     known.user_name = now_pushed.user_name().to_string();
     known.fingerprint = op.fingerprint;
-    ctx.store.put_user(&known, Some(&now_pushed))?;
+    ctx.put_user(&known, Some(&now_pushed))?;
     Ok(Done { changes: wanted_changes, warning })
 }
 
@@ -232,7 +359,7 @@ fn check_rename(known: &mut KnownUser, pushed: &mut ScimUser, want: &ScimUser, r
 }
 
 fn forget_gone<S: StateStore, T: Target>(ctx: &ApplyContext<'_, T, S>, known: &KnownUser) -> Result<Done, Failure> {
-    ctx.store.remove_user(&known.anchor)?;
+    ctx.remove_user(&known.anchor)?;
     Err(Failure::Refused(format!(
         "Zoom user {} no longer exists; forgotten, it will be created again next cycle",
         known.zoom_id
@@ -248,12 +375,12 @@ async fn guard_privileged<T: Target, S: StateStore>(
     match ctx.target.get_user(&known.zoom_id).await {
         Ok(remote) if remote.privileged => {
             known.privileged = true;
-            ctx.store.put_user(known, None)?;
+            ctx.put_user(known, None)?;
             Ok(Some(Done { changes: vec![], warning: Some("a Zoom owner or admin: left active".into()) }))
         }
         Ok(_) => Ok(None),
         Err(ScimError::NotFound { .. }) => {
-            ctx.store.remove_user(&known.anchor)?;
+            ctx.remove_user(&known.anchor)?;
             Ok(Some(Done { changes: vec![], warning: Some("already gone from the target".into()) }))
         }
         Err(e) => Err(e.into()),
@@ -261,14 +388,16 @@ async fn guard_privileged<T: Target, S: StateStore>(
 }
 
 async fn deactivate<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op) -> Result<Done, Failure> {
-    let Some(mut known) = ctx.store.user(&op.anchor)? else { return Ok(Done { changes: vec![], warning: None }) };
+    let Some(mut known) = ctx.known.get(&op.anchor).cloned() else {
+        return Ok(Done { changes: vec![], warning: None });
+    };
     if let Some(done) = guard_privileged(ctx, &mut known).await? {
         return Ok(done);
     }
     match ctx.target.set_active(&known.zoom_id, false).await {
         Ok(()) => {}
         Err(ScimError::NotFound { .. }) => {
-            ctx.store.remove_user(&op.anchor)?;
+            ctx.remove_user(&op.anchor)?;
             return Ok(Done { changes: vec![], warning: Some("already gone from the target".into()) });
         }
         Err(e) => return Err(e.into()),
@@ -279,12 +408,12 @@ async fn deactivate<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: 
     if op.desired.is_some() {
         known.fingerprint = op.fingerprint;
     }
-    ctx.store.put_user(&known, Some(&pushed))?;
+    ctx.put_user(&known, Some(&pushed))?;
     Ok(Done { changes: vec![], warning: None })
 }
 
 async fn delete<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op) -> Result<Done, Failure> {
-    if let Some(mut known) = ctx.store.user(&op.anchor)? {
+    if let Some(mut known) = ctx.known.get(&op.anchor).cloned() {
         if let Some(done) = guard_privileged(ctx, &mut known).await? {
             return Ok(done);
         }
@@ -293,7 +422,7 @@ async fn delete<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: &Op)
             Err(e) => return Err(e.into()),
         }
     }
-    ctx.store.remove_user(&op.anchor)?;
+    ctx.remove_user(&op.anchor)?;
     Ok(Done { changes: vec![], warning: None })
 }
 

@@ -1,4 +1,5 @@
-//! What a cycle did: per-operation outcomes, counts, and the one summary line.
+//! What a cycle did: per-operation outcomes, counts, the one summary line, and the
+//! [`CycleOutcome`] every consumer (metric, exit status, readiness) derives from.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -22,14 +23,39 @@ pub enum OutcomeResult {
     NotAttempted,
 }
 
-impl OutcomeResult {
-    pub fn name(&self) -> &'static str {
+/// An operation's result as counted (and as the `result` label of the operations metric).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultKind {
+    Success,
+    Warning,
+    Failure,
+    NotAttempted,
+}
+
+impl ResultKind {
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "success",
-            Self::Warning(_) => "warning",
-            Self::Failed(_) | Self::Fatal(_) => "failure",
+            Self::Warning => "warning",
+            Self::Failure => "failure",
             Self::NotAttempted => "not_attempted",
         }
+    }
+}
+
+impl OutcomeResult {
+    pub fn kind(&self) -> ResultKind {
+        match self {
+            Self::Success => ResultKind::Success,
+            Self::Warning(_) => ResultKind::Warning,
+            Self::Failed(_) | Self::Fatal(_) => ResultKind::Failure,
+            Self::NotAttempted => ResultKind::NotAttempted,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 
     pub fn detail(&self) -> Option<&str> {
@@ -100,7 +126,7 @@ pub struct CycleReport {
     /// step, and what became of them is in `tally` and `outcomes`.
     pub plan: Plan,
     /// (action, result) -> number of operations.
-    pub tally: BTreeMap<(Action, &'static str), usize>,
+    pub tally: BTreeMap<(Action, ResultKind), usize>,
     /// Outcomes worth reading: failures, warnings, updates (with their changes), and every
     /// outcome of a one-user run. Plain successes are only counted (the provisioning log has
     /// each one), so a 100,000-user first cycle does not hold 100,000 records here.
@@ -117,23 +143,24 @@ pub struct CycleReport {
 impl CycleReport {
     /// Counts the outcome and keeps it when it is worth reading (or `keep_all`).
     pub fn record(&mut self, outcome: Outcome, keep_all: bool) {
-        *self.tally.entry((outcome.action, outcome.result.name())).or_insert(0) += 1;
+        *self.tally.entry((outcome.action, outcome.result.kind())).or_insert(0) += 1;
         let plain = outcome.result == OutcomeResult::Success && outcome.changes.is_empty();
         if keep_all || !plain {
             self.outcomes.push(outcome);
         }
     }
 
-    fn tallied(&self, action: Action, results: &[&str]) -> usize {
-        self.tally.iter().filter(|((a, r), _)| *a == action && results.contains(r)).map(|(_, n)| n).sum()
+    fn tallied(&self, action: Option<Action>, results: &[ResultKind]) -> usize {
+        let counted = |a: &Action, r: &ResultKind| action.is_none_or(|want| want == *a) && results.contains(r);
+        self.tally.iter().filter(|((a, r), _)| counted(a, r)).map(|(_, n)| n).sum()
     }
 
     pub fn succeeded(&self, action: Action) -> usize {
-        self.tallied(action, &["success", "warning"])
+        self.tallied(Some(action), &[ResultKind::Success, ResultKind::Warning])
     }
 
     pub fn failed(&self) -> usize {
-        self.tally.iter().filter(|((_, r), _)| *r == "failure").map(|(_, n)| n).sum()
+        self.tallied(None, &[ResultKind::Failure])
     }
 
     /// Group operations that failed this cycle.
@@ -142,7 +169,27 @@ impl CycleReport {
     }
 
     pub fn not_attempted(&self) -> usize {
-        self.tally.iter().filter(|((_, r), _)| *r == "not_attempted").map(|(_, n)| n).sum()
+        self.tallied(None, &[ResultKind::NotAttempted])
+    }
+
+    /// Operations that were tried (not those a stop left untouched).
+    pub fn attempted(&self) -> usize {
+        self.tally.values().sum::<usize>() - self.not_attempted()
+    }
+
+    /// How the cycle went, decided once (see [`CycleOutcome`]).
+    pub fn outcome(&self) -> CycleOutcome {
+        if self.fatal.is_some() {
+            CycleOutcome::Fatal
+        } else if self.interrupted {
+            CycleOutcome::Interrupted
+        } else if self.incomplete.is_some() {
+            CycleOutcome::Incomplete
+        } else if self.failed() > 0 || self.group_failures() > 0 || !self.plan.held.is_empty() {
+            CycleOutcome::Attention
+        } else {
+            CycleOutcome::Success
+        }
     }
 
     /// The one line per cycle for the journal and `status`.
@@ -175,6 +222,55 @@ impl CycleReport {
             s.push_str("; interrupted by shutdown");
         }
         s
+    }
+}
+
+/// How a finished cycle went, worst first. Computed once by [`CycleReport::outcome`]; the
+/// `zoomsync_cycles_total{outcome}` label, the exit status of one-shot commands and the
+/// daemon's readiness are all read off it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CycleOutcome {
+    /// A Fatal target error stopped it (bad credentials, forbidden, TLS): exit 1;
+    /// `outcome="fatal"`; the daemon is not ready until a cycle succeeds.
+    Fatal,
+    /// SIGTERM stopped it before every operation ran: exit 1; `outcome="interrupted"`; ready.
+    Interrupted,
+    /// The directory read was cut short, so nobody was deactivated: exit 3;
+    /// `outcome="incomplete"`; ready.
+    Incomplete,
+    /// It ran, but operations failed or a guard holds some for `approve`: exit 4;
+    /// `outcome="attention"`; ready.
+    Attention,
+    /// Everything planned was done: exit 0; `outcome="success"`; ready.
+    Success,
+}
+
+impl CycleOutcome {
+    /// The `outcome` label of `zoomsync_cycles_total`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Fatal => "fatal",
+            Self::Interrupted => "interrupted",
+            Self::Incomplete => "incomplete",
+            Self::Attention => "attention",
+            Self::Success => "success",
+        }
+    }
+
+    /// The exit status of `sync --once`, `approve --sync` and `provision` (documented in
+    /// `main.rs`).
+    pub fn exit_status(self) -> u8 {
+        match self {
+            Self::Fatal | Self::Interrupted => 1,
+            Self::Incomplete => 3,
+            Self::Attention => 4,
+            Self::Success => 0,
+        }
+    }
+
+    /// Whether the daemon reports ready (`/readyz`) after such a cycle.
+    pub fn keeps_ready(self) -> bool {
+        self != Self::Fatal
     }
 }
 

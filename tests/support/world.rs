@@ -6,11 +6,10 @@ use std::process::{Command, Stdio};
 
 use zoomsync::config::{self, Config};
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator};
-use zoomsync::plan::Limits;
 use zoomsync::scim::client::ScimClient;
-use zoomsync::source::{AnyDirectory, Decoder, Directory};
+use zoomsync::source::{AnyDirectory, Directory};
 use zoomsync::state::sled_store::SledStore;
-use zoomsync::sync::{self, CycleOptions, CycleReport, Engine, Shutdown};
+use zoomsync::sync::{CycleOptions, CycleReport, Engine, Shutdown};
 
 use super::data::{SERVICE_DN, SERVICE_PASSWORD};
 use super::slapd::Slapd;
@@ -120,7 +119,7 @@ socket = "admin.sock"
     }
 
     /// One cycle with a given directory adapter (e.g. one that breaks mid-read).
-    pub async fn cycle_with<D: Directory>(&self, directory: &D, options: CycleOptions) -> CycleReport {
+    pub async fn cycle_with<D: Directory + Sync>(&self, directory: &D, options: CycleOptions) -> CycleReport {
         library_cycle(&self.config(), &self.state_path(), directory, &options).await
     }
 
@@ -218,7 +217,7 @@ socket = "admin.sock"
 
 /// One cycle through the library, as `sync --once` runs it: the config's target, mapping,
 /// safety and groups, sled state in `state`, and the given directory adapter.
-pub async fn library_cycle<D: Directory>(
+pub async fn library_cycle<D: Directory + Sync>(
     config: &Config,
     state: &Path,
     directory: &D,
@@ -227,17 +226,6 @@ pub async fn library_cycle<D: Directory>(
     let client = ScimClient::new(config.target.as_ref().unwrap()).unwrap();
     std::fs::create_dir_all(state).unwrap();
     let store = SledStore::open(state).unwrap();
-    let decoder = Decoder::new(config.directory.decode.clone());
-    let engine = Engine {
-        directory,
-        decoder: &decoder,
-        mapping: &config.mapping,
-        target: &client,
-        store: &store,
-        limits: Limits::from_config(&config.safety),
-        concurrency: 8,
-        progress: None,
-        groups: sync::GroupSync::from_config(config),
-    };
-    sync::run_cycle(&engine, options, &Shutdown::never()).await.unwrap()
+    let engine = Engine::with_adapters(config, directory, client, store);
+    engine.run_cycle(options, &Shutdown::never()).await.unwrap()
 }

@@ -22,7 +22,6 @@ use super::retry::{CycleBudget, RetryPolicy};
 use super::throttle::Throttle;
 use crate::config::{TargetConfig, TargetKind};
 
-
 /// Characters left as they are in a path segment or query value: RFC 3986 unreserved.
 /// Everything else is percent-encoded — Zoom ids contain `&`.
 const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');

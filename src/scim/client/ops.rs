@@ -34,6 +34,10 @@ impl ScimClient {
 }
 
 impl Target for ScimClient {
+    fn begin_cycle(&self) {
+        ScimClient::begin_cycle(self);
+    }
+
     async fn create_user(&self, anchor: &Anchor, user: &ScimUser) -> Result<RemoteUser, ScimError> {
         let body = match self.kind {
             TargetKind::Zoom => create_body(user, None, true),

@@ -179,5 +179,4 @@ pub fn is_valid_email(value: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "decode_tests.rs"]
 mod tests;

@@ -126,5 +126,4 @@ pub fn member_batches(add: &[String], remove: &[String], max_chars: usize) -> Ve
 }
 
 #[cfg(test)]
-#[path = "group_body_tests.rs"]
 mod tests;

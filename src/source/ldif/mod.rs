@@ -205,5 +205,4 @@ fn write_value(out: &mut dyn Write, name: &str, value: &[u8]) -> std::io::Result
 }
 
 #[cfg(test)]
-#[path = "ldif_tests.rs"]
 mod tests;

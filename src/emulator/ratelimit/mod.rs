@@ -258,5 +258,4 @@ impl Limiter {
 }
 
 #[cfg(test)]
-#[path = "ratelimit_tests.rs"]
 mod tests;

@@ -69,6 +69,9 @@ pub struct GroupOp {
     pub change: GroupChange,
 }
 
+/// Cuts (adds, removes) of Zoom user ids into membership PATCHes.
+pub type BatchMembers = dyn Fn(&[String], &[String]) -> Vec<MemberPatch> + Sync;
+
 /// Everything the group plan looks at.
 pub struct GroupPlanInput<'a> {
     pub desired: &'a [DesiredGroup],
@@ -85,7 +88,7 @@ pub struct GroupPlanInput<'a> {
     /// Cuts one group's adds and removes into PATCHes the target accepts (in `sync`:
     /// `scim::group_body::member_batches` at Zoom's body limit). Passed in so this pure step
     /// does not import the wire format.
-    pub batch: &'a (dyn Fn(&[String], &[String]) -> Vec<MemberPatch> + Sync),
+    pub batch: &'a BatchMembers,
 }
 
 /// The plan for groups, with what it could not do yet.
@@ -252,5 +255,4 @@ pub fn plan_groups(input: &GroupPlanInput<'_>) -> GroupPlan {
 }
 
 #[cfg(test)]
-#[path = "groups_tests.rs"]
 mod tests;

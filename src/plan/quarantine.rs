@@ -1,9 +1,11 @@
-//! PURE: the per-object failure ladder. After `QUARANTINE_AFTER` consecutive failures an
+//! PURE: the failure ladders: per object, and for the whole connector.
+//!
+//! Per object: After `QUARANTINE_AFTER` consecutive failures an
 //! object is quarantined and retried on a growing ladder (next cycle, 6 h, 12 h, 24 h),
 //! unless its source data changes or an operator releases it.
 
-use crate::model::{FailureRecord, UnixTime};
-use crate::plan::Op;
+use super::Op;
+use crate::model::{ConnectorQuarantine, FailureClass, FailureRecord, UnixTime};
 
 pub const QUARANTINE_AFTER: u32 = 3;
 /// Delay before the next attempt once quarantined, by quarantined attempt (last repeats).
@@ -14,7 +16,7 @@ pub fn record_failure(
     previous: Option<&FailureRecord>,
     op: &Op,
     error: &str,
-    class: &str,
+    class: FailureClass,
     now: UnixTime,
 ) -> FailureRecord {
     let same_source = previous.is_some_and(|p| p.source_fingerprint == op.fingerprint);
@@ -32,13 +34,38 @@ pub fn record_failure(
         user_name: op.user_name.clone(),
         attempts,
         last_error: error.to_string(),
-        class: class.to_string(),
+        class,
         first_failed: previous.filter(|_| same_source).map_or(now, |p| p.first_failed),
         last_failed: now,
         next_attempt: now + delay,
         source_fingerprint: op.fingerprint,
         quarantined,
     }
+}
+
+/// Whole-connector quarantine after a cycle: a fatal error, or at least 10 failed
+/// operations making up more than half of those attempted, moves the job onto the ladder;
+/// a cycle without either lifts it.
+pub fn connector_after(
+    previous: Option<&ConnectorQuarantine>,
+    fatal: Option<&str>,
+    failed: usize,
+    attempted: usize,
+    now: UnixTime,
+) -> Option<ConnectorQuarantine> {
+    let reason = match fatal {
+        Some(f) => f.to_string(),
+        None if failed >= 10 && failed * 2 > attempted => format!("{failed} of {attempted} operations failed"),
+        None => return None,
+    };
+    let consecutive = previous.map_or(0, |p| p.consecutive) + 1;
+    let step = (consecutive as usize - 1).min(LADDER.len() - 1);
+    Some(ConnectorQuarantine {
+        reason,
+        since: previous.map_or(now, |p| p.since),
+        consecutive,
+        next_attempt: now + LADDER[step],
+    })
 }
 
 #[cfg(test)]
@@ -65,7 +92,7 @@ mod tests {
         let mut rec: Option<FailureRecord> = None;
         let mut delays = vec![];
         for t in 0..7 {
-            let r = record_failure(rec.as_ref(), &op(1), "rejected", "rejected", 1000 * t);
+            let r = record_failure(rec.as_ref(), &op(1), "rejected", FailureClass::Rejected, 1000 * t);
             delays.push((r.attempts, r.quarantined, r.next_attempt - r.last_failed));
             rec = Some(r);
         }
@@ -82,51 +109,9 @@ mod tests {
             ]
         );
         assert_eq!(rec.as_ref().unwrap().first_failed, 0);
-        let changed = record_failure(rec.as_ref(), &op(2), "rejected", "rejected", 9000);
+        let changed = record_failure(rec.as_ref(), &op(2), "rejected", FailureClass::Rejected, 9000);
         assert_eq!((changed.attempts, changed.quarantined, changed.first_failed), (1, false, 9000));
     }
-}
-
-/// The bounded class of a target error (a metric label).
-pub fn class_of(error: &crate::scim::ScimError) -> &'static str {
-    use crate::scim::ScimError;
-    match error {
-        ScimError::Retryable { .. } => "unavailable",
-        ScimError::Conflict { .. } => "conflict",
-        ScimError::NotFound { .. } => "not_found",
-        ScimError::Rejected { .. } => "rejected",
-        ScimError::Fatal { .. } => "fatal",
-    }
-}
-
-/// Whole-connector quarantine after a cycle: a fatal error, or at least 10 failed
-/// operations making up more than half of those attempted, moves the job onto the ladder;
-/// a cycle without either lifts it.
-pub fn connector_after(
-    previous: Option<&crate::model::ConnectorQuarantine>,
-    fatal: Option<&str>,
-    failed: usize,
-    attempted: usize,
-    now: UnixTime,
-) -> Option<crate::model::ConnectorQuarantine> {
-    let reason = match fatal {
-        Some(f) => f.to_string(),
-        None if failed >= 10 && failed * 2 > attempted => format!("{failed} of {attempted} operations failed"),
-        None => return None,
-    };
-    let consecutive = previous.map_or(0, |p| p.consecutive) + 1;
-    let step = (consecutive as usize - 1).min(LADDER.len() - 1);
-    Some(crate::model::ConnectorQuarantine {
-        reason,
-        since: previous.map_or(now, |p| p.since),
-        consecutive,
-        next_attempt: now + LADDER[step],
-    })
-}
-
-#[cfg(test)]
-mod connector_tests {
-    use super::*;
 
     #[test]
     fn connector_ladder_and_lift() {

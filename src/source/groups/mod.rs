@@ -385,5 +385,4 @@ fn same_cycle(a: &[String], b: &[String]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "groups_tests.rs"]
 mod tests;

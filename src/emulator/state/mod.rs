@@ -330,5 +330,4 @@ impl Store {
 }
 
 #[cfg(test)]
-#[path = "state_tests.rs"]
 mod tests;

@@ -6,7 +6,10 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::cycle::Cycle;
+use super::read::State;
 use super::report::{GroupFailure, GroupReport};
+use super::{CycleError, Engine, Shutdown};
 use crate::config::{Config, GroupsConfig, SourceConfig};
 use crate::model::Anchor;
 use crate::model::{HistoryRecord, KnownGroup, KnownUser, UnixTime};
@@ -14,27 +17,54 @@ use crate::plan::Desired;
 use crate::plan::groups::{self, DesiredGroup, GroupChange, GroupOp, GroupPlan, GroupPlanInput};
 use crate::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches};
 use crate::scim::{ScimError, Target};
+use crate::source::Directory;
 use crate::source::groups::{FetchedGroups, GroupRead, normalize_dn};
 use crate::state::{StateError, StateStore};
 
 /// Group settings for the engine: the `[groups]` section and the user search it needs for
 /// AD's in-chain membership searches.
-#[derive(Clone, Copy)]
-pub struct GroupSync<'a> {
-    pub config: &'a GroupsConfig,
+#[derive(Clone, Debug)]
+pub struct GroupSync {
+    pub config: GroupsConfig,
     /// (base DN, filter) of the user search; `None` for LDIF.
-    pub user_search: Option<(&'a str, &'a str)>,
+    user_search: Option<(String, String)>,
 }
 
-impl<'a> GroupSync<'a> {
+impl GroupSync {
     /// `None` when the config has no `[groups]` section.
-    pub fn from_config(config: &'a Config) -> Option<Self> {
+    pub fn from_config(config: &Config) -> Option<Self> {
         let user_search = match &config.directory.source {
-            SourceConfig::Ldap(l) => Some((l.base_dn.as_str(), l.user_filter.as_str())),
+            SourceConfig::Ldap(l) => Some((l.base_dn.clone(), l.user_filter.clone())),
             SourceConfig::Ldif { .. } => None,
         };
-        config.groups.as_ref().map(|g| Self { config: g, user_search })
+        config.groups.as_ref().map(|g| Self { config: g.clone(), user_search })
     }
+
+    pub fn user_search(&self) -> Option<(&str, &str)> {
+        self.user_search.as_ref().map(|(base, filter)| (base.as_str(), filter.as_str()))
+    }
+}
+
+/// The group stage, after the users (new hires need Zoom ids): skipped when the cycle was
+/// stopped. User ids come from the cycle's state, which the apply stage kept current.
+pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    cycle: &mut Cycle<'_>,
+    step: GroupStep<'_>,
+    state: &State,
+    shutdown: &Shutdown,
+) -> Result<(), CycleError> {
+    let Some(mut report) = cycle.report.groups.take() else { return Ok(()) };
+    if cycle.report.fatal.is_none() && !shutdown.is_requested() {
+        let log = History { now: cycle.now, cycle: cycle.report.cycle };
+        let user_ids = step.user_ids(&state.known);
+        if let Some(fatal) = step.apply(&engine.target, &engine.store, &log, &mut report, &user_ids).await? {
+            cycle.report.fatal = Some(fatal);
+        }
+        tracing::debug!(elapsed = ?cycle.started.elapsed(), "groups applied");
+    }
+    cycle.report.groups = Some(report);
+    Ok(())
 }
 
 /// Matches the fetched groups' member DNs to the users in scope so far.
@@ -47,7 +77,7 @@ pub fn resolve(fetched: FetchedGroups, desired: &Desired) -> GroupRead {
 /// After the user read: resolve the groups, apply group-based scope to `desired`, and set
 /// up the step (its group state arrives with the user state) and its report.
 pub fn prepare<'a>(
-    settings: &GroupSync<'a>,
+    settings: &'a GroupSync,
     fetched: FetchedGroups,
     desired: &mut Desired,
 ) -> (GroupStep<'a>, GroupReport) {
@@ -56,12 +86,12 @@ pub fn prepare<'a>(
     let complete = desired.incomplete.is_none() && read.incomplete.is_none();
     let in_scope = desired.users.iter().map(|u| u.anchor.clone()).collect();
     let step = GroupStep {
-        desired: desired_groups(&read, settings.config, &in_scope),
+        desired: desired_groups(&read, &settings.config, &in_scope),
         in_scope,
         keep: desired.unreadable.clone(),
         removals_allowed: complete,
         deletions_allowed: complete && read.missing.is_empty(),
-        config: settings.config,
+        config: &settings.config,
         known: HashMap::new(),
     };
     let report = GroupReport {
@@ -147,20 +177,13 @@ impl GroupStep<'_> {
         }
     }
 
-    /// Zoom ids of the managed users in scope. `known` is state as loaded for this cycle;
-    /// pass `None` after operations that changed ids (creates, deletes) to re-read it.
-    pub fn user_ids<S: StateStore>(
-        &self,
-        known: Option<&HashMap<Anchor, KnownUser>>,
-        store: &S,
-    ) -> Result<HashMap<Anchor, String>, StateError> {
-        let in_scope = |a: &Anchor| self.in_scope.contains(a);
-        Ok(match known {
-            Some(known) => {
-                known.values().filter(|k| in_scope(&k.anchor)).map(|k| (k.anchor.clone(), k.zoom_id.clone())).collect()
-            }
-            None => store.users()?.into_iter().filter(|k| in_scope(&k.anchor)).map(|k| (k.anchor, k.zoom_id)).collect(),
-        })
+    /// Zoom ids of the managed users in scope, from the cycle's state.
+    pub fn user_ids(&self, known: &HashMap<Anchor, KnownUser>) -> HashMap<Anchor, String> {
+        known
+            .values()
+            .filter(|k| self.in_scope.contains(&k.anchor))
+            .map(|k| (k.anchor.clone(), k.zoom_id.clone()))
+            .collect()
     }
 
     /// The plan without doing anything (`plan`, dry runs). Users the user plan creates have
@@ -373,5 +396,4 @@ impl History {
 }
 
 #[cfg(test)]
-#[path = "groups_tests.rs"]
 mod tests;

@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use super::{Desired, fingerprint};
 use crate::model::Anchor;
 use crate::model::{Field, RemoteUser, ScimUser};
 use crate::model::{KnownUser, Lifecycle, Origin, UnixTime};
-use crate::plan::{Desired, fingerprint};
 
 /// State changes the reconcile decided; the caller writes them. Users found deactivated
 /// are recorded as deactivated *now*: their real date is unknown, and "since 1970" would
@@ -42,9 +42,11 @@ pub fn remote_view(pushed: &ScimUser, remote: &RemoteUser) -> ScimUser {
     view
 }
 
+/// `pushed` holds the payloads last pushed for the known users still on the target (a user
+/// without one compares as empty).
 pub fn reconcile(
     known: &HashMap<Anchor, KnownUser>,
-    pushed: &dyn Fn(&Anchor) -> ScimUser,
+    pushed: &HashMap<Anchor, ScimUser>,
     remote: &[RemoteUser],
     desired: &Desired,
     create_only: &BTreeSet<Field>,
@@ -57,8 +59,7 @@ pub fn reconcile(
         match by_id.get(k.zoom_id.as_str()) {
             None => repair.forget.push(k.clone()),
             Some(r) => {
-                let pushed = pushed(&k.anchor);
-                let view = remote_view(&pushed, r);
+                let view = remote_view(pushed.get(&k.anchor).unwrap_or(&ScimUser::default()), r);
                 let fp = fingerprint(&view, create_only);
                 let lifecycle_matches = (k.lifecycle == Lifecycle::Active) == r.user.active;
                 if fp != k.fingerprint || !lifecycle_matches || k.privileged != r.privileged {

@@ -1,0 +1,113 @@
+//! One cycle's bookkeeping and its small stages: begin (meta, clock, counter), scope (the
+//! read as the plan's input, group-based scope), plan, the dry-run ending, and holding what
+//! the guards held.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::groups::{self, GroupStep, GroupSync};
+use super::read::{Read, State};
+use super::{CycleOptions, CycleReport};
+use crate::model::{Anchor, HeldOps, KnownUser, Meta, UnixTime, unix_now};
+use crate::plan::{self, Desired, Limits, Plan, PlanInput};
+use crate::state::{StateError, StateStore};
+
+pub(super) struct Cycle<'o> {
+    pub started: Instant,
+    /// The clock every decision of this cycle uses.
+    pub now: UnixTime,
+    /// Meta as the cycle began (the counter, held and approved operations).
+    pub meta: Meta,
+    pub options: &'o CycleOptions,
+    /// Users whose rename the target refused, as loaded (a gauge).
+    pub renames_refused: usize,
+    pub report: CycleReport,
+}
+
+impl<'o> Cycle<'o> {
+    pub fn begin<S: StateStore>(store: &S, options: &'o CycleOptions) -> Result<Self, StateError> {
+        let meta = store.meta()?;
+        let report = CycleReport { cycle: meta.cycle_counter + 1, dry_run: options.dry_run, ..Default::default() };
+        Ok(Self { started: Instant::now(), now: unix_now(), meta, options, renames_refused: 0, report })
+    }
+
+    /// The read as the plan's input: counts for the report; with groups, member DNs matched
+    /// to the users in scope and group-based scope applied (which may narrow the users).
+    pub fn scope<'g>(
+        &mut self,
+        read: Read,
+        settings: Option<&'g GroupSync>,
+    ) -> (Desired, State, Option<GroupStep<'g>>) {
+        let Read { mut desired, rejected, users_read, disabled_read, groups, mut state } = read;
+        self.report.users_read = users_read;
+        self.report.disabled_read = disabled_read;
+        self.report.rejected = rejected;
+        let mut step = None;
+        if let (Some(settings), Some(fetched)) = (settings, groups) {
+            let (mut prepared, group_report) = groups::prepare(settings, fetched, &mut desired);
+            prepared.known = std::mem::take(&mut state.groups).into_iter().map(|g| (g.anchor.clone(), g)).collect();
+            tracing::debug!(elapsed = ?self.started.elapsed(), groups = group_report.groups_read, "groups read and flattened");
+            self.report.groups = Some(group_report);
+            step = Some(prepared);
+        }
+        self.report.incomplete = desired.incomplete.clone();
+        self.renames_refused = state.known.values().filter(|k| k.rename_refused.is_some()).count();
+        (desired, state, step)
+    }
+
+    /// First cycle, after state loss, `--full`, or the daemon's schedule asked for it.
+    pub fn reconcile_due(&self) -> bool {
+        self.options.full || self.meta.last_full_reconcile.is_none()
+    }
+
+    /// The pure plan over this cycle's read and state (one anchor for `provision`).
+    pub fn plan(&self, limits: &Limits, mut desired: Desired, state: &State) -> Plan {
+        let only_known: HashMap<Anchor, KnownUser>;
+        let known = match &self.options.only {
+            Some(only) => {
+                desired.users.retain(|d| &d.anchor == only);
+                only_known = state.known.get(only).map(|k| (only.clone(), k.clone())).into_iter().collect();
+                &only_known
+            }
+            None => &state.known,
+        };
+        let approved = self.meta.approved.clone().unwrap_or_default();
+        let plan = plan::plan(PlanInput {
+            desired,
+            known,
+            failures: &state.failures,
+            now: self.now,
+            limits: *limits,
+            approved: &approved,
+        });
+        tracing::debug!(elapsed = ?self.started.elapsed(), ops = plan.ops.len(), rss = %crate::telemetry::rss(), "planned");
+        plan
+    }
+
+    /// A dry run ends here: the report carries the whole plan, the group plan included
+    /// (members of users the plan creates count as adds).
+    pub fn planned(mut self, plan: Plan, groups: Option<GroupStep<'_>>, state: &State) -> CycleReport {
+        if let (Some(step), Some(report)) = (&groups, &mut self.report.groups) {
+            let creates = plan.ops.iter().filter(|op| op.action == plan::Action::Create).map(|op| &op.anchor);
+            report.plan = step.plan(step.user_ids(&state.known), creates);
+        }
+        self.report.plan = plan;
+        self.report.duration = self.started.elapsed();
+        self.report
+    }
+
+    /// Counts the cycle and records what the guards hold (for `status` and `approve`); an
+    /// approval is used up by this cycle. `provision` leaves both alone.
+    pub fn hold<S: StateStore>(&mut self, store: &S, plan: &Plan) -> Result<(), StateError> {
+        self.meta.cycle_counter = self.report.cycle;
+        if self.options.only.is_none() {
+            self.meta.held = (!plan.held.is_empty()).then(|| HeldOps {
+                reason: plan.guard.clone().unwrap_or_default(),
+                since: self.meta.held.as_ref().map_or(self.now, |h| h.since),
+                ops: plan.held.iter().map(plan::held_op).collect(),
+            });
+            self.meta.approved = None;
+        }
+        store.put_meta(&self.meta)
+    }
+}

@@ -1,0 +1,73 @@
+//! The read stage: both sides at once. The directory's users stream in and are decoded and
+//! mapped as they arrive; the groups (when configured) are fetched at the same time; the
+//! state loads on a blocking thread meanwhile. A no-change cycle then costs about one
+//! directory read.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::{CycleError, Engine, desired};
+use crate::model::{Anchor, FailureRecord, KnownGroup, KnownUser, Rejected};
+use crate::plan::Desired;
+use crate::scim::Target;
+use crate::source::groups::{FetchedGroups, fetch_groups};
+use crate::source::{self, Directory, Snapshot};
+use crate::state::{StateError, StateStore};
+
+/// The state as loaded for this cycle. The stages that write keep it current, so later
+/// stages read it here rather than from the store.
+pub(super) struct State {
+    pub known: HashMap<Anchor, KnownUser>,
+    pub failures: HashMap<Anchor, FailureRecord>,
+    /// Moved into the group step once the groups are resolved.
+    pub groups: Vec<KnownGroup>,
+}
+
+/// What the read stage hands on.
+pub(super) struct Read {
+    pub desired: Desired,
+    pub rejected: Vec<Rejected>,
+    pub users_read: usize,
+    pub disabled_read: usize,
+    /// The directory groups, when the cycle has a group step.
+    pub groups: Option<FetchedGroups>,
+    pub state: State,
+}
+
+pub(super) async fn both_sides<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    with_groups: bool,
+) -> Result<Read, CycleError> {
+    let started = Instant::now();
+    let loader = load_state(engine.store.clone(), with_groups);
+    let builder = Snapshot::converting(&engine.decoder, desired::mapper(&engine.mapping, &engine.create_only));
+    let group_fetch = async {
+        match engine.groups.as_ref().filter(|_| with_groups) {
+            Some(g) => fetch_groups(&engine.directory, &g.config, &engine.decoder, g.user_search()).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (users, groups) = tokio::join!(source::read_converted(&engine.directory, builder), group_fetch);
+    let (users, groups) = (users?, groups?);
+    let users_read = users.snapshot().users.len();
+    tracing::debug!(elapsed = ?started.elapsed(), users = users_read, rss = %crate::telemetry::rss(), "directory read and mapped");
+    let disabled_read = users.snapshot().users.iter().filter(|u| !u.user.active).count();
+    let (desired, rejected) = desired::desired_from_read(users);
+    let state = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
+    tracing::debug!(elapsed = ?started.elapsed(), known = state.known.len(), rss = %crate::telemetry::rss(), "state loaded");
+    Ok(Read { desired, rejected, users_read, disabled_read, groups, state })
+}
+
+fn load_state<S: StateStore + 'static>(
+    store: S,
+    with_groups: bool,
+) -> tokio::task::JoinHandle<Result<State, StateError>> {
+    tokio::task::spawn_blocking(move || {
+        let groups = if with_groups { store.groups()? } else { Vec::new() };
+        Ok(State {
+            known: store.users()?.into_iter().map(|k| (k.anchor.clone(), k)).collect(),
+            failures: store.failures()?.into_iter().map(|f| (f.anchor.clone(), f)).collect(),
+            groups,
+        })
+    })
+}

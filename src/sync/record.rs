@@ -1,0 +1,106 @@
+//! The last stage: record how the cycle ended — meta (last success, summary, connector
+//! quarantine), metrics, history retention, flush.
+
+use metrics::{counter, gauge, histogram};
+
+use super::cycle::Cycle;
+use super::read::State;
+use super::{CycleError, CycleReport, Engine, GroupReport, HISTORY_RETAIN};
+use crate::metrics::*;
+use crate::model::{FailureClass, FailureRecord, Meta};
+use crate::plan::quarantine::connector_after;
+use crate::scim::Target;
+use crate::source::Directory;
+use crate::state::StateStore;
+
+pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    cycle: Cycle<'_>,
+    state: &State,
+) -> Result<CycleReport, CycleError> {
+    let Cycle { started, now, options, renames_refused, mut report, .. } = cycle;
+    report.duration = started.elapsed();
+    if options.dry_run {
+        return Ok(report);
+    }
+    // Read again: the admin socket may have recorded an approval while the cycle ran.
+    let mut meta = engine.store.meta()?;
+    meta.cycle_counter = meta.cycle_counter.max(report.cycle);
+    if report.fatal.is_none() && !report.interrupted {
+        meta.last_success = Some(now);
+    }
+    meta.last_cycle_summary = Some(report.summary());
+    if options.only.is_none() {
+        meta.connector_quarantine = connector_after(
+            meta.connector_quarantine.as_ref(),
+            report.fatal.as_deref(),
+            report.failed(),
+            report.attempted(),
+            now,
+        );
+        if let Some(q) = &meta.connector_quarantine {
+            tracing::error!(reason = %q.reason, next_attempt = q.next_attempt, "connector quarantined");
+        }
+    }
+    engine.store.put_meta(&meta)?;
+    let failures: Vec<&FailureRecord> = state.failures.values().collect();
+    record_cycle(&report, &meta, &quarantine_counts(&failures), renames_refused);
+    if !report.tally.is_empty() {
+        engine.store.trim_history(HISTORY_RETAIN)?;
+    }
+    engine.store.flush()?;
+    Ok(report)
+}
+
+/// Quarantined objects by error class (bounded metric labels; every class reported, zeros too).
+pub fn quarantine_counts(failures: &[&FailureRecord]) -> Vec<(FailureClass, usize)> {
+    FailureClass::ALL
+        .into_iter()
+        .map(|class| (class, failures.iter().filter(|f| f.quarantined && f.class == class).count()))
+        .collect()
+}
+
+/// Records a finished cycle and the state it left (quarantines, held operations).
+fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass, usize)], renames_refused: usize) {
+    counter!(CYCLES_TOTAL, "outcome" => report.outcome().label()).increment(1);
+    histogram!(CYCLE_DURATION_SECONDS).record(report.duration.as_secs_f64());
+    if let Some(t) = meta.last_success {
+        gauge!(LAST_SUCCESS_TIMESTAMP_SECONDS).set(t as f64);
+    }
+    let disabled = report.disabled_read as f64;
+    gauge!(DIRECTORY_ENTRIES, "state" => "enabled").set(report.users_read as f64 - disabled);
+    gauge!(DIRECTORY_ENTRIES, "state" => "disabled").set(disabled);
+    gauge!(DIRECTORY_ENTRIES, "state" => "rejected").set(report.rejected.len() as f64);
+    for ((action, result), n) in &report.tally {
+        counter!(OPERATIONS_TOTAL, "action" => action.name(), "result" => result.as_str()).increment(*n as u64);
+    }
+    gauge!(HELD_OPERATIONS).set(meta.held.as_ref().map_or(0, |h| h.ops.len()) as f64);
+    for (class, n) in quarantined {
+        gauge!(QUARANTINED_OBJECTS, "reason" => class.as_str()).set(*n as f64);
+    }
+    gauge!(CONNECTOR_QUARANTINED).set(if meta.connector_quarantine.is_some() { 1.0 } else { 0.0 });
+    gauge!(RENAME_REFUSED_USERS).set(renames_refused as f64);
+    if let Some(groups) = &report.groups {
+        record_groups(groups);
+    }
+}
+
+fn record_groups(groups: &GroupReport) {
+    gauge!(DIRECTORY_GROUPS, "state" => "found").set(groups.groups_read as f64);
+    gauge!(DIRECTORY_GROUPS, "state" => "missing").set(groups.missing.len() as f64);
+    gauge!(DIRECTORY_GROUPS, "state" => "rejected").set(groups.rejected.len() as f64);
+    gauge!(GROUP_NESTING_CYCLES).set(groups.cycles.len() as f64);
+    for (operation, n) in &groups.done {
+        counter!(GROUP_OPERATIONS_TOTAL, "operation" => *operation, "result" => "success").increment(*n as u64);
+    }
+    for op in &groups.failed {
+        counter!(GROUP_OPERATIONS_TOTAL, "operation" => op.operation, "result" => "failure").increment(1);
+    }
+    counter!(GROUP_MEMBER_CHANGES_TOTAL, "change" => "add").increment(groups.members_added as u64);
+    counter!(GROUP_MEMBER_CHANGES_TOTAL, "change" => "remove").increment(groups.members_removed as u64);
+}
+
+/// Records a cycle that could not run at all (directory or state error, no engine).
+pub fn record_cycle_error() {
+    counter!(CYCLES_TOTAL, "outcome" => "error").increment(1);
+}

@@ -1,0 +1,78 @@
+//! The full-reconcile stage: list every target user, load what was pushed for the known
+//! users, let the pure `plan::reconcile` decide the repairs, and write them (state and the
+//! cycle's loaded copy alike).
+
+use std::collections::HashMap;
+
+use super::cycle::Cycle;
+use super::read::State;
+use super::{CycleError, Engine, ReconcileSummary};
+use crate::model::{Anchor, ScimUser};
+use crate::plan::Desired;
+use crate::plan::reconcile::{self, RepairKind};
+use crate::scim::{ScimError, Target};
+use crate::source::Directory;
+use crate::state::{StateError, StateStore};
+
+/// Runs the reconcile when the target can be listed. `Err(fatal)`: nothing will work (the
+/// cycle stops like a fatal operation). A list that fails otherwise skips the reconcile
+/// until the next cycle; creates still adopt on conflict.
+pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    cycle: &mut Cycle<'_>,
+    state: &mut State,
+    desired: &Desired,
+) -> Result<Result<(), ScimError>, CycleError> {
+    let remote = match engine.target.list_users().await {
+        Ok(remote) => remote,
+        Err(e) if e.is_fatal() => return Ok(Err(e)),
+        Err(e) => {
+            tracing::warn!(error = %e, "full reconcile skipped: cannot list target users");
+            return Ok(Ok(()));
+        }
+    };
+    let pushed = pushed_payloads(&engine.store, state, &remote)?;
+    let repair = reconcile::reconcile(&state.known, &pushed, &remote, desired, &engine.create_only, cycle.now);
+    let dry_run = cycle.options.dry_run;
+    let mut summary =
+        ReconcileSummary { target_users: remote.len(), forgotten: repair.forget.len(), ..Default::default() };
+    for gone in &repair.forget {
+        state.known.remove(&gone.anchor);
+        if !dry_run {
+            engine.store.remove_user(&gone.anchor)?;
+        }
+    }
+    for (record, view, kind) in repair.put {
+        match kind {
+            RepairKind::Drift => summary.drift += 1,
+            RepairKind::Adopted => summary.adopted += 1,
+        }
+        if !dry_run {
+            engine.store.put_user(&record, Some(&view))?;
+        }
+        state.known.insert(record.anchor.clone(), record);
+    }
+    cycle.report.reconcile = Some(summary);
+    if !dry_run {
+        cycle.meta.last_full_reconcile = Some(cycle.now);
+    }
+    Ok(Ok(()))
+}
+
+/// The payloads last pushed for the known users still on the target (the only ones the
+/// reconcile compares); read once, and a store error stops the cycle rather than passing
+/// for "nothing pushed".
+fn pushed_payloads<S: StateStore>(
+    store: &S,
+    state: &State,
+    remote: &[crate::model::RemoteUser],
+) -> Result<HashMap<Anchor, ScimUser>, StateError> {
+    let on_target: std::collections::HashSet<&str> = remote.iter().map(|r| r.id.as_str()).collect();
+    let mut pushed = HashMap::new();
+    for k in state.known.values().filter(|k| on_target.contains(k.zoom_id.as_str())) {
+        if let Some(payload) = store.pushed(&k.anchor)? {
+            pushed.insert(k.anchor.clone(), payload);
+        }
+    }
+    Ok(pushed)
+}
