@@ -1,5 +1,17 @@
 //! zoomsync binary: parse the command line, set up logging and TLS, run the command.
-//! Exit status: 0 success, 1 failure, 2 bad config or usage, 3 directory read incomplete.
+//!
+//! Exit status, for every command:
+//!
+//! | status | meaning | what next |
+//! |---|---|---|
+//! | 0 | done; nothing needs an operator | — |
+//! | 1 | failed: a Fatal target error (credentials, forbidden), a cycle interrupted, state or I/O errors, a user `provision` cannot find | read the message; nothing more was written |
+//! | 2 | bad config or usage (clap's usage errors too); nothing was touched | fix the key the message names |
+//! | 3 | the directory read was incomplete: nobody was deactivated | check the directory (size limit, outage) |
+//! | 4 | done, but something needs an operator: failed operations, held deactivations (`approve`), `check` findings | `status`, `quarantine list`, `approve` |
+//!
+//! Cycles map their outcome with `sync::CycleOutcome::exit_status`; the constants are in
+//! `commands/mod.rs`. A panic (a bug) exits 101.
 
 mod cli;
 mod commands;

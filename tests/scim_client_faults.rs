@@ -251,7 +251,9 @@ async fn a_daily_limit_fails_fast_with_the_wait_until_midnight() {
     create_all(&c, "day", 2).await;
     let started = Instant::now();
     let err = c.create_user(&anchor(9), &user("third@example.com")).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // Not waited for: a wait would last until midnight (or the one-minute cap); the bound
+    // is loose enough for a busy machine.
+    assert!(started.elapsed() < Duration::from_secs(30));
     let ScimError::Retryable { retry_after, detail } = &err else { panic!("expected Retryable, got {err:?}") };
     let wait = retry_after.expect("the wait until 00:00 UTC is passed on");
     assert!(wait > Duration::ZERO && wait <= Duration::from_secs(86_400), "{wait:?}");

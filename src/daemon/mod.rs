@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{self, ConfigError};
@@ -51,6 +51,9 @@ impl DaemonError {
 /// Runs until SIGTERM/SIGINT.
 pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let config = config::load(&config_path)?;
+    // Registered before the listeners or sd_notify announce anything: a SIGTERM sent the
+    // moment the daemon looks up must stop it cleanly, not kill it.
+    let signals = Signals::watch().map_err(|e| DaemonError::startup("signal handlers", e))?;
     let prometheus = http::install_recorder()?;
     std::fs::create_dir_all(&config.state.path)
         .map_err(|e| DaemonError::startup("state directory", format!("{}: {e}", config.state.path.display())))?;
@@ -71,7 +74,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     if config.schedule.run_on_start {
         let _ = trigger_tx.try_send(Trigger::Manual("start"));
     }
-    tokio::spawn(signals(config_path.clone(), trigger_tx.clone(), shutdown_tx, reload_tx));
+    tokio::spawn(signals.handle(config_path.clone(), trigger_tx.clone(), shutdown_tx, reload_tx));
     notify::watchdog(shutdown_rx.clone());
     notify::ready(&format!("waiting for the first cycle; admin socket {}", config.admin.socket.display()));
     tracing::info!(
@@ -92,44 +95,57 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// SIGTERM/SIGINT: stop. SIGHUP: reload (validate first). SIGUSR1: sync now.
-async fn signals(
-    config_path: PathBuf,
-    triggers: mpsc::Sender<Trigger>,
-    shutdown: watch::Sender<bool>,
-    reload: watch::Sender<config::Config>,
-) {
-    let (Ok(mut term), Ok(mut int), Ok(mut hup), Ok(mut usr1)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            _ = usr1.recv() => {
-                tracing::info!("SIGUSR1: sync requested");
-                let _ = triggers.try_send(Trigger::Manual("SIGUSR1"));
-            }
-            _ = hup.recv() => {
-                notify::reloading();
-                match config::load(&config_path) {
-                    Ok(new) => {
-                        tracing::info!(path = %config_path.display(), "SIGHUP: configuration reloaded; used from the next cycle");
-                        let _ = reload.send(new);
-                    }
-                    Err(e) => tracing::error!(path = %config_path.display(), error = %e, "SIGHUP: new configuration rejected; keeping the old one"),
+/// The daemon's signals, registered at once (tokio installs a handler when a stream is
+/// built; a signal arriving before that takes the default action, which for SIGTERM is death).
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+    usr1: Signal,
+}
+
+impl Signals {
+    fn watch() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+            usr1: signal(SignalKind::user_defined1())?,
+        })
+    }
+
+    /// SIGTERM/SIGINT: stop. SIGHUP: reload (validate first). SIGUSR1: sync now.
+    async fn handle(
+        self,
+        config_path: PathBuf,
+        triggers: mpsc::Sender<Trigger>,
+        shutdown: watch::Sender<bool>,
+        reload: watch::Sender<config::Config>,
+    ) {
+        let Self { mut term, mut int, mut hup, mut usr1 } = self;
+        loop {
+            tokio::select! {
+                _ = term.recv() => break,
+                _ = int.recv() => break,
+                _ = usr1.recv() => {
+                    tracing::info!("SIGUSR1: sync requested");
+                    let _ = triggers.try_send(Trigger::Manual("SIGUSR1"));
                 }
-                notify::status("running (configuration reload handled)");
+                _ = hup.recv() => {
+                    notify::reloading();
+                    match config::load(&config_path) {
+                        Ok(new) => {
+                            tracing::info!(path = %config_path.display(), "SIGHUP: configuration reloaded; used from the next cycle");
+                            let _ = reload.send(new);
+                        }
+                        Err(e) => tracing::error!(path = %config_path.display(), error = %e, "SIGHUP: new configuration rejected; keeping the old one"),
+                    }
+                    notify::status("running (configuration reload handled)");
+                }
             }
         }
+        tracing::info!("stopping: finishing the operation in flight");
+        notify::stopping();
+        let _ = shutdown.send(true);
     }
-    tracing::info!("stopping: finishing the operation in flight");
-    notify::stopping();
-    let _ = shutdown.send(true);
 }

@@ -97,6 +97,9 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
         }
         None => Vec::new(),
     };
+    // Watched before anything is printed: whoever reads the URLs (a script, a test) may send
+    // SIGTERM at once, and a SIGTERM nobody watches yet kills the process.
+    let stop = StopSignals::watch()?;
     let emu = Emulator::start(config, args.listen).await.map_err(|e| e.to_string())?;
     for s in seeds {
         emu.seed_user(s).map_err(|e| format!("seed file: {e}"))?;
@@ -109,25 +112,31 @@ pub async fn run(args: EmulateArgs) -> Result<(), String> {
     println!("  client_secret:  {}", emu.client_secret());
     println!("  rate limit:     {:?}", emu.rate_limit().table());
     println!("  control:        {} (see docs/emulator.md)", emu.control_url());
-    wait_for_signal().await?;
+    stop.wait().await;
     println!("zoomsync emulator stopping");
     emu.shutdown().await;
     Ok(())
 }
 
-async fn wait_for_signal() -> Result<(), String> {
-    #[cfg(unix)]
-    {
+/// SIGTERM and SIGINT, registered when built (not when first awaited).
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn watch() -> Result<Self, String> {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.map_err(|e| format!("cannot watch Ctrl-C: {e}")),
-            _ = term.recv() => Ok(()),
-        }
+        let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot watch SIGTERM: {e}"))?;
+        let int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot watch SIGINT: {e}"))?;
+        Ok(Self { term, int })
     }
-    #[cfg(not(unix))]
-    {
-        tokio::signal::ctrl_c().await.map_err(|e| format!("cannot watch Ctrl-C: {e}"))
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
     }
 }
 

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::groups::{self, GroupStep, GroupSync};
+use super::GroupSync;
+use super::groups::{self, GroupStep};
 use super::read::{Read, State};
 use super::{CycleOptions, CycleReport};
 use crate::model::{Anchor, HeldOps, KnownUser, Meta, UnixTime, unix_now};

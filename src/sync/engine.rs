@@ -5,15 +5,13 @@
 
 use std::collections::BTreeSet;
 
-use crate::config::Config;
 use crate::config::mapping::MappingConfig;
+use crate::config::{Config, GroupsConfig, SourceConfig};
 use crate::model::Field;
 use crate::plan::Limits;
 use crate::scim::{ScimClient, ScimError, Target};
 use crate::source::{AnyDirectory, Decoder, Directory};
 use crate::state::StateStore;
-
-use super::groups::GroupSync;
 
 /// Called after each applied operation with (done, total): the CLI draws a progress bar.
 pub type Progress = Box<dyn Fn(usize, usize) + Send + Sync>;
@@ -97,5 +95,29 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
 
     pub fn groups(&self) -> Option<&GroupSync> {
         self.groups.as_ref()
+    }
+}
+
+/// Group settings for the engine: the `[groups]` section and the user search it needs for
+/// AD's in-chain membership searches.
+#[derive(Clone, Debug)]
+pub struct GroupSync {
+    pub config: GroupsConfig,
+    /// (base DN, filter) of the user search; `None` for LDIF.
+    user_search: Option<(String, String)>,
+}
+
+impl GroupSync {
+    /// `None` when the config has no `[groups]` section.
+    pub fn from_config(config: &Config) -> Option<Self> {
+        let user_search = match &config.directory.source {
+            SourceConfig::Ldap(l) => Some((l.base_dn.clone(), l.user_filter.clone())),
+            SourceConfig::Ldif { .. } => None,
+        };
+        config.groups.as_ref().map(|g| Self { config: g.clone(), user_search })
+    }
+
+    pub fn user_search(&self) -> Option<(&str, &str)> {
+        self.user_search.as_ref().map(|(base, filter)| (base.as_str(), filter.as_str()))
     }
 }

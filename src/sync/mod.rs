@@ -18,8 +18,7 @@ mod repair;
 pub mod report;
 mod shutdown;
 
-pub use engine::{Engine, EngineError, Progress};
-pub use groups::GroupSync;
+pub use engine::{Engine, EngineError, GroupSync, Progress};
 pub use record::record_cycle_error;
 pub use report::{
     CycleOutcome, CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult, ReconcileSummary, ResultKind,
@@ -85,7 +84,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
         cycle.hold(&self.store, &plan)?;
         apply::users(self, &mut cycle, &mut state, plan, shutdown).await?;
         if let Some(step) = groups {
-            groups::apply_after_users(self, &mut cycle, step, &state, shutdown).await?;
+            groups::apply_after_users(self, &mut cycle.report, cycle.now, step, &state, shutdown).await?;
         }
         record::finish(self, cycle, &state)
     }

@@ -6,11 +6,11 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::cycle::Cycle;
+use super::engine::GroupSync;
 use super::read::State;
-use super::report::{GroupFailure, GroupReport};
+use super::report::{CycleReport, GroupFailure, GroupReport};
 use super::{CycleError, Engine, Shutdown};
-use crate::config::{Config, GroupsConfig, SourceConfig};
+use crate::config::GroupsConfig;
 use crate::model::Anchor;
 use crate::model::{HistoryRecord, KnownGroup, KnownUser, UnixTime};
 use crate::plan::Desired;
@@ -21,49 +21,26 @@ use crate::source::Directory;
 use crate::source::groups::{FetchedGroups, GroupRead, normalize_dn};
 use crate::state::{StateError, StateStore};
 
-/// Group settings for the engine: the `[groups]` section and the user search it needs for
-/// AD's in-chain membership searches.
-#[derive(Clone, Debug)]
-pub struct GroupSync {
-    pub config: GroupsConfig,
-    /// (base DN, filter) of the user search; `None` for LDIF.
-    user_search: Option<(String, String)>,
-}
-
-impl GroupSync {
-    /// `None` when the config has no `[groups]` section.
-    pub fn from_config(config: &Config) -> Option<Self> {
-        let user_search = match &config.directory.source {
-            SourceConfig::Ldap(l) => Some((l.base_dn.clone(), l.user_filter.clone())),
-            SourceConfig::Ldif { .. } => None,
-        };
-        config.groups.as_ref().map(|g| Self { config: g.clone(), user_search })
-    }
-
-    pub fn user_search(&self) -> Option<(&str, &str)> {
-        self.user_search.as_ref().map(|(base, filter)| (base.as_str(), filter.as_str()))
-    }
-}
-
 /// The group stage, after the users (new hires need Zoom ids): skipped when the cycle was
 /// stopped. User ids come from the cycle's state, which the apply stage kept current.
 pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine: &Engine<D, T, S>,
-    cycle: &mut Cycle<'_>,
+    cycle: &mut CycleReport,
+    now: UnixTime,
     step: GroupStep<'_>,
     state: &State,
     shutdown: &Shutdown,
 ) -> Result<(), CycleError> {
-    let Some(mut report) = cycle.report.groups.take() else { return Ok(()) };
-    if cycle.report.fatal.is_none() && !shutdown.is_requested() {
-        let log = History { now: cycle.now, cycle: cycle.report.cycle };
+    let Some(mut report) = cycle.groups.take() else { return Ok(()) };
+    if cycle.fatal.is_none() && !shutdown.is_requested() {
+        let log = History { now, cycle: cycle.cycle };
         let user_ids = step.user_ids(&state.known);
         if let Some(fatal) = step.apply(&engine.target, &engine.store, &log, &mut report, &user_ids).await? {
-            cycle.report.fatal = Some(fatal);
+            cycle.fatal = Some(fatal);
         }
-        tracing::debug!(elapsed = ?cycle.started.elapsed(), "groups applied");
+        tracing::debug!("groups applied");
     }
-    cycle.report.groups = Some(report);
+    cycle.groups = Some(report);
     Ok(())
 }
 
