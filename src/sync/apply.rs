@@ -333,7 +333,10 @@ async fn update<T: Target, S: StateStore>(
             Err(ScimError::NotFound { .. }) => return forget_gone(ctx, &known),
             Err(e) => return Err(e.into()),
         };
-        warning = check_rename(&mut known, &mut now_pushed, want, &remote);
+        // Only a PUT that asked for a new userName can have been refused one.
+        if wanted_changes.iter().any(|c| c.field == Field::UserName) {
+            warning = check_rename(&mut known, &mut now_pushed, want, &remote);
+        }
     }
     known.dn = op.dn.clone();
     known.user_name = now_pushed.user_name().to_string();
