@@ -1,5 +1,6 @@
 //! The LDAP source against a real, private slapd: paged reads over LDAPS and StartTLS,
-//! distinct errors, and INCOMPLETE when the server dies mid-read.
+//! distinct errors, INCOMPLETE when the server dies mid-read, and a self-signed server
+//! certificate pinned by `ca_file` (host name and expiry still checked).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -8,6 +9,7 @@ use std::path::Path;
 
 use support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
 use support::slapd::Slapd;
+use support::tls::{self as tls, ServerCert};
 use zoomsync::config::{self, Config};
 use zoomsync::source::{self, Decoder, Directory, DirectoryRead, ReadEnd, Snapshot, SourceError};
 
@@ -153,4 +155,76 @@ async fn rejected_entries_carry_dn_and_reason_and_others_still_read() {
     assert!(find("user000007").unwrap().contains("duplicate userName"));
     assert!(find("user000000").unwrap().contains("duplicate userName"));
     assert!(snapshot.rejected.iter().all(|r| r.anchor.is_some()));
+}
+
+/// LDAPS and StartTLS to `server` with `ca_file`: the TLS error of each, or the user count.
+async fn over_both(server: &Slapd, host: &str, ca_file: &Path) -> Vec<Result<usize, SourceError>> {
+    let ca = format!("ca_file = {ca_file:?}");
+    let mut results = Vec::new();
+    for (url, extra) in [
+        (format!("ldaps://{host}:{}", server.tls_port), ca.clone()),
+        (format!("ldap://{host}:{}", server.port), format!("start_tls = true\n{ca}")),
+    ] {
+        let cfg = config(server.dir(), &url, &extra, SERVICE_PASSWORD);
+        results.push(read(&cfg).await.map(|r| complete(r).users.len()));
+    }
+    results
+}
+
+/// The TLS failure detail of `result`, failing the test on anything else.
+fn tls_detail(result: &Result<usize, SourceError>) -> String {
+    match result {
+        Err(err @ SourceError::Tls { .. }) => err.to_string(),
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_self_signed_server_certificate_in_ca_file_is_pinned() {
+    let server = Slapd::start_with_cert(&data::people_ldif(3), &ServerCert::self_signed_localhost());
+    for host in ["127.0.0.1", "localhost"] {
+        for result in over_both(&server, host, &server.server_cert_file()).await {
+            assert_eq!(result, Ok(3), "{host}");
+        }
+    }
+    // Made without subjectAltName (`openssl req -x509 -subj /CN=localhost`): the CN names it.
+    let no_san = ServerCert::SelfSigned { cn: "localhost".into(), san: None };
+    let server = Slapd::start_with_cert(&data::people_ldif(3), &no_san);
+    for result in over_both(&server, "localhost", &server.server_cert_file()).await {
+        assert_eq!(result, Ok(3));
+    }
+}
+
+#[tokio::test]
+async fn a_self_signed_certificate_not_in_ca_file_says_to_put_it_there() {
+    let server = Slapd::start_with_cert(&data::people_ldif(3), &ServerCert::self_signed_localhost());
+    tls::make_self_signed(server.dir(), "other-self-signed", "127.0.0.1", Some("IP:127.0.0.1"));
+    for result in over_both(&server, "127.0.0.1", &server.dir().join("other-self-signed.crt")).await {
+        let detail = tls_detail(&result);
+        assert!(detail.contains("self-signed"), "{detail}");
+        assert!(detail.contains("put exactly that certificate in ca_file"), "{detail}");
+        assert!(detail.contains("openssl s_client -connect 127.0.0.1:"), "{detail}");
+    }
+}
+
+#[tokio::test]
+async fn a_pinned_certificate_for_another_host_names_the_host_and_its_names() {
+    let cert = ServerCert::SelfSigned { cn: "ldap.example.test".into(), san: Some("DNS:ldap.example.test".into()) };
+    let server = Slapd::start_with_cert(&data::people_ldif(3), &cert);
+    for result in over_both(&server, "127.0.0.1", &server.server_cert_file()).await {
+        let detail = tls_detail(&result);
+        assert!(detail.contains("not valid for 127.0.0.1"), "{detail}");
+        assert!(detail.contains("ldap.example.test"), "{detail}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_pinned_certificate_is_refused() {
+    let cert = ServerCert::SelfSignedExpired { cn: "127.0.0.1".into(), san: Some("IP:127.0.0.1".into()) };
+    let server = Slapd::start_with_cert(&data::people_ldif(3), &cert);
+    for result in over_both(&server, "127.0.0.1", &server.server_cert_file()).await {
+        let detail = tls_detail(&result);
+        assert!(detail.contains("expired on 2020-02-01"), "{detail}");
+        assert!(detail.contains("renew"), "{detail}");
+    }
 }

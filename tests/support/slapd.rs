@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::data::{BASE, SERVICE_DN};
 use super::ports::free_port;
 use super::require_binary;
+use super::tls::ServerCert;
 
 pub struct Slapd {
     dir: tempfile::TempDir,
@@ -60,12 +61,17 @@ impl Slapd {
     /// Starts slapd with `ldif` loaded offline (slapadd bypasses overlays: write memberOf
     /// yourself if a test needs it).
     pub fn start(ldif: &str) -> Self {
+        Self::start_with_cert(ldif, &ServerCert::FromTestCa)
+    }
+
+    /// Starts slapd presenting `cert` ([`Slapd::server_cert_file`]).
+    pub fn start_with_cert(ldif: &str, cert: &ServerCert) -> Self {
         let slapd = require_binary("slapd", "slapd ldap-utils");
         let slapadd = require_binary("slapadd", "slapd");
         let mut dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("data")).unwrap();
-        super::tls::make_certificates(root, std::net::Ipv4Addr::LOCALHOST);
+        super::tls::make_server_certificate(root, std::net::Ipv4Addr::LOCALHOST, cert);
         let conf = root.join("slapd.conf");
         let text = CONFIG.replace("@DIR@", root.to_str().unwrap()).replace("@SERVICE@", SERVICE_DN);
         std::fs::write(&conf, text).unwrap();
@@ -132,6 +138,11 @@ impl Slapd {
 
     pub fn ca_file(&self) -> PathBuf {
         self.dir.path().join("tls/ca.crt")
+    }
+
+    /// The certificate the server presents (the self-signed one for [`ServerCert::SelfSigned`]).
+    pub fn server_cert_file(&self) -> PathBuf {
+        self.dir.path().join("tls/server.crt")
     }
 
     /// A CA that did not sign the server certificate.

@@ -1,7 +1,7 @@
 //! LDAP / Active Directory source (ldap3): simple bind, LDAPS or StartTLS verified against
-//! a CA file (or the system roots), RFC 2696 paged searches streamed entry by entry, search
-//! references ignored, AD's ranged attributes fetched whole, every network step under a
-//! timeout.
+//! a CA file (which may pin a self-signed server certificate, `tls.rs`) or the system roots,
+//! RFC 2696 paged searches streamed entry by entry, search references ignored, AD's ranged
+//! attributes fetched whole, every network step under a timeout.
 //!
 //! The user read ([`Directory::stream`]) and the group searches ([`Directory::search`]) are
 //! the same job for the reader thread: a list of searches run one after the other over one
@@ -13,12 +13,11 @@
 
 mod entry;
 mod reader;
+mod tls;
 
 use std::sync::Arc;
 
 use ldap3::LdapConnSettings;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 
 use super::{Directory, ReadEnd, SearchRequest, SearchScope, SourceError};
 use crate::config::{DecodeRules, LdapConfig, TlsMode};
@@ -52,18 +51,8 @@ impl LdapDirectory {
             .set_conn_timeout(self.config.connect_timeout)
             .set_starttls(self.config.tls == TlsMode::StartTls);
         if let Some(ca) = &self.config.ca_file {
-            let tls_err = |detail: String| SourceError::Tls { url: self.config.url.clone(), detail };
-            let mut roots = rustls::RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(ca)
-                .map_err(|e| tls_err(format!("cannot read CA file {}: {e}", ca.display())))?;
-            for cert in certs {
-                let cert = cert.map_err(|e| tls_err(format!("bad certificate in {}: {e}", ca.display())))?;
-                roots.add(cert).map_err(|e| tls_err(format!("unusable CA in {}: {e}", ca.display())))?;
-            }
-            if roots.is_empty() {
-                return Err(tls_err(format!("no certificate in CA file {}", ca.display())));
-            }
-            let tls = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+            let tls = tls::client_config(ca, &self.config.url)
+                .map_err(|detail| SourceError::Tls { url: self.config.url.clone(), detail })?;
             settings = settings.set_config(Arc::new(tls));
         }
         Ok(settings)

@@ -235,10 +235,10 @@ impl Reader {
 fn connect_error(cfg: &LdapConfig, e: LdapError) -> SourceError {
     let url = cfg.url.clone();
     match e {
-        LdapError::Rustls { source } => SourceError::Tls { url, detail: source.to_string() },
+        LdapError::Rustls { source } => SourceError::Tls { url, detail: super::tls::describe(&source) },
         LdapError::DNSName { source } => SourceError::Tls { url, detail: source.to_string() },
         LdapError::Io { source } => match source.get_ref().and_then(|inner| inner.downcast_ref::<rustls::Error>()) {
-            Some(tls) => SourceError::Tls { url, detail: tls.to_string() },
+            Some(tls) => SourceError::Tls { url, detail: super::tls::describe(tls) },
             None => SourceError::Unreachable { url, detail: source.to_string() },
         },
         LdapError::Timeout { .. } => SourceError::Unreachable { url, detail: "timed out".into() },
