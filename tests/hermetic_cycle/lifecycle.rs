@@ -142,6 +142,28 @@ async fn renames_keep_the_zoom_id_and_a_refused_rename_is_recorded_once() {
     assert_eq!(w.zoom.user(&kept.id).unwrap().user_name, user_name(2));
 }
 
+/// ENGINE BUG (sync/apply.rs `update` -> `check_rename`): after a refused rename, every later
+/// update of that user — which rightly leaves userName out — compares the answer's userName
+/// with the directory's again and reports the refused rename once more as a Warning
+/// ("… — not retried"), although no rename was sent. The warning should come once, from the
+/// update that asked for the rename; check_rename should only run when the changes sent
+/// include userName.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "engine bug: a refused rename is warned again on every later update of the user (check_rename runs when userName was not sent)"]
+async fn a_refused_rename_is_not_warned_again_on_later_updates() {
+    let w = HermeticWorld::start(5).await;
+    w.cycle().await;
+    w.edit_person(2, |e| e.set("mail", Some("kept@example.com")));
+    let r = w.cycle().await;
+    assert_eq!(r.outcomes.iter().filter(|o| matches!(o.result, OutcomeResult::Warning(_))).count(), 1);
+
+    w.edit_person(2, |e| e.set("title", Some("Kept Title")));
+    let r = w.cycle().await;
+    let o = r.outcomes.iter().find(|o| o.action == Action::Update).unwrap();
+    assert_eq!(o.changes.iter().map(|c| c.field).collect::<Vec<_>>(), vec![Field::Title]);
+    assert_eq!(o.result, OutcomeResult::Success, "no rename was sent, so none was refused");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn locked_and_removed_people_are_deactivated_and_come_back_under_the_same_id() {
     // Every Zoom id carries an `&` (about 29% of real ones do): the per-user paths must
