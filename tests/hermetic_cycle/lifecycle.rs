@@ -149,7 +149,6 @@ async fn renames_keep_the_zoom_id_and_a_refused_rename_is_recorded_once() {
 /// update that asked for the rename; check_rename should only run when the changes sent
 /// include userName.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "engine bug: a refused rename is warned again on every later update of the user (check_rename runs when userName was not sent)"]
 async fn a_refused_rename_is_not_warned_again_on_later_updates() {
     let w = HermeticWorld::start(5).await;
     w.cycle().await;
