@@ -14,7 +14,7 @@ mod support;
 use std::time::Instant;
 
 use support::data;
-use support::groups_data::{group_of_names, membership_change};
+use support::data::groups::{group_of_names, membership_change};
 use support::world::World;
 
 const USERS: usize = 100_000;
