@@ -252,19 +252,6 @@ impl SambaDc {
         parse_ldif(&String::from_utf8_lossy(&out.stdout))
     }
 
-    /// objectGUID of every entry matching `filter` under `base`, as ldapsearch reports it
-    /// (raw 16 bytes, base64 on the wire of LDIF), keyed by DN.
-    pub fn object_guids(&self, base: &str, filter: &str) -> BTreeMap<String, [u8; 16]> {
-        self.search(base, filter, &["objectGUID"])
-            .into_iter()
-            .map(|(dn, entry)| {
-                let raw = entry.first("objectguid").unwrap_or_else(|| panic!("{dn} has no objectGUID"));
-                let guid = <[u8; 16]>::try_from(raw.as_slice()).unwrap_or_else(|_| panic!("{dn}: {raw:?}"));
-                (dn, guid)
-            })
-            .collect()
-    }
-
     /// `userAccountControl` of an entry, read back with ldapsearch.
     pub fn account_control(&self, dn: &str) -> u32 {
         let found = self.search(dn, "(objectClass=*)", &["userAccountControl"]);

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::ports::free_port;
 use super::require_binary;
-use crate::support::data::{BASE, SERVICE_DN};
+use crate::support::data::SERVICE_DN;
 
 pub struct Slapd {
     dir: tempfile::TempDir,
@@ -160,10 +160,6 @@ impl Slapd {
         if let Some(child) = self.child.take() {
             super::process::stop_by_pid(child, Duration::from_secs(5));
         }
-    }
-
-    pub fn base(&self) -> &'static str {
-        BASE
     }
 }
 
