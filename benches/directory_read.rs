@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
-use support::slapd::Slapd;
+use support::servers::slapd::Slapd;
 
 const USERS: usize = 100_000;
 const RUNS: usize = 3;

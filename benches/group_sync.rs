@@ -4,7 +4,7 @@
 //! character body limit allows, and times the no-change cycle beside `ldapsearch` of the
 //! same users and groups. Release binary, private slapd, Zoom emulator with limits off.
 //! Writes its section of BENCHMARKS.md. Run: `cargo bench --bench group_sync`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/report.rs"]
 mod bench_report;
@@ -14,7 +14,7 @@ mod support;
 use std::time::Instant;
 
 use support::data;
-use support::groups_data::{group_of_names, membership_change};
+use support::data::groups::{group_of_names, membership_change};
 use support::world::World;
 
 const USERS: usize = 100_000;

@@ -2,7 +2,7 @@
 //! users (wall time beside `ldapsearch` of the same entries, and the SCIM request count),
 //! with the release binary against a private slapd and the Zoom emulator (limits off).
 //! Writes its section of BENCHMARKS.md. Run: `cargo bench --bench sync_cycle`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "support/report.rs"]
 mod bench_report;

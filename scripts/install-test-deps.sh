@@ -32,7 +32,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 echo "install-test-deps: slapd, ldap-utils and openssl present" >&2
 
-# --- Samba AD DC: the Active Directory of tests/ad_source.rs (tests/support/samba.rs) ---------
+# --- Samba AD DC: the Active Directory of tests/ad/ (tests/support/servers/samba.rs) ----------
 # An LDAP-only DC provisioned per test run. samba-ad-provision (templates) is only a Recommends
 # and samba-vfs-modules is needed by provision's sysvol ACL step, so both are named explicitly.
 # No winbind, krb5, bind9 or ldb-tools. policy-rc.d keeps Debian from starting smbd/nmbd/samba.
@@ -59,7 +59,7 @@ if ! command -v samba-tool >/dev/null 2>&1 || ! { command -v samba >/dev/null 2>
 fi
 echo "install-test-deps: samba and samba-tool present" >&2
 
-# --- scim2-server (PyPI): the generic SCIM 2.0 server of tests/scim_client_scim2.rs ---------
+# --- scim2-server (PyPI): the generic SCIM 2.0 server of tests/scim2/ -----------------------
 # A private venv at target/test-venv (override with $ZOOMSYNC_TEST_VENV), created only when
 # its scim2-server is missing. Built as the invoking user, not root, so cargo can use it.
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use zoomsync::config::{self, Config};
 
-use super::samba::{self, SambaDc};
+use super::servers::samba::{self, SambaDc};
 
 pub const SERVICE: &str = "svc-zoomsync";
 pub const SERVICE_PASSWORD: &str = "Passw0rd!Svc1";

@@ -1,36 +1,51 @@
 //! Shared integration-test harness: private servers on loopback, generated data, config.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//!
+//! Each tier binary (`tests/<tier>/main.rs`) includes this directory with
+//! `#[path = "../support/mod.rs"] mod support;`, and so do the benches that start a server
+//! (`#[path = "../tests/support/mod.rs"]`). Each of them compiles all of it and uses its own
+//! slice, and no module here is used by every one of them (the hermetic tier uses only
+//! `emulator`, which no other tier uses, and `fast_retries`). So each declaration below
+//! carries its own `#[allow(dead_code)]`, for the binaries that do not use it:
+//!
+//! | item              | used by                                                         |
+//! |-------------------|-----------------------------------------------------------------|
+//! | `emulator`        | hermetic                                                        |
+//! | `fast_retries`    | hermetic, scim2                                                 |
+//! | `servers`         | slapd: ldap, scim2, benches; Samba: ad; scim2-server: scim2;    |
+//! |                   | the relay: ldap, ad; ports, tls, process: all of the above      |
+//! | `data`            | people, groupOfNames: ldap, scim2, benches; AD entries: ad;     |
+//! |                   | the LDIF reader (`data::samba::parse_ldif`): ad, ldap           |
+//! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad too          |
+//! | `world_directory` | ldap                                                            |
+//! | `ad`              | ad                                                              |
+//!
+//! The allow also covers items inside a module that only some of its users need (e.g.
+//! `World::use_scim2`: scim2 only; `World::ldapsearch_seconds`: benches only). An item that
+//! no test and no bench uses does not belong here: delete it (drop the allows for a moment
+//! and `cargo clippy --all-targets` lists, per binary, what each one leaves unused).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// AD settings for the Samba DC.
+#[allow(dead_code)]
 pub mod ad;
+/// Generated directory data: slapd people and groups, AD users and groups.
+#[allow(dead_code)]
 pub mod data;
-pub mod group_model;
-pub mod groups_data;
-pub mod ports;
-pub mod process;
-pub mod relay;
-pub mod samba;
-pub mod samba_data;
-pub mod scim2;
-pub mod slapd;
-pub mod tls;
+/// The in-process Zoom emulator driven over HTTP.
+#[allow(dead_code)]
+pub mod emulator;
+/// Private servers on loopback: slapd, Samba AD DC, scim2-server, an LDAP relay.
+#[allow(dead_code)]
+pub mod servers;
+/// A whole world: slapd, the emulator, a config and state; one library cycle.
+#[allow(dead_code)]
 pub mod world;
+/// A directory that kills its server mid-read.
+#[allow(dead_code)]
 pub mod world_directory;
 
-/// Finds a server binary or fails the test with how to install it (never skips).
-pub fn require_binary(name: &str, package_hint: &str) -> std::path::PathBuf {
-    for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/sbin", "/bin"] {
-        let p = std::path::Path::new(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!(
-        "{name} is not installed: run `sudo scripts/install-test-deps.sh` \
-         (or `apt-get install {package_hint}`) and run the tests again"
-    );
-}
-
 /// Client retries for tests: the same attempts as production, milliseconds apart.
+#[allow(dead_code)]
 pub fn fast_retries() -> zoomsync::scim::RetryPolicy {
     use std::time::Duration;
     zoomsync::scim::RetryPolicy {

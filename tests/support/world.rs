@@ -12,7 +12,7 @@ use zoomsync::state::sled_store::SledStore;
 use zoomsync::sync::{CycleOptions, CycleReport, Engine, Shutdown};
 
 use super::data::{SERVICE_DN, SERVICE_PASSWORD};
-use super::slapd::Slapd;
+use super::servers::slapd::Slapd;
 
 pub struct World {
     pub slapd: Slapd,
@@ -54,7 +54,7 @@ impl World {
 
     /// Targets a scim2-server tenant (generic SCIM profile, bearer token) instead of the
     /// emulator; call `write_config` after.
-    pub fn use_scim2(&mut self, server: &super::scim2::Scim2Server, tenant: &str) {
+    pub fn use_scim2(&mut self, server: &super::servers::scim2::Scim2Server, tenant: &str) {
         std::fs::write(self.dir.path().join("scim-token"), &server.token).unwrap();
         self.target_section = Some(format!(
             "[target]\nkind = \"scim\"\nbase_url = \"{}\"\nbearer_token_file = \"scim-token\"\n\

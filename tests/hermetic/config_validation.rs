@@ -1,0 +1,171 @@
+//! Config: the example parses; every bad config names its key; secrets stay secret.
+
+use std::path::Path;
+
+use zoomsync::config::{self, ConfigError, TlsMode};
+
+/// A directory with the files configs refer to, and a credentials directory.
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "ldap-secret-value\n").unwrap();
+    std::fs::write(dir.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+    std::fs::create_dir(dir.path().join("creds")).unwrap();
+    std::fs::write(dir.path().join("creds/ldap-password"), "ldap-secret-value").unwrap();
+    std::fs::write(dir.path().join("creds/zoom-client-secret"), "zoom-secret-value").unwrap();
+    dir
+}
+
+fn parse(text: &str, dir: &Path) -> Result<config::Config, ConfigError> {
+    config::parse(text, dir, Some(&dir.join("creds")))
+}
+
+const GOOD: &str = r#"
+[directory]
+url = "ldaps://ldap.example.com"
+bind_dn = "cn=sync,dc=example,dc=com"
+bind_password_file = "pw"
+base_dn = "ou=people,dc=example,dc=com"
+"#;
+
+#[test]
+fn example_config_parses() {
+    let dir = fixture();
+    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.example.toml")).unwrap();
+    let text = example.replace("/etc/zoomsync/", &format!("{}/", dir.path().display()));
+    let cfg = parse(&text, dir.path()).unwrap_or_else(|e| panic!("config.example.toml: {e}"));
+    assert!(cfg.target.is_some());
+    assert_eq!(cfg.safety.max_deactivations, 50);
+    match cfg.directory.source {
+        config::SourceConfig::Ldap(l) => assert_eq!(l.tls, TlsMode::Ldaps),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn group_defaults_follow_the_directory_flavor() {
+    let dir = fixture();
+    let cfg = parse(&format!("{GOOD}[groups]\nnames = [\"Phone\"]\n"), dir.path()).unwrap();
+    let groups = cfg.groups.unwrap();
+    assert_eq!(groups.nesting, config::Nesting::Expand);
+    assert_eq!(groups.base_dn, "ou=people,dc=example,dc=com");
+    assert!(groups.class_filter.contains("groupOfNames"));
+    assert!(groups.delete_created);
+    let ad = GOOD.replace("[directory]", "[directory]\nflavor = \"active_directory\"");
+    let cfg = parse(&format!("{ad}[groups]\nfilter = \"(cn=Zoom-*)\"\n"), dir.path()).unwrap();
+    let groups = cfg.groups.unwrap();
+    assert_eq!(groups.nesting, config::Nesting::InChain);
+    assert_eq!(groups.class_filter, "(objectClass=group)");
+    assert!(parse(GOOD, dir.path()).unwrap().groups.is_none(), "no [groups]: users only");
+}
+
+#[test]
+fn minimal_config_gets_safe_defaults() {
+    let dir = fixture();
+    let cfg = parse(GOOD, dir.path()).unwrap();
+    assert_eq!(cfg.schedule.trigger, config::ScheduleTrigger::Interval(std::time::Duration::from_secs(2400)));
+    assert_eq!(cfg.safety.delete_after, None);
+    assert_eq!(cfg.metrics.listen.unwrap().to_string(), "127.0.0.1:9464");
+    assert_eq!(cfg.directory.decode.anchor_attribute, "entryUUID");
+}
+
+#[test]
+fn bad_configs_name_their_key() {
+    let dir = fixture();
+    let with = |extra: &str| format!("{GOOD}{extra}");
+    let replace = |from: &str, to: &str| GOOD.replace(from, to);
+    let cases: Vec<(String, &str, &str)> = vec![
+        (with("colour = \"blue\"\n"), "directory.colour", "unknown field"),
+        ("[directory]\nurl = 5\n".into(), "directory.url", "invalid type"),
+        (replace("ldaps://ldap.example.com", "ldap://ldap.example.com"), "directory.url", "clear"),
+        (replace("ldaps://ldap.example.com", "http://ldap.example.com"), "directory.url", "ldaps://"),
+        (with("start_tls = true\n"), "directory.start_tls", "already TLS"),
+        (
+            replace("bind_password_file = \"pw\"", "bind_password_file = \"missing\""),
+            "directory.bind_password_file",
+            "cannot read",
+        ),
+        (replace("bind_password_file = \"pw\"", ""), "directory.bind_password_file", "required"),
+        (with("bind_password_credential = \"ldap-password\"\n"), "directory.bind_password_file", "not both"),
+        (replace("base_dn = \"ou=people,dc=example,dc=com\"", ""), "directory.base_dn", "required"),
+        (with("page_size = 0\n"), "directory.page_size", "outside"),
+        (with("flavor = \"active_directory\"\npage_size = 5000\n"), "directory.page_size", "1..=1000"),
+        (with("flavor = \"novell\"\n"), "directory.flavor", "not one of"),
+        (with("user_filter = \"objectClass=person\"\n"), "directory.user_filter", "expected '('"),
+        (with("timeout = \"soon\"\n"), "directory.timeout", ""),
+        (with("ca_file = \"nope.pem\"\n"), "directory.ca_file", "does not exist"),
+        (with("disabled_value = \"x\"\n"), "directory.disabled_value", "disabled_attribute"),
+        (with("[safety]\nmax_deactivation_percent = 150\n"), "safety.max_deactivation_percent", "between 0 and 100"),
+        (with("[safety]\nmax_deactivations = -1\n"), "safety.max_deactivations", "0 or more"),
+        (with("[schedule]\ninterval = \"40m\"\ncron = \"0 0 * * * *\"\n"), "schedule.cron", "not both"),
+        (with("[schedule]\ncron = \"*/40 * * * *\"\n"), "schedule.cron", "6 fields"),
+        (with("[metrics]\nlisten = \"everywhere\"\n"), "metrics.listen", "not an address"),
+        (with("[logging]\nformat = \"xml\"\n"), "logging.format", "not one of"),
+        (with("[target]\naccount_id = \"a\"\nclient_id = \"c\"\n"), "target.client_secret_file", "required"),
+        (
+            with("[target]\nkind = \"scim\"\nbase_url = \"https://scim.example.com\"\n"),
+            "target.bearer_token_file",
+            "required",
+        ),
+        (
+            with("[target]\nkind = \"scim\"\nbase_url = \"http://scim.example.com/v2\"\nbearer_token_file = \"pw\"\n"),
+            "target.base_url",
+            "https",
+        ),
+        (with("[target]\nclient_id = \"c\"\nclient_secret_file = \"pw\"\n"), "target.account_id", "required"),
+        (
+            with(
+                "[target]\nrate_limit = \"unlimited\"\naccount_id = \"a\"\nclient_id = \"c\"\nclient_secret_file = \"pw\"\n",
+            ),
+            "target.rate_limit",
+            "not one of",
+        ),
+        ("[directory]\nkind = \"ldif\"\n".into(), "directory.path", "required"),
+        (with("[mapping]\ntitel = \"title\"\n"), "mapping.titel", "not a field"),
+        (with("[mapping]\nuserName = \"uid\"\n"), "mapping.userName", "user_name_attribute"),
+        (with("[mapping]\ntitle = { attribute = \"title\", constant = \"x\" }\n"), "mapping.title", "exactly one"),
+        (with("[mapping]\ndisplayName = { template = \"{givenName\" }\n"), "mapping.displayName", "attribute name"),
+        (with("[groups]\n"), "groups.names", "no group is pushed by default"),
+        (with("[groups]\nnames = [\"A\", \"a\"]\n"), "groups.names[1]", "listed twice"),
+        (with("[groups]\nnames = [\"A\"]\nfilter = \"cn=A\"\n"), "groups.filter", "expected '('"),
+        (with("[groups]\nnames = [\"A\"]\nnesting = \"deep\"\n"), "groups.nesting", "not one of"),
+        (with("[groups]\nnames = [\"A\"]\nscope = [\"\"]\n"), "groups.scope[0]", "is empty"),
+        (with("[groups]\nnames = [\"A\"]\nmember = \"x\"\n"), "groups.member", "unknown field"),
+        (
+            with("[groups]\nnames = [\"A\"]\n[groups.zoom_names]\nB = \"Bee\"\n"),
+            "groups.zoom_names.\"B\"",
+            "not one of groups.names",
+        ),
+        (
+            "[directory]\nkind = \"ldif\"\npath = \"pw\"\n[groups]\nnames = [\"A\"]\nnesting = \"in_chain\"\n".into(),
+            "groups.nesting",
+            "needs an LDAP server",
+        ),
+        ("".into(), "directory", "required"),
+        ("[directory\n".into(), "<file>", ""),
+    ];
+    assert!(cases.len() >= 12);
+    for (text, key, problem) in cases {
+        match parse(&text, dir.path()) {
+            Err(ConfigError::Invalid { key: k, problem: p }) => {
+                assert_eq!(k, key, "config:\n{text}\nerror: {p}");
+                assert!(p.contains(problem), "{key}: {p:?} should mention {problem:?}");
+                assert!(!p.contains("ldap-secret-value"));
+            }
+            other => panic!("config:\n{text}\nexpected an error on {key}, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let dir = fixture();
+    let text = format!(
+        "{}\n[target]\naccount_id = \"a\"\nclient_id = \"c\"\nclient_secret_credential = \"zoom-client-secret\"\n",
+        GOOD.replace("bind_password_file = \"pw\"", "bind_password_credential = \"ldap-password\"")
+    );
+    let cfg = parse(&text, dir.path()).unwrap();
+    let shown = format!("{cfg:?}");
+    assert!(!shown.contains("ldap-secret-value"), "{shown}");
+    assert!(!shown.contains("zoom-secret-value"), "{shown}");
+    assert!(shown.contains("redacted"));
+}

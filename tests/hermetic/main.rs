@@ -1,0 +1,21 @@
+//! Hermetic tier: needs no server outside this process. Whole cycles over an in-memory
+//! directory and store (`cycle`), the in-process Zoom emulator, the `zoomsync` binary Cargo
+//! builds (`demo`, `check`, `emulate`), config parsing and the docs; never slapd, Samba or
+//! scim2-server. `cargo test --test hermetic`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli_check;
+mod cli_demo;
+mod config_validation;
+mod cycle;
+mod docs_config;
+mod emulator_groups;
+mod emulator_ops;
+mod emulator_users;
+mod scim_client_faults;
+mod scim_client_groups;
+mod scim_client_metrics;
+mod scim_client_zoom;

@@ -1,0 +1,17 @@
+//! LDAP tier: a private OpenLDAP slapd per test (`slapd`, `slapadd`, `ldapsearch` and
+//! `ldapmodify` from `slapd ldap-utils`, and `openssl`), with the in-process Zoom emulator and
+//! the `zoomsync` binary. `cargo test --test ldap`; `scripts/install-test-deps.sh` installs slapd.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli_check;
+mod cli_engine;
+mod daemon;
+mod ldap_search;
+mod ldap_source;
+mod sync_crash;
+mod sync_engine;
+mod sync_groups;
+mod sync_resilience;

@@ -1,0 +1,181 @@
+//! A private OpenLDAP server for one test: its own directory, CA, config and ports on
+//! 127.0.0.1, loaded offline with slapadd, stopped by its own pid on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::ports::free_port;
+use super::require_binary;
+use super::tls::ServerCert;
+use crate::support::data::SERVICE_DN;
+
+pub struct Slapd {
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+    pub port: u16,
+    pub tls_port: u16,
+}
+
+const CONFIG: &str = r#"include         /etc/ldap/schema/core.schema
+include         /etc/ldap/schema/cosine.schema
+include         /etc/ldap/schema/inetorgperson.schema
+include         /etc/ldap/schema/nis.schema
+modulepath      /usr/lib/ldap
+moduleload      back_mdb
+moduleload      memberof
+pidfile         @DIR@/slapd.pid
+argsfile        @DIR@/slapd.args
+sizelimit       size.soft=unlimited size.hard=unlimited size.prtotal=unlimited
+timelimit       unlimited
+TLSCACertificateFile    @DIR@/tls/ca.crt
+TLSCertificateFile      @DIR@/tls/server.crt
+TLSCertificateKeyFile   @DIR@/tls/server.key
+database        mdb
+maxsize         4294967296
+dbnosync
+suffix          "dc=example,dc=com"
+rootdn          "cn=admin,dc=example,dc=com"
+rootpw          adminpass
+directory       @DIR@/data
+index           objectClass eq
+index           uid,cn,mail eq
+index           member,memberOf eq
+index           entryUUID eq
+overlay         memberof
+memberof-group-oc   groupOfNames
+memberof-member-ad  member
+memberof-memberof-ad memberOf
+memberof-refint     true
+access to attrs=userPassword
+        by self write
+        by anonymous auth
+        by * none
+access to *
+        by dn.exact="@SERVICE@" read
+        by self read
+        by * none
+"#;
+
+impl Slapd {
+    /// Starts slapd with `ldif` loaded offline (slapadd bypasses overlays: write memberOf
+    /// yourself if a test needs it).
+    pub fn start(ldif: &str) -> Self {
+        Self::start_with_cert(ldif, &ServerCert::FromTestCa)
+    }
+
+    /// Starts slapd presenting `cert` ([`Slapd::server_cert_file`]).
+    pub fn start_with_cert(ldif: &str, cert: &ServerCert) -> Self {
+        let slapd = require_binary("slapd", "slapd ldap-utils");
+        let slapadd = require_binary("slapadd", "slapd");
+        let mut dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("data")).unwrap();
+        super::tls::make_server_certificate(root, std::net::Ipv4Addr::LOCALHOST, cert);
+        let conf = root.join("slapd.conf");
+        let text = CONFIG.replace("@DIR@", root.to_str().unwrap()).replace("@SERVICE@", SERVICE_DN);
+        std::fs::write(&conf, text).unwrap();
+        let data = root.join("data.ldif");
+        std::fs::write(&data, ldif).unwrap();
+        super::tls::run(Command::new(slapadd).args(["-q", "-w", "-f"]).arg(&conf).arg("-l").arg(&data));
+        let log_path = root.join("slapd.log");
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            let (port, tls_port) = (free_port(), free_port());
+            let log = std::fs::File::create(&log_path).unwrap();
+            let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
+            let child = Command::new(&slapd)
+                .arg("-f")
+                .arg(&conf)
+                .args(["-h", &urls, "-d", "none"])
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            let mut server = Slapd { dir, child: Some(child), port, tls_port };
+            if server.wait_ready() {
+                return server;
+            }
+            last_log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            server.stop();
+            dir = server.take_dir();
+        }
+        panic!("slapd did not start on a free port:\n{last_log}");
+    }
+
+    fn take_dir(mut self) -> tempfile::TempDir {
+        self.child = None;
+        let empty = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, empty)
+    }
+
+    /// Polls a TCP connect on both ports while checking that our own child is alive.
+    fn wait_ready(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if child.try_wait().unwrap().is_some() {
+                    return false;
+                }
+            }
+            let up = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
+            if up(self.port) && up(self.tls_port) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).unwrap_or(0)
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls/ca.crt")
+    }
+
+    /// The certificate the server presents (the self-signed one for [`ServerCert::SelfSigned`]).
+    pub fn server_cert_file(&self) -> PathBuf {
+        self.dir.path().join("tls/server.crt")
+    }
+
+    /// A CA that did not sign the server certificate.
+    pub fn other_ca_file(&self) -> PathBuf {
+        self.dir.path().join("tls/other-ca.crt")
+    }
+
+    pub fn ldap_url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    pub fn ldaps_url(&self) -> String {
+        format!("ldaps://127.0.0.1:{}", self.tls_port)
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Stops the server by its pid and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(child) = self.child.take() {
+            super::process::stop_by_pid(child, Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
