@@ -3,6 +3,8 @@
 
 pub mod ad;
 pub mod data;
+pub mod ds389;
+pub mod ds389_data;
 pub mod group_model;
 pub mod groups_data;
 pub mod ports;
