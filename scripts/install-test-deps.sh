@@ -2,6 +2,7 @@
 # Installs what the integration tests need, only when it is missing, without prompts and
 # without letting Debian start system services (the tests run private servers on loopback).
 #   slapd, ldap-utils, openssl : the private OpenLDAP server and its test certificates
+#   samba, 389-ds-base         : the Active Directory and 389 Directory Server harnesses
 # Needs root (or sudo) the first time; later runs find everything and change nothing.
 set -euo pipefail
 
@@ -58,6 +59,34 @@ if ! command -v samba-tool >/dev/null 2>&1 || ! { command -v samba >/dev/null 2>
   [ "$samba_rc" -eq 0 ] || { echo "install-test-deps: installing samba failed" >&2; exit "$samba_rc"; }
 fi
 echo "install-test-deps: samba and samba-tool present" >&2
+
+# --- 389 Directory Server: the directory of tests/ds389/ (tests/support/servers/ds389.rs) ----
+# The harness runs ns-slapd itself from a dse.ldif it writes (no dscreate, no systemd), with
+# its TLS certificate in an NSS database made by certutil/pk12util (libnss3-tools, pulled in
+# by python3-lib389 but named here since the harness calls it). policy-rc.d keeps Debian from
+# starting any dirsrv service (the package ships none enabled, but systemd may come with it).
+if ! [ -x /usr/sbin/ns-slapd ] || ! command -v certutil >/dev/null 2>&1 || ! command -v pk12util >/dev/null 2>&1; then
+  ds_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+      echo "install-test-deps: need root to apt-get install 389-ds-base" >&2; exit 1; }
+    ds_root=(sudo -E)
+  fi
+  ds_policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${ds_root[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${ds_root[@]}" chmod +x /usr/sbin/policy-rc.d
+    ds_policy_added=1
+  fi
+  echo "install-test-deps: installing 389-ds-base libnss3-tools" >&2
+  ds_rc=0
+  { "${ds_root[@]}" apt-get update -q >/dev/null &&
+    DEBIAN_FRONTEND=noninteractive "${ds_root[@]}" apt-get install -y -q --no-install-recommends \
+      389-ds-base libnss3-tools >/dev/null; } || ds_rc=$?
+  if [ "$ds_policy_added" -eq 1 ]; then "${ds_root[@]}" rm -f /usr/sbin/policy-rc.d; fi
+  [ "$ds_rc" -eq 0 ] || { echo "install-test-deps: installing 389-ds-base failed" >&2; exit "$ds_rc"; }
+fi
+echo "install-test-deps: 389-ds-base (ns-slapd) and certutil present" >&2
 
 # --- scim2-server (PyPI): the generic SCIM 2.0 server of tests/scim2/ -----------------------
 # A private venv at target/test-venv (override with $ZOOMSYNC_TEST_VENV), created only when

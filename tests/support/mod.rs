@@ -18,6 +18,7 @@
 //! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad too          |
 //! | `world_directory` | ldap                                                            |
 //! | `ad`              | ad                                                              |
+//! | `servers::ds389`, `data::ds389` | ds389                                             |
 //!
 //! The allow also covers items inside a module that only some of its users need (e.g.
 //! `World::use_scim2`: scim2 only; `World::ldapsearch_seconds`: benches only). An item that

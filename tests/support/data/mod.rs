@@ -4,6 +4,7 @@
 //! (`groups`), AD users and groups for Samba with an ldapsearch LDIF reader (`samba`), and the
 //! AD group tests' flattening model (`group_model`).
 
+pub mod ds389;
 pub mod group_model;
 pub mod groups;
 pub mod samba;

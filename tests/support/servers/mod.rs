@@ -2,6 +2,7 @@
 //! slapd, a Samba AD DC and scim2-server, with what they share (ports below 32768, test
 //! certificates, stopping a child) and an LDAP relay that counts and cuts messages.
 
+pub mod ds389;
 pub mod ports;
 pub mod process;
 pub mod relay;
