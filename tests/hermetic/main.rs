@@ -15,7 +15,6 @@ mod docs_config;
 mod emulator_groups;
 mod emulator_ops;
 mod emulator_users;
-mod scim_client_faults;
 mod scim_client_groups;
 mod scim_client_metrics;
 mod scim_client_zoom;

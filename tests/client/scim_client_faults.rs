@@ -72,7 +72,10 @@ fn spec(f: impl FnOnce(&mut FaultSpec)) -> FaultSpec {
 
 #[tokio::test]
 async fn a_too_fast_client_absorbs_429s_and_loses_nothing() {
-    for style in [RetryAfterStyle::Seconds, RetryAfterStyle::Iso, RetryAfterStyle::None] {
+    // The three Retry-After styles run side by side (each against its own emulator): the
+    // test is paced by the rate limit, not by work.
+    let styles = [RetryAfterStyle::Seconds, RetryAfterStyle::Iso, RetryAfterStyle::None];
+    futures::future::join_all(styles.into_iter().map(|style| async move {
         let mut config = EmulatorConfig::unlimited();
         config.rate_limit = EmuRate::per_second(4);
         config.knobs.retry_after = style;
@@ -90,7 +93,8 @@ async fn a_too_fast_client_absorbs_429s_and_loses_nothing() {
         assert_eq!(emu.users().len(), 17, "owner + 16, no duplicates ({style:?})");
         assert!(counts.status(429) >= 1, "the test must provoke 429s ({style:?}): {counts:?}");
         assert!(c.light_slowdown() >= 1, "429s slow the client down ({style:?})");
-    }
+    }))
+    .await;
 }
 
 #[tokio::test]
