@@ -25,8 +25,10 @@ pub enum Command {
     /// emulator; runs a first sync, a hire/title change/leaver/rename, and a mass removal
     /// the safety guard holds. Nothing to set up, nothing written to disk.
     Demo,
-    /// Validate the config, bind to the directory, count users in scope and list rejected
-    /// entries with their DN and reason. Writes nothing.
+    /// Validate the config, bind to the directory, name the server (its root DSE; a warning
+    /// when `flavor` does not match it), count users in scope as a sync scopes them and list
+    /// rejected entries with their DN and reason. Nobody in scope needs attention (exit 4).
+    /// Writes nothing.
     Check(ConfigArg),
     /// Write what was read from the directory after decode (for fixtures and bug reports).
     Dump {

@@ -1,13 +1,14 @@
 //! `check` and `dump`: commands that only read the directory.
 
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
 use zoomsync::config::Config;
-use zoomsync::source::groups::{normalize_dn, read_groups};
-use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, Snapshot};
-use zoomsync::sync::GroupSync;
+use zoomsync::model::Anchor;
+use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, root_dse};
+use zoomsync::sync::{InScope, users_in_scope};
 
 use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, peak_rss_mib};
 
@@ -18,56 +19,87 @@ async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, Decoder, Directo
     Ok((directory, decoder, read))
 }
 
-/// With `[groups]`: what each configured group holds (users in scope, nesting flattened),
-/// and every name not found. Returns false when something needs the operator.
-async fn check_groups(
-    config: &Config,
-    directory: &AnyDirectory,
-    decoder: &Decoder,
-    snapshot: &Snapshot,
-) -> anyhow::Result<bool> {
-    let Some(settings) = GroupSync::from_config(config) else { return Ok(true) };
-    let users_by_dn = snapshot.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
-    let read = read_groups(directory, &settings.config, decoder, settings.user_search(), &users_by_dn).await?;
-    println!("groups: {} found (nesting: {:?})", read.groups.len(), settings.config.nesting);
+/// With `[groups]`: what each configured group holds (its members in scope, nesting
+/// flattened), and every name not found. Returns false when something needs the operator.
+fn print_groups(config: &Config, scoped: &InScope) -> bool {
+    let (Some(settings), Some(read)) = (&config.groups, &scoped.groups) else { return true };
+    let in_scope: HashSet<&Anchor> = scoped.desired.users.iter().map(|u| &u.anchor).collect();
+    println!("groups: {} found (nesting: {:?})", read.groups.len(), settings.nesting);
     for g in &read.groups {
         let role = if read.pushed.contains(&g.dn) { "pushed" } else { "scope only" };
-        println!("  {}: {} users in scope ({role}) — {}", g.name, g.members.len(), g.dn);
+        let members = g.members.iter().filter(|a| in_scope.contains(a)).count();
+        println!("  {}: {members} users in scope ({role}) — {}", g.name, g.dn);
     }
     super::plan_view::print_group_findings(&read.missing, &read.rejected, &read.cycles, read.incomplete.as_deref());
-    Ok(read.missing.is_empty() && read.rejected.is_empty() && read.incomplete.is_none())
+    read.missing.is_empty() && read.rejected.is_empty() && read.incomplete.is_none()
 }
 
+/// The server as its root DSE describes it; a warning when the flavour is made for
+/// another server. A root DSE that cannot be read is mentioned, never fatal.
+async fn print_server(config: &Config, directory: &AnyDirectory) -> Option<String> {
+    match root_dse::read(directory).await {
+        Ok(Some(dse)) => {
+            println!("server: {}", dse.describe());
+            dse.flavor_mismatch(&config.directory.decode)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            println!("server: the root DSE could not be read ({e})");
+            None
+        }
+    }
+}
+
+/// Reads the users (and groups) as a cycle does and applies `[groups] scope` as the cycle
+/// does; says what needs attention (exit 4): no user in scope, a flavour made for another
+/// server, a group problem. An incomplete read is exit 3.
 pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     let config = match load_config(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     println!("config: {} OK", path.display());
+    let directory = AnyDirectory::from_config(&config.directory);
     let started = std::time::Instant::now();
-    let (directory, decoder, read) = read(&config).await?;
+    let scoped = users_in_scope(&config, &directory).await?;
     let elapsed = started.elapsed();
-    let snapshot = read.snapshot();
     println!("directory: {}", directory.describe());
-    let entries = snapshot.users.len() + snapshot.rejected.len();
+    let mut attention: Vec<String> = print_server(&config, &directory).await.into_iter().collect();
+    let entries = scoped.users_read + scoped.rejected.len();
     match peak_rss_mib() {
         Some(mib) => println!("read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB", elapsed.as_secs_f64()),
         None => println!("read: {entries} entries in {:.3} s", elapsed.as_secs_f64()),
     }
-    println!("users in scope: {} ({} disabled)", snapshot.users.len(), snapshot.disabled_count());
-    println!("rejected entries: {}", snapshot.rejected.len());
-    for r in &snapshot.rejected {
+    println!("users in scope: {} ({} disabled)", scoped.desired.users.len(), scoped.disabled());
+    if config.groups.as_ref().is_some_and(|g| !g.scope.is_empty()) {
+        println!("  groups.scope: {} of {} users are in no scoping group", scoped.out_of_scope, scoped.users_read);
+    }
+    let decode = &config.directory.decode;
+    if let (n @ 1.., Some(fallback)) = (scoped.fallback_anchors, &decode.anchor_fallback) {
+        println!(
+            "note: {n} entries are anchored on {fallback}, having no readable {anchor}. Should {anchor} become \
+             readable later (an ACI, the entryUUID plugin's fixup task), their anchors change and they look like \
+             new users: set directory.anchor_attribute = \"{fallback}\" to keep them",
+            anchor = decode.anchor_attribute
+        );
+    }
+    println!("rejected entries: {}", scoped.rejected.len());
+    for r in &scoped.rejected {
         println!("  {}: {}", r.dn, r.reason);
     }
-    let groups_ok = check_groups(&config, &directory, &decoder, snapshot).await?;
-    match read {
-        DirectoryRead::Complete(_) if !groups_ok => Ok(ExitCode::from(EXIT_ATTENTION)),
-        DirectoryRead::Complete(_) => Ok(ExitCode::SUCCESS),
-        DirectoryRead::Incomplete { reason, .. } => {
-            println!("read INCOMPLETE: {reason}; a sync would deactivate nobody");
-            Ok(ExitCode::from(EXIT_INCOMPLETE))
-        }
+    let groups_ok = print_groups(&config, &scoped);
+    attention.extend(scoped.nobody_in_scope(&config));
+    for problem in &attention {
+        println!("needs attention: {problem}");
     }
+    Ok(match &scoped.read_incomplete {
+        Some(reason) => {
+            println!("read INCOMPLETE: {reason}; a sync would deactivate nobody");
+            ExitCode::from(EXIT_INCOMPLETE)
+        }
+        None if !groups_ok || !attention.is_empty() => ExitCode::from(EXIT_ATTENTION),
+        None => ExitCode::SUCCESS,
+    })
 }
 
 /// What `dump` writes: LDIF (RFC 2849) or JSON.

@@ -27,11 +27,27 @@ pub enum ConfigError {
     Unreadable { path: PathBuf, reason: String },
     #[error("{key}: {problem}")]
     Invalid { key: String, problem: String },
+    /// Several keys at once (every required key missing), so one run names them all.
+    #[error("{}", several(.0))]
+    Several(Vec<ConfigError>),
+}
+
+fn several(errors: &[ConfigError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
         Self::Invalid { key: key.into(), problem: problem.into() }
+    }
+
+    /// None for no error, the error itself for one, [`ConfigError::Several`] for more.
+    pub(crate) fn all(mut errors: Vec<ConfigError>) -> Option<Self> {
+        match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(Self::Several(errors)),
+        }
     }
 }
 
@@ -122,7 +138,21 @@ pub enum SourceConfig {
 pub enum Flavor {
     OpenLdap,
     ActiveDirectory,
+    /// 389 Directory Server and what is built on it (Red Hat Directory Server, FreeIPA).
+    Ds389,
     Generic,
+}
+
+impl Flavor {
+    /// The value of `directory.flavor` that selects it.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Flavor::OpenLdap => "openldap",
+            Flavor::ActiveDirectory => "active_directory",
+            Flavor::Ds389 => "389ds",
+            Flavor::Generic => "generic",
+        }
+    }
 }
 
 /// How the connection is protected. Plain is only reachable through `insecure = true`.
@@ -157,6 +187,9 @@ pub struct Bind {
 pub struct DecodeRules {
     pub flavor: Flavor,
     pub anchor_attribute: String,
+    /// Read when an entry has no (readable) `anchor_attribute`: 389-ds's `nsUniqueId` under
+    /// the 389ds flavour's default anchor (entryUUID). Same `anchor_format`.
+    pub anchor_fallback: Option<String>,
     pub anchor_format: AnchorFormat,
     pub user_name_attribute: String,
     pub disabled: DisabledRule,
@@ -168,13 +201,16 @@ impl DecodeRules {
     /// The attribute list to request: operational ones (entryUUID, pwdAccountLockedTime)
     /// are only returned when named, so everything decode reads is named here.
     pub fn requested_attributes(&self) -> Vec<String> {
-        let mut names = vec![self.anchor_attribute.clone(), self.user_name_attribute.clone()];
+        let mut names = vec![self.anchor_attribute.clone()];
+        names.extend(self.anchor_fallback.iter().cloned());
+        names.push(self.user_name_attribute.clone());
         match &self.disabled {
             DisabledRule::Never => {}
             DisabledRule::Present { attribute } | DisabledRule::Equals { attribute, .. } => {
                 names.push(attribute.clone())
             }
             DisabledRule::AccountControl => names.push("userAccountControl".into()),
+            DisabledRule::AccountLock => names.extend([ACCOUNT_LOCK_ATTRIBUTE.to_string(), ROLE_ATTRIBUTE.to_string()]),
         }
         names.extend(self.keep_attributes.iter().cloned());
         let mut seen = std::collections::BTreeSet::new();
@@ -205,7 +241,19 @@ pub enum DisabledRule {
     },
     /// AD: `userAccountControl` has bit 0x2 (ACCOUNTDISABLE).
     AccountControl,
+    /// 389-ds: `nsAccountLock` is `true` (any case; stored, or computed by the inactivation
+    /// CoS for a locked role), or `nsRole` lists the suffix's `cn=nsDisabledRole` (the role
+    /// lock as 389-ds's own tools report it). `nsAccountLock: false` is not a lock. Both
+    /// attributes are operational: requested by name.
+    AccountLock,
 }
+
+/// 389-ds's account lock (operational).
+pub const ACCOUNT_LOCK_ATTRIBUTE: &str = "nsAccountLock";
+/// 389-ds's computed roles of an entry (operational; lower-cased role DNs).
+pub const ROLE_ATTRIBUTE: &str = "nsRole";
+/// The RDN of the role whose members 389-ds treats as locked (one per suffix).
+pub const DISABLED_ROLE_RDN: &str = "cn=nsDisabledRole";
 
 #[derive(Debug, Clone)]
 pub struct TargetConfig {

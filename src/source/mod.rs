@@ -11,6 +11,7 @@ pub mod ldap;
 pub mod ldif;
 pub mod memory;
 mod range;
+pub mod root_dse;
 mod snapshot;
 
 use std::future::Future;
@@ -190,9 +191,24 @@ pub async fn read_users<D: Directory>(directory: &D, decoder: &Decoder) -> Resul
 /// here, so decoded users never accumulate).
 pub async fn read_converted<D: Directory, U: Identity + Send>(
     directory: &D,
-    mut builder: SnapshotBuilder<'_, U>,
+    builder: SnapshotBuilder<'_, U>,
 ) -> Result<DirectoryRead<U>, SourceError> {
-    let end = directory.stream(&mut |entry| builder.push(&entry)).await?;
+    read_observed(directory, builder, &mut |_| {}).await
+}
+
+/// [`read_converted`], showing each entry to `observe` before it is decoded (what `check`
+/// counts beyond the users, e.g. anchors read from the fallback attribute).
+pub async fn read_observed<D: Directory, U: Identity + Send>(
+    directory: &D,
+    mut builder: SnapshotBuilder<'_, U>,
+    observe: &mut (dyn FnMut(&RawEntry) + Send),
+) -> Result<DirectoryRead<U>, SourceError> {
+    let end = directory
+        .stream(&mut |entry| {
+            observe(&entry);
+            builder.push(&entry)
+        })
+        .await?;
     let snapshot = builder.finish();
     Ok(match end {
         ReadEnd::Complete => DirectoryRead::Complete(snapshot),

@@ -113,6 +113,7 @@ mod tests {
         Decoder::new(DecodeRules {
             flavor: Flavor::Generic,
             anchor_attribute: "uid".into(),
+            anchor_fallback: None,
             anchor_format: AnchorFormat::Text,
             user_name_attribute: "mail".into(),
             disabled: DisabledRule::Never,

@@ -11,6 +11,7 @@ mod cycle;
 pub mod desired;
 mod engine;
 pub mod groups;
+mod in_scope;
 pub mod locate;
 mod read;
 mod record;
@@ -19,6 +20,7 @@ pub mod report;
 mod shutdown;
 
 pub use engine::{Engine, EngineError, GroupSync, Progress};
+pub use in_scope::{InScope, users_in_scope};
 pub use record::record_cycle_error;
 pub use report::{
     CycleOutcome, CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult, ReconcileSummary, ResultKind,

@@ -3,15 +3,16 @@
 //! state loads on a blocking thread meanwhile. A no-change cycle then costs about one
 //! directory read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
-use super::{CycleError, Engine, desired};
-use crate::model::{Anchor, FailureRecord, KnownGroup, KnownUser, Rejected};
-use crate::plan::Desired;
+use super::{CycleError, Engine, GroupSync, desired};
+use crate::config::mapping::MappingConfig;
+use crate::model::{Anchor, FailureRecord, Field, KnownGroup, KnownUser, RawEntry, Rejected};
+use crate::plan::{Desired, DesiredUser};
 use crate::scim::Target;
 use crate::source::groups::{FetchedGroups, fetch_groups};
-use crate::source::{self, Directory, Snapshot};
+use crate::source::{self, Decoder, Directory, DirectoryRead, Snapshot, SourceError};
 use crate::state::{StateError, StateStore};
 
 /// The state as loaded for this cycle. The stages that write keep it current, so later
@@ -40,15 +41,15 @@ pub(super) async fn both_sides<D: Directory, T: Target, S: StateStore + Clone + 
 ) -> Result<Read, CycleError> {
     let started = Instant::now();
     let loader = load_state(engine.store.clone(), with_groups);
-    let builder = Snapshot::converting(&engine.decoder, desired::mapper(&engine.mapping, &engine.create_only));
-    let group_fetch = async {
-        match engine.groups.as_ref().filter(|_| with_groups) {
-            Some(g) => fetch_groups(&engine.directory, &g.config, &engine.decoder, g.user_search()).await.map(Some),
-            None => Ok(None),
-        }
+    let groups = engine.groups.as_ref().filter(|_| with_groups);
+    let side = DirectorySide {
+        directory: &engine.directory,
+        decoder: &engine.decoder,
+        mapping: &engine.mapping,
+        create_only: &engine.create_only,
+        groups,
     };
-    let (users, groups) = tokio::join!(source::read_converted(&engine.directory, builder), group_fetch);
-    let (users, groups) = (users?, groups?);
+    let (users, groups) = side.read(&mut |_| {}).await?;
     let users_read = users.snapshot().users.len();
     tracing::debug!(elapsed = ?started.elapsed(), users = users_read, rss = %crate::telemetry::rss(), "directory read and mapped");
     let disabled_read = users.snapshot().users.iter().filter(|u| !u.user.active).count();
@@ -56,6 +57,35 @@ pub(super) async fn both_sides<D: Directory, T: Target, S: StateStore + Clone + 
     let state = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
     tracing::debug!(elapsed = ?started.elapsed(), known = state.known.len(), rss = %crate::telemetry::rss(), "state loaded");
     Ok(Read { desired, rejected, users_read, disabled_read, groups, state })
+}
+
+/// The directory side of the read stage, which needs neither target nor state (`check`
+/// reads exactly this): the users stream in and are decoded and mapped as they arrive; the
+/// groups, when given, are fetched at the same time.
+pub(super) struct DirectorySide<'a, D: Directory> {
+    pub directory: &'a D,
+    pub decoder: &'a Decoder,
+    pub mapping: &'a MappingConfig,
+    pub create_only: &'a BTreeSet<Field>,
+    pub groups: Option<&'a GroupSync>,
+}
+
+impl<D: Directory> DirectorySide<'_, D> {
+    /// `observe` sees every user entry before it is decoded.
+    pub async fn read(
+        &self,
+        observe: &mut (dyn FnMut(&RawEntry) + Send),
+    ) -> Result<(DirectoryRead<DesiredUser>, Option<FetchedGroups>), SourceError> {
+        let builder = Snapshot::converting(self.decoder, desired::mapper(self.mapping, self.create_only));
+        let group_fetch = async {
+            match self.groups {
+                Some(g) => fetch_groups(self.directory, &g.config, self.decoder, g.user_search()).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (users, groups) = tokio::join!(source::read_observed(self.directory, builder, observe), group_fetch);
+        Ok((users?, groups?))
+    }
 }
 
 fn load_state<S: StateStore + 'static>(

@@ -6,4 +6,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ds389_check;
 mod ds389_source;
+mod ds389_sync;

@@ -21,3 +21,125 @@ fn check_with_a_bad_config_exits_2_naming_the_key() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("directory.page_size"), "{err}");
 }
+
+#[test]
+fn a_generic_flavour_config_names_every_missing_key_in_one_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("generic.toml");
+    std::fs::write(&path, "[directory]\nflavor = \"generic\"\nurl = \"ldaps://ldap.example.com\"\n").unwrap();
+    let (code, out, err) = zoomsync(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}{err}");
+    for key in
+        ["directory.base_dn", "directory.anchor_attribute", "directory.user_name_attribute", "directory.user_filter"]
+    {
+        assert!(err.contains(key), "{key} missing from: {err}");
+    }
+}
+
+/// `check` over an LDIF file (no server needed): `ldif` as the file, `directory` lines added
+/// to `[directory]`, `extra` sections after it.
+fn check_ldif(ldif: &str, directory: &str, extra: &str) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("people.ldif"), ldif).unwrap();
+    let path = dir.path().join("zoomsync.toml");
+    std::fs::write(&path, format!("[directory]\nkind = \"ldif\"\npath = \"people.ldif\"\n{directory}\n{extra}"))
+        .unwrap();
+    zoomsync(&["check", "--config", path.to_str().unwrap()])
+}
+
+/// `n` inetOrgPerson entries; `anchor(i)` adds the anchor line(s) of entry `i`.
+fn people(n: usize, anchor: impl Fn(usize) -> String, extra: impl Fn(usize) -> String) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "dn: uid=u{i},ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: u{i}\ncn: U {i}\nsn: U\n\
+                 mail: u{i}@example.com\n{}{}\n",
+                anchor(i),
+                extra(i)
+            )
+        })
+        .collect()
+}
+
+fn uuid(i: usize) -> String {
+    format!("entryUUID: 00000000-0000-4000-8000-{i:012}\n")
+}
+
+#[test]
+fn check_needs_attention_when_no_entry_is_read_or_none_has_an_anchor() {
+    // The filter (or an ACI hiding every entry: the server answers with nothing, not an
+    // error) leaves no entry: "users in scope: 0" is not a success.
+    let ldif = people(30, uuid, |_| String::new());
+    let (code, out, err) = check_ldif(&ldif, "user_filter = \"(objectClass=posixAccount)\"", "");
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(out.contains("users in scope: 0"), "{out}");
+    assert!(out.contains("needs attention") && out.contains("no entry"), "{out}");
+
+    // Entries, but none with a readable anchor: every one rejected.
+    let ldif = people(30, |_| String::new(), |_| String::new());
+    let (code, out, err) = check_ldif(&ldif, "", "");
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(
+        out.contains("needs attention") && out.contains("none of the 30 entries has a readable entryUUID"),
+        "{out}"
+    );
+
+    // Control: the same entries with anchors are fine.
+    let (code, out, err) = check_ldif(&people(30, uuid, |_| String::new()), "", "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("users in scope: 30 (0 disabled)") && !out.contains("needs attention"), "{out}");
+}
+
+#[test]
+fn check_applies_groups_scope_as_plan_and_sync_do() {
+    let mut ldif = people(50, uuid, |_| String::new());
+    ldif.push_str(
+        "dn: cn=Zoom Users,ou=groups,dc=example,dc=com\nobjectClass: groupOfNames\ncn: Zoom Users\n\
+         entryUUID: 10000000-0000-4000-8000-000000000001\n",
+    );
+    for i in 0..12 {
+        ldif.push_str(&format!("member: uid=u{i},ou=people,dc=example,dc=com\n"));
+    }
+    ldif.push('\n');
+    let groups = "[groups]\nnames = [\"Zoom Users\"]\nscope = [\"Zoom Users\"]\n";
+    let (code, out, err) = check_ldif(&ldif, "user_filter = \"(objectClass=inetOrgPerson)\"", groups);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("users in scope: 12 (0 disabled)"), "{out}");
+    assert!(out.contains("38 of 50 users are in no scoping group"), "{out}");
+
+    // A scope that leaves nobody needs attention.
+    ldif = ldif.replace("cn: Zoom Users\n", "cn: Zoom Users\nmember: uid=nobody,ou=people,dc=example,dc=com\n");
+    let ldif: String = ldif.lines().filter(|l| !l.starts_with("member: uid=u")).map(|l| format!("{l}\n")).collect();
+    let (code, out, err) = check_ldif(&ldif, "", groups);
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(out.contains("users in scope: 0") && out.contains("groups.scope"), "{out}");
+}
+
+/// 389-ds's lock attribute on an LDIF export: `nsAccountLock: true` (any case) is disabled,
+/// `false` is not — with `flavor = "389ds"` and with `disabled_attribute = "nsAccountLock"`
+/// and no value (which used to count `false` as disabled). Role locks show as `nsRole`;
+/// an entry without entryUUID is anchored on its nsUniqueId.
+#[test]
+fn nsaccountlock_true_is_disabled_and_false_is_not() {
+    let lock = |i: usize| match i {
+        0 => "nsAccountLock: true\n".to_string(),
+        1 => "nsAccountLock: TRUE\n".to_string(),
+        2 => "nsAccountLock: false\n".to_string(),
+        3 => "nsAccountLock: False\n".to_string(),
+        4 => "nsRole: cn=nsdisabledrole,dc=example,dc=com\nnsRole: cn=nsmanageddisabledrole,dc=example,dc=com\n"
+            .to_string(),
+        5 => "nsRole: cn=contractors,dc=example,dc=com\n".to_string(),
+        _ => String::new(),
+    };
+    let ldif = people(10, uuid, lock);
+    let (code, out, err) = check_ldif(&ldif, "disabled_attribute = \"nsAccountLock\"", "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("users in scope: 10 (3 disabled)"), "true, TRUE and the disabled role: {out}");
+
+    let unique = |i: usize| format!("nsUniqueId: 9a2b3c4d-11f111f1-8000{i:04}-00000000\n");
+    let anchors = |i: usize| if i < 7 { uuid(i) + &unique(i) } else { unique(i) };
+    let (code, out, err) = check_ldif(&people(10, anchors, lock), "flavor = \"389ds\"", "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("users in scope: 10 (3 disabled)"), "{out}");
+    assert!(out.contains("3 entries are anchored on nsUniqueId"), "{out}");
+}

@@ -169,3 +169,50 @@ fn secrets_never_show_in_debug_output() {
     assert!(!shown.contains("zoom-secret-value"), "{shown}");
     assert!(shown.contains("redacted"));
 }
+
+#[test]
+fn generic_flavour_reports_every_missing_key_at_once() {
+    let dir = fixture();
+    let text = GOOD.replace("[directory]", "[directory]\nflavor = \"generic\"");
+    let err = parse(&text, dir.path()).unwrap_err().to_string();
+    for key in ["directory.anchor_attribute", "directory.user_name_attribute", "directory.user_filter"] {
+        assert!(err.contains(key), "{key} missing from: {err}");
+    }
+    // One missing key reads as before.
+    let text = format!("{text}anchor_attribute = \"uid\"\nuser_name_attribute = \"mail\"\n");
+    match parse(&text, dir.path()) {
+        Err(ConfigError::Invalid { key, problem }) => {
+            assert_eq!((key.as_str(), problem.as_str()), ("directory.user_filter", "required for flavor = \"generic\""))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn flavour_389ds_requests_the_operational_lock_and_anchor_attributes() {
+    let dir = fixture();
+    let with = |flavor: &str| GOOD.replace("[directory]", &format!("[directory]\nflavor = \"{flavor}\""));
+    let cfg = parse(&with("389ds"), dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let decode = &cfg.directory.decode;
+    assert_eq!(decode.anchor_attribute, "entryUUID");
+    let requested = decode.requested_attributes();
+    for name in ["entryUUID", "nsUniqueId", "mail", "nsAccountLock", "nsRole"] {
+        assert!(requested.iter().any(|r| r == name), "{name} not requested: {requested:?}");
+    }
+    match &cfg.directory.source {
+        config::SourceConfig::Ldap(l) => assert_eq!(l.user_filter, "(objectClass=inetOrgPerson)"),
+        other => panic!("{other:?}"),
+    }
+    // Aliases for the same server family.
+    for alias in ["389-ds", "RHDS", "freeipa"] {
+        let other = parse(&with(alias), dir.path()).unwrap_or_else(|e| panic!("{alias}: {e}"));
+        assert_eq!(other.directory.decode, *decode, "{alias}");
+    }
+    // An explicit anchor has no fallback.
+    let cfg = parse(&format!("{}anchor_attribute = \"ipaUniqueID\"\n", with("389ds")), dir.path()).unwrap();
+    let requested = cfg.directory.decode.requested_attributes();
+    assert!(!requested.iter().any(|r| r == "nsUniqueId"), "{requested:?}");
+    // nsAccountLock named without a value, under any flavour: 389-ds's rule (true, not present).
+    let cfg = parse(&format!("{GOOD}disabled_attribute = \"nsAccountLock\"\n"), dir.path()).unwrap();
+    assert!(cfg.directory.decode.requested_attributes().iter().any(|r| r == "nsRole"));
+}

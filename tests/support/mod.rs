@@ -15,7 +15,7 @@
 //! |                   | the relay: ldap, ad; ports, tls, process: all of the above      |
 //! | `data`            | people, groupOfNames: ldap, scim2, benches; AD entries: ad;     |
 //! |                   | the LDIF reader (`data::samba::parse_ldif`): ad, ldap           |
-//! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad too          |
+//! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad, ds389 too   |
 //! | `world_directory` | ldap                                                            |
 //! | `ad`              | ad                                                              |
 //! | `servers::ds389`, `data::ds389` | ds389                                             |

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use super::super::raw::RawDirectory;
 use super::super::{
-    AnchorFormat, Bind, ConfigError, DecodeRules, DirectoryConfig, DisabledRule, Flavor, LdapConfig, SourceConfig,
-    TlsMode,
+    ACCOUNT_LOCK_ATTRIBUTE, AnchorFormat, Bind, ConfigError, DecodeRules, DirectoryConfig, DisabledRule, Flavor,
+    LdapConfig, SourceConfig, TlsMode,
 };
 use super::{SecretResolver, choice, positive_duration};
 use crate::model::ldap_filter::Filter;
@@ -43,41 +43,81 @@ const AD_ATTRIBUTES: &[&str] = &[
 ];
 
 pub(super) fn validate(raw: RawDirectory, secrets: &SecretResolver<'_>) -> Result<DirectoryConfig, ConfigError> {
-    let flavor =
-        match choice("directory.flavor", raw.flavor.clone(), "openldap", &["openldap", "active_directory", "generic"])?
-        {
-            "active_directory" => Flavor::ActiveDirectory,
-            "generic" => Flavor::Generic,
-            _ => Flavor::OpenLdap,
-        };
+    let flavor = flavor(raw.flavor.clone())?;
+    let ldif = choice("directory.kind", raw.kind.clone(), "ldap", &["ldap", "ldif"])? == "ldif";
+    if let Some(error) = ConfigError::all(missing_keys(&raw, flavor, ldif)) {
+        return Err(error);
+    }
     let decode = decode_rules(&raw, flavor)?;
-    let source = match choice("directory.kind", raw.kind.clone(), "ldap", &["ldap", "ldif"])? {
-        "ldif" => {
-            for (key, set) in
-                [("url", raw.url.is_some()), ("bind_dn", raw.bind_dn.is_some()), ("base_dn", raw.base_dn.is_some())]
-            {
-                if set {
-                    return Err(ConfigError::invalid(
-                        format!("directory.{key}"),
-                        "not used with kind = \"ldif\"; remove it",
-                    ));
-                }
+    let source = if ldif {
+        for (key, set) in
+            [("url", raw.url.is_some()), ("bind_dn", raw.bind_dn.is_some()), ("base_dn", raw.base_dn.is_some())]
+        {
+            if set {
+                return Err(ConfigError::invalid(
+                    format!("directory.{key}"),
+                    "not used with kind = \"ldif\"; remove it",
+                ));
             }
-            let path =
-                raw.path.ok_or_else(|| ConfigError::invalid("directory.path", "required when kind = \"ldif\""))?;
-            let filter = user_filter(raw.user_filter, flavor, true)?;
-            let filter = Filter::parse(&filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
-            SourceConfig::Ldif { path: secrets.path(path), filter }
         }
-        _ => {
-            if raw.path.is_some() {
-                return Err(ConfigError::invalid("directory.path", "only used with kind = \"ldif\""));
-            }
-            SourceConfig::Ldap(ldap(raw, flavor, secrets)?)
+        let path = raw.path.ok_or_else(|| ConfigError::invalid("directory.path", "required when kind = \"ldif\""))?;
+        let filter = user_filter(raw.user_filter, flavor, true)?;
+        let filter = Filter::parse(&filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
+        SourceConfig::Ldif { path: secrets.path(path), filter }
+    } else {
+        if raw.path.is_some() {
+            return Err(ConfigError::invalid("directory.path", "only used with kind = \"ldif\""));
         }
+        SourceConfig::Ldap(ldap(raw, flavor, secrets)?)
     };
     Ok(DirectoryConfig { source, decode })
 }
+
+/// Other names of the 389ds flavour: the same server family.
+const DS389_ALIASES: &[&str] = &["389-ds", "rhds", "freeipa"];
+
+fn flavor(value: Option<String>) -> Result<Flavor, ConfigError> {
+    let value =
+        value.map(|v| if DS389_ALIASES.iter().any(|a| a.eq_ignore_ascii_case(&v)) { "389ds".into() } else { v });
+    let names = [Flavor::OpenLdap, Flavor::ActiveDirectory, Flavor::Ds389, Flavor::Generic].map(Flavor::config_name);
+    Ok(match choice("directory.flavor", value, "openldap", &names)? {
+        "active_directory" => Flavor::ActiveDirectory,
+        "389ds" => Flavor::Ds389,
+        "generic" => Flavor::Generic,
+        _ => Flavor::OpenLdap,
+    })
+}
+
+/// Every required key that is not set, so one run names them all (the generic flavour has
+/// three of its own).
+fn missing_keys(raw: &RawDirectory, flavor: Flavor, ldif: bool) -> Vec<ConfigError> {
+    let mut missing = Vec::new();
+    let mut require = |set: bool, key: &str, problem: &str| {
+        if !set {
+            missing.push(ConfigError::invalid(format!("directory.{key}"), problem));
+        }
+    };
+    if ldif {
+        require(raw.path.is_some(), "path", "required when kind = \"ldif\"");
+    } else {
+        require(raw.url.is_some(), "url", "required");
+        let base_dn = raw.base_dn.as_ref().is_some_and(|b| !b.trim().is_empty());
+        require(base_dn, "base_dn", BASE_DN_REQUIRED);
+    }
+    if flavor == Flavor::Generic {
+        for (key, set) in [
+            ("anchor_attribute", raw.anchor_attribute.is_some()),
+            ("user_name_attribute", raw.user_name_attribute.is_some()),
+            ("user_filter", raw.user_filter.is_some()),
+        ] {
+            require(set, key, GENERIC_REQUIRED);
+        }
+    }
+    missing
+}
+
+const BASE_DN_REQUIRED: &str = "required, e.g. \"ou=people,dc=example,dc=com\"";
+const GENERIC_REQUIRED: &str = "required for flavor = \"generic\"";
 
 fn ldap(raw: RawDirectory, flavor: Flavor, secrets: &SecretResolver<'_>) -> Result<LdapConfig, ConfigError> {
     let url = raw.url.ok_or_else(|| ConfigError::invalid("directory.url", "required"))?;
@@ -140,7 +180,7 @@ fn ldap(raw: RawDirectory, flavor: Flavor, secrets: &SecretResolver<'_>) -> Resu
     let base_dn = raw
         .base_dn
         .filter(|b| !b.trim().is_empty())
-        .ok_or_else(|| ConfigError::invalid("directory.base_dn", "required, e.g. \"ou=people,dc=example,dc=com\""))?;
+        .ok_or_else(|| ConfigError::invalid("directory.base_dn", BASE_DN_REQUIRED))?;
     let user_filter = user_filter(raw.user_filter, flavor, false)?;
     Filter::parse(&user_filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
     let page_size = raw.page_size.unwrap_or(500);
@@ -180,9 +220,9 @@ fn user_filter(configured: Option<String>, flavor: Flavor, ldif: bool) -> Result
         (Some(f), _) => f.trim().to_string(),
         (None, Flavor::ActiveDirectory) if ldif => "(&(objectClass=user)(!(objectClass=computer)))".into(),
         (None, Flavor::ActiveDirectory) => "(&(objectCategory=person)(objectClass=user))".into(),
-        (None, Flavor::OpenLdap) => "(objectClass=inetOrgPerson)".into(),
+        (None, Flavor::OpenLdap | Flavor::Ds389) => "(objectClass=inetOrgPerson)".into(),
         (None, Flavor::Generic) => {
-            return Err(ConfigError::invalid("directory.user_filter", "required for flavor = \"generic\""));
+            return Err(ConfigError::invalid("directory.user_filter", GENERIC_REQUIRED));
         }
     })
 }
@@ -194,7 +234,7 @@ fn attribute_name(key: &str, name: String) -> Result<String, ConfigError> {
 
 fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, ConfigError> {
     let (anchor_default, user_name_default) = match flavor {
-        Flavor::OpenLdap => (Some("entryUUID"), Some("mail")),
+        Flavor::OpenLdap | Flavor::Ds389 => (Some("entryUUID"), Some("mail")),
         Flavor::ActiveDirectory => (Some("objectGUID"), Some("userPrincipalName")),
         Flavor::Generic => (None, None),
     };
@@ -202,16 +242,19 @@ fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, Confi
         (Some(a), _) => attribute_name("directory.anchor_attribute", a.clone())?,
         (None, Some(d)) => d.to_string(),
         (None, None) => {
-            return Err(ConfigError::invalid("directory.anchor_attribute", "required for flavor = \"generic\""));
+            return Err(ConfigError::invalid("directory.anchor_attribute", GENERIC_REQUIRED));
         }
     };
     let user_name_attribute = match (&raw.user_name_attribute, user_name_default) {
         (Some(a), _) => attribute_name("directory.user_name_attribute", a.clone())?,
         (None, Some(d)) => d.to_string(),
         (None, None) => {
-            return Err(ConfigError::invalid("directory.user_name_attribute", "required for flavor = \"generic\""));
+            return Err(ConfigError::invalid("directory.user_name_attribute", GENERIC_REQUIRED));
         }
     };
+    // 389-ds: entries made before the entryUUID plugin (or hidden from the bind account)
+    // have no entryUUID; every entry has a nsUniqueId. Only under the flavour's own anchor.
+    let anchor_fallback = (flavor == Flavor::Ds389 && raw.anchor_attribute.is_none()).then(|| "nsUniqueId".to_string());
     let guid_default = if anchor_attribute.eq_ignore_ascii_case("objectGUID") { "guid" } else { "text" };
     let anchor_format =
         match choice("directory.anchor_format", raw.anchor_format.clone(), guid_default, &["text", "guid"])? {
@@ -227,11 +270,14 @@ fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, Confi
             value: v.clone(),
         },
         (Some(a), None, _) if a.eq_ignore_ascii_case("userAccountControl") => DisabledRule::AccountControl,
+        // 389-ds writes `nsAccountLock: false` to unlock: its value matters, not its presence.
+        (Some(a), None, _) if a.eq_ignore_ascii_case(ACCOUNT_LOCK_ATTRIBUTE) => DisabledRule::AccountLock,
         (Some(a), None, _) => {
             DisabledRule::Present { attribute: attribute_name("directory.disabled_attribute", a.clone())? }
         }
         (None, None, Flavor::ActiveDirectory) => DisabledRule::AccountControl,
         (None, None, Flavor::OpenLdap) => DisabledRule::Present { attribute: "pwdAccountLockedTime".into() },
+        (None, None, Flavor::Ds389) => DisabledRule::AccountLock,
         (None, None, Flavor::Generic) => DisabledRule::Never,
     };
     let keep_attributes = match &raw.attributes {
@@ -243,5 +289,13 @@ fn decode_rules(raw: &RawDirectory, flavor: Flavor) -> Result<DecodeRules, Confi
             defaults.iter().map(|s| s.to_string()).collect()
         }
     };
-    Ok(DecodeRules { flavor, anchor_attribute, anchor_format, user_name_attribute, disabled, keep_attributes })
+    Ok(DecodeRules {
+        flavor,
+        anchor_attribute,
+        anchor_fallback,
+        anchor_format,
+        user_name_attribute,
+        disabled,
+        keep_attributes,
+    })
 }

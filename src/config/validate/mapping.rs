@@ -12,7 +12,7 @@ use crate::model::Field;
 fn defaults(flavor: Flavor) -> Vec<(Field, &'static str)> {
     let (display, department) = match flavor {
         Flavor::ActiveDirectory => ("displayName", "department"),
-        Flavor::OpenLdap | Flavor::Generic => ("cn", "departmentNumber"),
+        Flavor::OpenLdap | Flavor::Ds389 | Flavor::Generic => ("cn", "departmentNumber"),
     };
     vec![
         (Field::GivenName, "givenName"),

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::config::{AnchorFormat, DecodeRules, DisabledRule};
+use crate::config::{
+    ACCOUNT_LOCK_ATTRIBUTE, AnchorFormat, DISABLED_ROLE_RDN, DecodeRules, DisabledRule, ROLE_ATTRIBUTE,
+};
 use crate::model::{Anchor, Attributes, DirectoryUser, RawEntry, Rejected};
 
 /// AD's ACCOUNTDISABLE bit in `userAccountControl`.
@@ -16,6 +18,7 @@ const UAC_ACCOUNTDISABLE: u32 = 0x2;
 pub struct Decoder {
     rules: DecodeRules,
     anchor_attr: String,
+    fallback_attr: Option<String>,
     user_name_attr: String,
     /// Lower-cased names of the attributes kept on users, one shared `Arc` each.
     kept: BTreeMap<String, Arc<str>>,
@@ -24,14 +27,15 @@ pub struct Decoder {
 impl Decoder {
     pub fn new(rules: DecodeRules) -> Self {
         let anchor_attr = rules.anchor_attribute.to_ascii_lowercase();
+        let fallback_attr = rules.anchor_fallback.as_ref().map(|a| a.to_ascii_lowercase());
         let kept = rules
             .requested_attributes()
             .iter()
             .map(|a| a.to_ascii_lowercase())
-            .filter(|a| *a != anchor_attr)
+            .filter(|a| *a != anchor_attr && Some(a) != fallback_attr.as_ref())
             .map(|a| (a.clone(), Arc::from(a.as_str())))
             .collect();
-        Self { user_name_attr: rules.user_name_attribute.to_ascii_lowercase(), anchor_attr, kept, rules }
+        Self { user_name_attr: rules.user_name_attribute.to_ascii_lowercase(), anchor_attr, fallback_attr, kept, rules }
     }
 
     /// Decides one entry. Rejections keep the anchor when it could be read.
@@ -71,17 +75,36 @@ impl Decoder {
         Ok(DirectoryUser { anchor, dn: entry.dn.clone(), user_name, disabled, attrs })
     }
 
-    /// The attribute anchors are read from (requested with every search that needs them).
-    pub fn anchor_attribute(&self) -> &str {
-        &self.rules.anchor_attribute
+    /// The attributes anchors are read from, the fallback last (requested with every search
+    /// that needs them).
+    pub fn anchor_attributes(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.rules.anchor_attribute.as_str()).chain(self.rules.anchor_fallback.as_deref())
     }
 
-    /// The entry's anchor, or why it has none usable.
+    /// The anchor attribute(s) as a reason names them: `entryUUID` or `entryUUID or nsUniqueId`.
+    pub fn anchor_description(&self) -> String {
+        self.anchor_attributes().collect::<Vec<_>>().join(" or ")
+    }
+
+    /// Whether this entry's anchor comes from the fallback attribute (it has no readable
+    /// value of the first, and one of the fallback).
+    pub fn uses_fallback(&self, entry: &RawEntry) -> bool {
+        self.fallback_attr
+            .as_ref()
+            .is_some_and(|fallback| entry.values(&self.anchor_attr).is_empty() && !entry.values(fallback).is_empty())
+    }
+
+    /// The entry's anchor, or why it has none usable: the anchor attribute, or when it has
+    /// no value and there is a fallback, the fallback (same format).
     pub fn anchor(&self, entry: &RawEntry) -> Result<Anchor, String> {
-        let name = &self.rules.anchor_attribute;
-        let values = entry.values(&self.anchor_attr);
+        let (name, values) = match (&self.fallback_attr, &self.rules.anchor_fallback) {
+            (Some(lower), Some(fallback)) if entry.values(&self.anchor_attr).is_empty() => {
+                (fallback, entry.values(lower))
+            }
+            _ => (&self.rules.anchor_attribute, entry.values(&self.anchor_attr)),
+        };
         let first = match values {
-            [] => return Err(format!("no {name} (the anchor that identifies the user)")),
+            [] => return Err(format!("no {} (the anchor that identifies the user)", self.anchor_description())),
             [one] => one,
             _ => {
                 return Err(format!("{name} has {} values; an anchor must have one", values.len()));
@@ -124,8 +147,23 @@ impl Decoder {
                     flags & UAC_ACCOUNTDISABLE != 0
                 }
             },
+            DisabledRule::AccountLock => {
+                let texts = |name: &str| -> Vec<&str> {
+                    entry.values(name).iter().filter_map(|v| std::str::from_utf8(v).ok()).map(str::trim).collect()
+                };
+                texts(ACCOUNT_LOCK_ATTRIBUTE).iter().any(|v| v.eq_ignore_ascii_case("true"))
+                    || texts(ROLE_ATTRIBUTE).iter().any(|role| is_disabled_role(role))
+            }
         })
     }
+}
+
+/// Whether a role DN is a suffix's `cn=nsDisabledRole` (any case, blanks around `=`).
+fn is_disabled_role(dn: &str) -> bool {
+    let rdn = dn.split(',').next().unwrap_or("");
+    let (attr, value) = rdn.split_once('=').unwrap_or(("", ""));
+    let (want_attr, want_value) = DISABLED_ROLE_RDN.split_once('=').unwrap_or(("", ""));
+    attr.trim().eq_ignore_ascii_case(want_attr) && value.trim().eq_ignore_ascii_case(want_value)
 }
 
 /// AD's text form of an objectGUID: the first three groups are little-endian on the wire.

@@ -5,6 +5,7 @@ fn openldap_rules() -> DecodeRules {
     DecodeRules {
         flavor: Flavor::OpenLdap,
         anchor_attribute: "entryUUID".into(),
+        anchor_fallback: None,
         anchor_format: AnchorFormat::Text,
         user_name_attribute: "mail".into(),
         disabled: DisabledRule::Equals { attribute: "employeeType".into(), value: "former".into() },
@@ -16,6 +17,7 @@ fn ad_rules() -> DecodeRules {
     DecodeRules {
         flavor: Flavor::ActiveDirectory,
         anchor_attribute: "objectGUID".into(),
+        anchor_fallback: None,
         anchor_format: AnchorFormat::Guid,
         user_name_attribute: "userPrincipalName".into(),
         disabled: DisabledRule::AccountControl,
@@ -174,4 +176,56 @@ fn active_directory_guid_and_account_control() {
     let text =
         entry("CN=c", &[("objectGUID", b"66EFE4F4-2b8a-4c13-9ffc-ffd5ff5b2605"), ("userPrincipalName", b"c@ex.test")]);
     assert_eq!(d.decode(&text).unwrap().anchor.as_str(), "66efe4f4-2b8a-4c13-9ffc-ffd5ff5b2605");
+}
+
+/// The 389ds flavour's rules: entryUUID, else nsUniqueId; locked by nsAccountLock or role.
+fn ds389_rules() -> DecodeRules {
+    DecodeRules {
+        flavor: Flavor::Ds389,
+        anchor_attribute: "entryUUID".into(),
+        anchor_fallback: Some("nsUniqueId".into()),
+        anchor_format: AnchorFormat::Text,
+        user_name_attribute: "mail".into(),
+        disabled: DisabledRule::AccountLock,
+        keep_attributes: vec!["givenName".into()],
+    }
+}
+
+#[test]
+fn ds389_anchor_falls_back_to_nsuniqueid_and_locks_are_read_by_value() {
+    let d = Decoder::new(ds389_rules());
+    let uuid: &[u8] = b"8b78b7a3-ee4e-11f1-b306-9d60c7dae29b";
+    let unique: &[u8] = b"8b78b7a3-ee4e11f1-b3069d60-c7dae29b";
+    let mail: &[u8] = b"a@example.com";
+    let both = entry("uid=a", &[("entryUUID", uuid), ("nsUniqueId", unique), ("mail", mail)]);
+    assert_eq!(d.decode(&both).unwrap().anchor.as_str(), "8b78b7a3-ee4e-11f1-b306-9d60c7dae29b");
+    assert!(!d.uses_fallback(&both));
+    let fallback = entry("uid=a", &[("nsuniqueid", unique), ("mail", mail)]);
+    assert_eq!(d.decode(&fallback).unwrap().anchor.as_str(), "8b78b7a3-ee4e11f1-b3069d60-c7dae29b");
+    assert!(d.uses_fallback(&fallback));
+    let err = d.decode(&entry("uid=a", &[("mail", mail)])).unwrap_err();
+    assert_eq!(err.reason, "no entryUUID or nsUniqueId (the anchor that identifies the user)");
+    assert!(!d.uses_fallback(&entry("uid=a", &[("mail", mail)])), "no anchor at all is not the fallback");
+    // Neither anchor attribute is kept among the mapping attributes.
+    let kept: Vec<String> = d.decode(&both).unwrap().attrs.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(kept, ["mail"]);
+
+    let locked = |attrs: &[(&str, &[u8])]| {
+        let mut all: Vec<(&str, &[u8])> = vec![("entryUUID", uuid), ("mail", mail)];
+        all.extend_from_slice(attrs);
+        d.decode(&entry("uid=a", &all)).unwrap().disabled
+    };
+    assert!(!locked(&[]));
+    assert!(locked(&[("nsAccountLock", b"true")]));
+    assert!(locked(&[("nsaccountlock", b" TRUE ")]));
+    assert!(!locked(&[("nsAccountLock", b"false")]), "389-ds unlocks by writing false");
+    assert!(!locked(&[("nsAccountLock", b"FALSE")]));
+    assert!(locked(&[("nsRole", b"cn=nsdisabledrole,dc=example,dc=com")]), "a role lock");
+    assert!(locked(&[("nsRole", b"cn=contractors,dc=example,dc=com"), ("nsRole", b"CN = nsDisabledRole, o=x")]));
+    assert!(!locked(&[("nsRole", b"cn=nsmanageddisabledrole,dc=example,dc=com")]), "only the nested role locks");
+    assert!(!locked(&[("nsRole", b"cn=contractors,dc=example,dc=com")]));
+    // Requested by name: both are operational.
+    let requested = ds389_rules().requested_attributes();
+    assert_eq!(requested[..4], ["entryUUID", "nsUniqueId", "mail", "nsAccountLock"]);
+    assert!(requested.iter().any(|a| a == "nsRole"));
 }

@@ -160,7 +160,8 @@ pub async fn fetch_groups<D: Directory>(
         (Nesting::InChain, Some(search)) => Some(search),
         _ => None,
     };
-    let mut attributes = vec![config.name_attribute.clone(), decoder.anchor_attribute().to_string()];
+    let mut attributes = vec![config.name_attribute.clone()];
+    attributes.extend(decoder.anchor_attributes().map(String::from));
     if in_chain.is_none() {
         attributes.extend(config.member_attributes.iter().cloned());
     }

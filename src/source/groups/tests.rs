@@ -143,6 +143,7 @@ fn decoder() -> Decoder {
     Decoder::new(DecodeRules {
         flavor: crate::config::Flavor::OpenLdap,
         anchor_attribute: "entryUUID".into(),
+        anchor_fallback: None,
         anchor_format: crate::config::AnchorFormat::Text,
         user_name_attribute: "mail".into(),
         disabled: crate::config::DisabledRule::Never,

@@ -16,6 +16,9 @@ use crate::source::{ReadEnd, SearchRequest, SearchScope, SourceError};
 const RC_INVALID_CREDENTIALS: u32 = 49;
 const RC_NO_SUCH_OBJECT: u32 = 32;
 const RC_REFERRAL: u32 = 10;
+const RC_TIME_LIMIT: u32 = 3;
+const RC_SIZE_LIMIT: u32 = 4;
+const RC_ADMIN_LIMIT: u32 = 11;
 
 /// What the reader thread owns: the connection settings and the searches to run, in order.
 pub(super) struct Reader {
@@ -100,7 +103,7 @@ impl Reader {
                 rc => {
                     return Err(SourceError::BindFailed {
                         bind_dn: bind.dn.clone(),
-                        detail: format!("rc={rc} {}", result.text),
+                        detail: with_text(format!("rc={rc}"), &result.text),
                     });
                 }
             }
@@ -188,7 +191,7 @@ impl Reader {
                 format!("{what}: the server referred the search elsewhere"),
             ),
             rc => Ok(ReadEnd::Incomplete {
-                reason: format!("{what}: the server ended it after {seen} entries with rc={rc} {}", result.text),
+                reason: format!("{what}: {}", ended_early(rc, &result.text, seen, cfg.page_size)),
             }),
         }
     }
@@ -218,7 +221,7 @@ impl Reader {
             .await
             .map_err(|e| format!("asking for {attribute}: {e}"))?;
         if result.rc != 0 {
-            return Err(format!("asking for {attribute}: rc={} {}", result.rc, result.text));
+            return Err(with_text(format!("asking for {attribute}: rc={}", result.rc), &result.text));
         }
         let mut entries = entries.into_iter();
         match (entries.next(), entries.next()) {
@@ -228,6 +231,60 @@ impl Reader {
             (None, _) => Err(format!("asking for {attribute}: the entry is gone")),
             (Some(_), Some(_)) => Err(format!("asking for {attribute}: a Base search returned several entries")),
         }
+    }
+}
+
+/// `head`, and the server's diagnostic text after a blank when it sent one.
+fn with_text(head: String, text: &str) -> String {
+    match text.trim() {
+        "" => head,
+        text => format!("{head} {text}"),
+    }
+}
+
+/// Why the server ended a search early, in the operator's terms: which limit was hit and
+/// what to change. A size limit met within the first page may be one counted per page
+/// (389-ds: a page as large as the limit stops at it, a smaller one does not); one reached
+/// after whole pages counts the whole search (OpenLDAP's `size.prtotal`), where smaller pages
+/// do not help. A page size above OpenLDAP's `size.pr`
+/// is refused before any entry (rc=11).
+fn ended_early(rc: u32, text: &str, seen: u64, page_size: i32) -> String {
+    let result = |name: &str| match text.trim() {
+        "" => format!("rc={rc} {name}"),
+        text => format!("rc={rc} {name}: {text}"),
+    };
+    match rc {
+        RC_SIZE_LIMIT if seen <= u64::try_from(page_size).unwrap_or(0) => format!(
+            "the server's size limit stopped it after {seen} entries ({}), within the first page \
+             (directory.page_size = {page_size}): a limit counted per page (389-ds: nsslapd-sizelimit or \
+             nsslapd-pagedsizelimit, or nsSizeLimit / nsPagedSizeLimit on the bind account) is avoided with a \
+             page_size below {seen}; a limit on the whole search (OpenLDAP: limits ... size.prtotal) must be \
+             raised for the bind account",
+            result("sizeLimitExceeded")
+        ),
+        RC_SIZE_LIMIT => format!(
+            "the server's size limit for the whole search stopped it after {seen} entries, read in pages of \
+             directory.page_size = {page_size} ({}): smaller pages do not help; raise the size limit for the bind \
+             account (OpenLDAP: limits ... size.prtotal or size.hard; 389-ds: nsSizeLimit / nsPagedSizeLimit on the \
+             account, or nsslapd-sizelimit; AD: MaxResultSetSize)",
+            result("sizeLimitExceeded")
+        ),
+        RC_ADMIN_LIMIT if seen == 0 => format!(
+            "the server refused page size {page_size} ({}): lower directory.page_size to the server's per-page \
+             limit (OpenLDAP: limits ... size.pr; AD: MaxPageSize), or raise that limit for the bind account",
+            result("adminLimitExceeded")
+        ),
+        RC_ADMIN_LIMIT => format!(
+            "an administrative limit of the server stopped it after {seen} entries ({}): raise it for the bind \
+             account (389-ds: nsslapd-lookthroughlimit or nsLookThroughLimit on the account), or narrow user_filter",
+            result("adminLimitExceeded")
+        ),
+        RC_TIME_LIMIT => format!(
+            "the server's time limit stopped it after {seen} entries ({}): raise the time limit for the bind \
+             account (OpenLDAP: limits ... time; 389-ds: nsslapd-timelimit or nsTimeLimit on the account)",
+            result("timeLimitExceeded")
+        ),
+        rc => format!("the server ended it after {seen} entries with {}", with_text(format!("rc={rc}"), text)),
     }
 }
 
@@ -247,5 +304,25 @@ fn connect_error(cfg: &LdapConfig, e: LdapError) -> SourceError {
             detail: format!("StartTLS refused by the server: rc={} {}", result.rc, result.text),
         },
         other => SourceError::Unreachable { url, detail: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_is_named_with_what_to_change_and_no_stray_blank() {
+        let per_page = ended_early(RC_SIZE_LIMIT, "", 150, 500);
+        assert!(per_page.contains("after 150 entries (rc=4 sizeLimitExceeded)"), "{per_page}");
+        assert!(per_page.contains("page_size below 150"), "{per_page}");
+        assert!(ended_early(RC_SIZE_LIMIT, "", 500, 500).contains("within the first page"));
+        let whole = ended_early(RC_SIZE_LIMIT, " ", 100, 40);
+        assert!(whole.contains("whole search") && whole.contains("smaller pages do not help"), "{whole}");
+        assert!(!whole.contains("  ") && !whole.contains("exceeded )"), "{whole}");
+        let refused = ended_early(RC_ADMIN_LIMIT, "illegal pagedResults page size", 0, 500);
+        assert!(refused.contains("refused page size 500 (rc=11 adminLimitExceeded: illegal pagedResults page size)"));
+        assert_eq!(ended_early(51, "", 7, 500), "the server ended it after 7 entries with rc=51");
+        assert_eq!(ended_early(51, "busy", 7, 500), "the server ended it after 7 entries with rc=51 busy");
     }
 }

@@ -56,6 +56,7 @@ fn written_users_read_back_equal() {
     let rules = DecodeRules {
         flavor: Flavor::ActiveDirectory,
         anchor_attribute: "objectGUID".into(),
+        anchor_fallback: None,
         anchor_format: AnchorFormat::Guid,
         user_name_attribute: "userPrincipalName".into(),
         disabled: DisabledRule::AccountControl,

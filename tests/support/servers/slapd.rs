@@ -42,6 +42,7 @@ index           objectClass eq
 index           uid,cn,mail eq
 index           member,memberOf eq
 index           entryUUID eq
+@LIMITS@
 overlay         memberof
 memberof-group-oc   groupOfNames
 memberof-member-ad  member
@@ -66,6 +67,17 @@ impl Slapd {
 
     /// Starts slapd presenting `cert` ([`Slapd::server_cert_file`]).
     pub fn start_with_cert(ldif: &str, cert: &ServerCert) -> Self {
+        Self::start_configured(ldif, cert, "")
+    }
+
+    /// Starts slapd with slapd.conf `limits` for the service account (e.g.
+    /// `size.prtotal=100`, `size.pr=100`): what an admin's size limits look like to zoomsync.
+    pub fn start_with_limits(ldif: &str, limits: &str) -> Self {
+        let line = format!("limits          dn.exact=\"{SERVICE_DN}\" {limits}");
+        Self::start_configured(ldif, &ServerCert::FromTestCa, &line)
+    }
+
+    fn start_configured(ldif: &str, cert: &ServerCert, limits: &str) -> Self {
         let slapd = require_binary("slapd", "slapd ldap-utils");
         let slapadd = require_binary("slapadd", "slapd");
         let mut dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
@@ -73,7 +85,10 @@ impl Slapd {
         std::fs::create_dir_all(root.join("data")).unwrap();
         super::tls::make_server_certificate(root, std::net::Ipv4Addr::LOCALHOST, cert);
         let conf = root.join("slapd.conf");
-        let text = CONFIG.replace("@DIR@", root.to_str().unwrap()).replace("@SERVICE@", SERVICE_DN);
+        let text = CONFIG
+            .replace("@DIR@", root.to_str().unwrap())
+            .replace("@SERVICE@", SERVICE_DN)
+            .replace("@LIMITS@", limits);
         std::fs::write(&conf, text).unwrap();
         let data = root.join("data.ldif");
         std::fs::write(&data, ldif).unwrap();
