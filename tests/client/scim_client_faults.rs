@@ -54,14 +54,23 @@ fn anchor(i: usize) -> Anchor {
 }
 
 /// Creates `n` users with up to 8 in flight; every one must succeed.
+/// Creates `n` users, 8 at a time. A Conflict is the client's documented answer when an
+/// earlier attempt's answer was lost (it may have created the user): looked up, as the
+/// engine's adoption does — on a busy machine an ordinary request can outlast a short timeout.
 async fn create_all(c: &ScimClient, prefix: &str, n: usize) -> Vec<String> {
     use futures::StreamExt;
     let results: Vec<_> = futures::stream::iter(0..n)
-        .map(|i| async move { c.create_user(&anchor(i), &user(&format!("{prefix}{i}@example.com"))).await })
+        .map(|i| async move {
+            let name = format!("{prefix}{i}@example.com");
+            match c.create_user(&anchor(i), &user(&name)).await {
+                Err(ScimError::Conflict { .. }) => c.find_user(&name).await.unwrap().unwrap(),
+                other => other.unwrap(),
+            }
+        })
         .buffer_unordered(8)
         .collect()
         .await;
-    results.into_iter().map(|r| r.unwrap().id).collect()
+    results.into_iter().map(|r| r.id).collect()
 }
 
 fn spec(f: impl FnOnce(&mut FaultSpec)) -> FaultSpec {
@@ -114,7 +123,9 @@ async fn legacy_one_per_second_with_a_client_at_five() {
 #[tokio::test]
 async fn scripted_faults_on_each_operation_are_retried_away() {
     let emu = emulator(EmulatorConfig::unlimited()).await;
-    let c = client(&target(&emu, 1000.0, Duration::from_millis(400)), policy(6));
+    // Timeouts: 2 s for the client, 6 s for the held PUT — far apart, so a slow ordinary
+    // answer on a busy machine is not taken for the fault.
+    let c = client(&target(&emu, 1000.0, Duration::from_secs(2)), policy(6));
     let mut faults = FaultConfig::default();
     faults.routes.insert(
         Route::CreateUser.key().into(),
@@ -135,7 +146,7 @@ async fn scripted_faults_on_each_operation_are_retried_away() {
         Route::PutUser.key().into(),
         spec(|s| {
             s.timeout_rate = 1.0;
-            s.timeout_hold_ms = 3_000;
+            s.timeout_hold_ms = 6_000;
             s.times = Some(1);
         }),
     );
@@ -167,13 +178,14 @@ async fn scripted_faults_on_each_operation_are_retried_away() {
 #[tokio::test]
 async fn random_faults_within_the_budget_lose_nothing() {
     let emu = emulator(EmulatorConfig::unlimited()).await;
-    let c = client(&target(&emu, 1000.0, Duration::from_millis(300)), policy(25));
+    // Timeouts 2 s (client) and 6 s (held): see scripted_faults_on_each_operation_are_retried_away.
+    let c = client(&target(&emu, 1000.0, Duration::from_secs(2)), policy(25));
     let global = spec(|s| {
         s.error_rate = 0.15;
         s.error_status = 500;
         s.drop_rate = 0.1;
         s.timeout_rate = 0.05;
-        s.timeout_hold_ms = 2_000;
+        s.timeout_hold_ms = 6_000;
     });
     emu.set_faults(FaultConfig { global, ..FaultConfig::default() }).unwrap();
     let ids = create_all(&c, "rand", 30).await;
