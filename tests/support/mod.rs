@@ -13,6 +13,7 @@
 //! | `fast_retries`    | hermetic, scim2                                                 |
 //! | `servers`         | slapd: ldap, scim2, benches; Samba: ad; scim2-server: scim2;    |
 //! |                   | the relay: ldap, ad; ports, tls, process: all of the above      |
+//! | `reading`         | ldap, ad, ds389                                                 |
 //! | `data`            | people, groupOfNames: ldap, scim2, benches; AD entries: ad;     |
 //! |                   | the LDIF reader (`data::samba::parse_ldif`): ad, ldap           |
 //! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad too          |
@@ -35,6 +36,9 @@ pub mod data;
 /// The in-process Zoom emulator driven over HTTP.
 #[allow(dead_code)]
 pub mod emulator;
+/// Reading a configured directory's users: `read`, `complete`.
+#[allow(dead_code)]
+pub mod reading;
 /// Private servers on loopback: slapd, Samba AD DC, scim2-server, an LDAP relay.
 #[allow(dead_code)]
 pub mod servers;
