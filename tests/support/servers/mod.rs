@@ -1,6 +1,7 @@
 //! Private servers on loopback, each started for one test and stopped by its own pid:
-//! slapd, a Samba AD DC and scim2-server, with what they share (ports below 32768, test
-//! certificates, stopping a child) and an LDAP relay that counts and cuts messages.
+//! slapd, 389-ds, a Samba AD DC and scim2-server, with what they share (ports below 32768,
+//! test certificates, spawning, waiting for and stopping a child) and an LDAP relay that
+//! counts and cuts messages.
 
 pub mod ds389;
 pub mod ports;
