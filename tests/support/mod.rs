@@ -12,7 +12,8 @@
 //! | `emulator`        | hermetic                                                        |
 //! | `fast_retries`    | hermetic, scim2                                                 |
 //! | `servers`         | slapd: ldap, scim2, benches; Samba: ad; scim2-server: scim2;    |
-//! |                   | the relay: ldap, ad; ports, tls, process: all of the above      |
+//! |                   | the relay: ldap, ad; ports, tls, process: all of the above;     |
+//! |                   | ldap_tools: ldap, scim2, benches (`World`), ad, ds389           |
 //! | `reading`         | ldap, ad, ds389                                                 |
 //! | `data`            | people, groupOfNames: ldap, scim2, benches; AD entries: ad;     |
 //! |                   | the LDIF reader (`data::samba::parse_ldif`): ad, ldap           |

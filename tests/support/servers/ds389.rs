@@ -56,11 +56,11 @@
 //! both are returned for `+` or when named, and filters on them work. Binds of such users
 //! fail with 53 "Account inactivated".
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::ldap_tools::LdapTools;
 use super::ports::free_port;
 use super::process::{ServerProcess, listening};
 use super::require_binary;
@@ -199,16 +199,7 @@ impl Ds389 {
     }
 
     fn ldap_tool(&self, tool: &str, ldif: &str) {
-        let mut child = Command::new(tool)
-            .args(["-x", "-H", &self.ldap_url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&out.stderr));
+        LdapTools { url: self.ldap_url(), bind_dn: ROOT_DN, password: ROOT_PASSWORD, ca_file: None }.apply(tool, ldif);
     }
 
     /// `ldapsearch` over LDAPS, checking the server against the test CA, bound as the
@@ -226,18 +217,8 @@ impl Ds389 {
         filter: &str,
         attributes: &[&str],
     ) -> std::collections::BTreeMap<String, Entry> {
-        let mut cmd = Command::new("ldapsearch");
-        cmd.args(["-LLL", "-x", "-H", &self.ldaps_url()]).env("LDAPTLS_CACERT", self.ca_file());
-        if !bind_dn.is_empty() {
-            cmd.args(["-D", bind_dn, "-w", password]);
-        }
-        let out = cmd
-            .args(["-o", "ldif-wrap=no", "-E", "pr=1000/noprompt", "-b", base, filter])
-            .args(attributes)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ldapsearch {filter} failed: {}", String::from_utf8_lossy(&out.stderr));
-        parse_ldif(&String::from_utf8_lossy(&out.stdout))
+        let tools = LdapTools { url: self.ldaps_url(), bind_dn, password, ca_file: Some(self.ca_file()) };
+        tools.search(base, filter, attributes)
     }
 
     /// The root DSE, read anonymously over LDAPS (as `zoomsync check` would before binding).

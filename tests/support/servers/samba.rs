@@ -12,7 +12,6 @@
 //! ldapadd of 1,000 users drops from ~46 s to ~3 s.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+use super::ldap_tools::LdapTools;
 use super::process::{NotReady, ServerProcess};
 use super::require_binary;
 pub use crate::support::data::samba::*;
@@ -174,23 +174,14 @@ impl SambaDc {
         self.ldap_tool("ldapmodify", &self.ldaps_url(), ldif);
     }
 
+    /// The LDAP tools on `url` as Administrator (simple bind), checking the server against
+    /// the test CA on ldaps://.
+    fn admin(&self, url: &str) -> LdapTools<'static> {
+        LdapTools { url: url.to_string(), bind_dn: ADMIN_BIND, password: ADMIN_PASSWORD, ca_file: Some(self.ca_file()) }
+    }
+
     fn ldap_tool(&self, tool: &str, url: &str, ldif: &str) {
-        let mut child = Command::new(tool)
-            .args(["-x", "-H", url, "-D", ADMIN_BIND, "-w", ADMIN_PASSWORD])
-            .env("LDAPTLS_CACERT", self.ca_file())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool} on {url} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            ldif.chars().take(2000).collect::<String>()
-        );
+        self.admin(url).apply(tool, ldif);
     }
 
     /// Sets `userAccountControl` (e.g. [`UAC_DISABLED`]) on an entry.
@@ -231,14 +222,7 @@ impl SambaDc {
     /// attribute values of each entry by lower-case name, keyed by DN. Base64 values
     /// (`attr:: …`) are decoded.
     pub fn search(&self, base: &str, filter: &str, attributes: &[&str]) -> BTreeMap<String, Entry> {
-        let out = Command::new("ldapsearch")
-            .args(["-LLL", "-x", "-H", &self.ldap_url(), "-D", ADMIN_BIND, "-w", ADMIN_PASSWORD])
-            .args(["-o", "ldif-wrap=no", "-E", "pr=1000/noprompt", "-b", base, filter])
-            .args(attributes)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ldapsearch {filter} failed: {}", String::from_utf8_lossy(&out.stderr));
-        parse_ldif(&String::from_utf8_lossy(&out.stdout))
+        self.admin(&self.ldap_url()).search(base, filter, attributes)
     }
 
     /// `userAccountControl` of an entry, read back with ldapsearch.
