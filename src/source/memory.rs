@@ -1,9 +1,10 @@
 //! A directory held in memory: entries given by the caller (the demo edits them between
 //! cycles; tests use it for exact scenarios). Filtered by the same `user_filter` logic.
 
+use std::borrow::Cow;
 use std::sync::RwLock;
 
-use super::{Directory, LocalSearch, ReadEnd, SearchRequest, SourceError};
+use super::{Directory, LocalEntries, ReadEnd, SearchRequest, SourceError, search_local, stream_local};
 use crate::model::Filter;
 use crate::model::RawEntry;
 
@@ -32,17 +33,19 @@ impl MemoryDirectory {
     }
 }
 
+impl LocalEntries for MemoryDirectory {
+    /// Lends each entry under the read lock.
+    fn each_entry(&self, visit: &mut dyn FnMut(Cow<'_, RawEntry>)) -> Result<(), SourceError> {
+        let entries =
+            self.entries.read().map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?;
+        entries.iter().for_each(|e| visit(Cow::Borrowed(e)));
+        Ok(())
+    }
+}
+
 impl Directory for MemoryDirectory {
     async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
-        let entries = self
-            .entries
-            .read()
-            .map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?
-            .clone();
-        for entry in entries.into_iter().filter(|e| self.filter.matches(e)) {
-            on_entry(entry);
-        }
-        Ok(ReadEnd::Complete)
+        stream_local(self, &self.filter, on_entry)
     }
 
     async fn search(
@@ -50,13 +53,7 @@ impl Directory for MemoryDirectory {
         requests: &[SearchRequest],
         on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
     ) -> Result<ReadEnd, SourceError> {
-        let entries =
-            self.entries.read().map_err(|_| SourceError::Internal { detail: "directory lock poisoned".into() })?;
-        for (index, request) in requests.iter().enumerate() {
-            let search = LocalSearch::new(request)?;
-            entries.iter().filter(|e| search.matches(e)).for_each(|e| on_entry(index, e.clone()));
-        }
-        Ok(ReadEnd::Complete)
+        search_local(self, requests, on_entry)
     }
 
     fn describe(&self) -> String {

@@ -14,6 +14,7 @@ mod range;
 pub mod root_dse;
 mod snapshot;
 
+use std::borrow::Cow;
 use std::future::Future;
 
 pub use decode::Decoder;
@@ -214,6 +215,46 @@ pub async fn read_observed<D: Directory, U: Identity + Send>(
         ReadEnd::Complete => DirectoryRead::Complete(snapshot),
         ReadEnd::Incomplete { reason } => DirectoryRead::Incomplete { partial: snapshot, reason },
     })
+}
+
+/// A directory whose entries are held locally (LDIF file, memory): it visits each entry in
+/// order, lent (memory) or handed over (a file's parsed record). [`stream_local`] and
+/// [`search_local`] are its [`Directory`] reads.
+pub(crate) trait LocalEntries {
+    fn each_entry(&self, visit: &mut dyn FnMut(Cow<'_, RawEntry>)) -> Result<(), SourceError>;
+}
+
+/// [`Directory::stream`] of a local directory: the entries `filter` keeps, in order (a lent
+/// entry is cloned only when it is kept).
+pub(crate) fn stream_local(
+    entries: &impl LocalEntries,
+    filter: &crate::model::Filter,
+    on_entry: &mut (dyn FnMut(RawEntry) + Send),
+) -> Result<ReadEnd, SourceError> {
+    entries.each_entry(&mut |entry| {
+        if filter.matches(&entry) {
+            on_entry(entry.into_owned());
+        }
+    })?;
+    Ok(ReadEnd::Complete)
+}
+
+/// [`Directory::search`] of a local directory: one pass over the entries per request, each
+/// evaluated with [`LocalSearch`].
+pub(crate) fn search_local(
+    entries: &impl LocalEntries,
+    requests: &[SearchRequest],
+    on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
+) -> Result<ReadEnd, SourceError> {
+    for (index, request) in requests.iter().enumerate() {
+        let search = LocalSearch::new(request)?;
+        entries.each_entry(&mut |entry| {
+            if search.matches(&entry) {
+                on_entry(index, entry.into_owned());
+            }
+        })?;
+    }
+    Ok(ReadEnd::Complete)
 }
 
 /// One [`SearchRequest`] evaluated against entries held locally (LDIF file, memory): the

@@ -11,23 +11,12 @@ use std::time::Instant;
 use crate::support::ad::{
     AD_FILTER, SERVICE, SERVICE_PASSWORD, config, directory_section, ldaps, service_dn, start_dc,
 };
+use crate::support::reading::{complete, read};
 use crate::support::servers::relay::Relay;
 use crate::support::servers::samba::{self, SambaDc};
-use zoomsync::config::{self, Config};
+use zoomsync::config;
 use zoomsync::emulator::{Emulator, EmulatorConfig, Route, UserState};
-use zoomsync::source::{self, Decoder, DirectoryRead, Snapshot, SourceError};
-
-async fn read(cfg: &Config) -> Result<DirectoryRead, SourceError> {
-    let directory = source::AnyDirectory::from_config(&cfg.directory);
-    source::read_users(&directory, &Decoder::new(cfg.directory.decode.clone())).await
-}
-
-fn complete(read: DirectoryRead) -> Snapshot {
-    match read {
-        DirectoryRead::Complete(s) => s,
-        DirectoryRead::Incomplete { reason, .. } => panic!("read incomplete: {reason}"),
-    }
-}
+use zoomsync::source::{DirectoryRead, Snapshot, SourceError};
 
 /// Loads `count` users (disabled where `disabled(i)`), timing it.
 fn load_users(dc: &SambaDc, count: usize, disabled: impl Fn(usize) -> bool) {

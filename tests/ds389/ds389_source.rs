@@ -9,9 +9,9 @@ use std::time::Instant;
 
 use crate::support::data::ds389::{self as fixture, Lock};
 use crate::support::data::{PEOPLE, SERVICE_DN};
+use crate::support::reading;
 use crate::support::servers::ds389::{Ds389, Entry};
 use zoomsync::config::{self, Config};
-use zoomsync::source::{self, Decoder, DirectoryRead, Snapshot};
 
 const USERS: usize = 2_000;
 /// `nsRole` values as 389-ds computes them: the role DNs, lower-cased.
@@ -39,14 +39,6 @@ page_size = 500
 "#
     );
     config::parse(&text, dir, None).unwrap_or_else(|e| panic!("config: {e}\n{text}"))
-}
-
-async fn read_users(cfg: &Config) -> Snapshot {
-    let directory = source::AnyDirectory::from_config(&cfg.directory);
-    match source::read_users(&directory, &Decoder::new(cfg.directory.decode.clone())).await.unwrap() {
-        DirectoryRead::Complete(s) => s,
-        DirectoryRead::Incomplete { reason, .. } => panic!("read incomplete: {reason}"),
-    }
 }
 
 /// The values of `name` (lower case) as text, sorted; empty when absent.
@@ -128,7 +120,7 @@ async fn two_thousand_users_over_ldaps_with_389_attributes_and_zoomsync_reads_th
     let locked = fixture::count(USERS, Lock::Locked) + fixture::count(USERS, Lock::RoleLocked);
     for (url, extra) in [(server.ldaps_url(), ca.clone()), (server.ldap_url(), format!("start_tls = true\n{ca}"))] {
         let read = Instant::now();
-        let snapshot = read_users(&config(server.dir(), &url, &extra)).await;
+        let snapshot = reading::complete(reading::read(&config(server.dir(), &url, &extra)).await.unwrap());
         eprintln!("ds389: zoomsync read {} users over {url} in {:.1?}", snapshot.users.len(), read.elapsed());
         assert_eq!(snapshot.users.len(), USERS, "{url}");
         assert!(snapshot.rejected.is_empty(), "{:?}", snapshot.rejected);
@@ -179,7 +171,7 @@ async fn locks_made_online_through_roles_show_at_once() {
     }
 
     let ca = format!("ca_file = {:?}", server.ca_file());
-    let snapshot = read_users(&config(server.dir(), &server.ldaps_url(), &ca)).await;
+    let snapshot = reading::complete(reading::read(&config(server.dir(), &server.ldaps_url(), &ca)).await.unwrap());
     assert_eq!(snapshot.users.len(), n);
     let disabled: BTreeSet<String> =
         snapshot.users.iter().filter(|u| u.disabled).map(|u| u.user_name.clone()).collect();

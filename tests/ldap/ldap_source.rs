@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use crate::support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
+use crate::support::reading::{complete, read};
 use crate::support::servers::slapd::Slapd;
 use crate::support::servers::tls::{self as tls, ServerCert};
 use zoomsync::config::{self, Config};
-use zoomsync::source::{self, Decoder, Directory, DirectoryRead, ReadEnd, Snapshot, SourceError};
+use zoomsync::source::{self, Decoder, Directory, ReadEnd, Snapshot, SourceError};
 
 /// A config for the test slapd; `extra` lines go into `[directory]`.
 fn config(dir: &Path, url: &str, extra: &str, password: &str) -> Config {
@@ -27,18 +28,6 @@ page_size = 500
 "#
     );
     config::parse(&text, dir, None).unwrap_or_else(|e| panic!("config: {e}\n{text}"))
-}
-
-async fn read(cfg: &Config) -> Result<DirectoryRead, SourceError> {
-    let directory = source::AnyDirectory::from_config(&cfg.directory);
-    source::read_users(&directory, &Decoder::new(cfg.directory.decode.clone())).await
-}
-
-fn complete(read: DirectoryRead) -> Snapshot {
-    match read {
-        DirectoryRead::Complete(s) => s,
-        DirectoryRead::Incomplete { reason, .. } => panic!("read incomplete: {reason}"),
-    }
 }
 
 #[tokio::test]

@@ -12,7 +12,9 @@
 //! | `emulator`        | hermetic                                                        |
 //! | `fast_retries`    | hermetic, scim2                                                 |
 //! | `servers`         | slapd: ldap, scim2, benches; Samba: ad; scim2-server: scim2;    |
-//! |                   | the relay: ldap, ad; ports, tls, process: all of the above      |
+//! |                   | the relay: ldap, ad; ports, tls, process: all of the above;     |
+//! |                   | ldap_tools: ldap, scim2, benches (`World`), ad, ds389           |
+//! | `reading`         | ldap, ad, ds389                                                 |
 //! | `data`            | people, groupOfNames: ldap, scim2, benches; AD entries: ad;     |
 //! |                   | the LDIF reader (`data::samba::parse_ldif`): ad, ldap           |
 //! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad, ds389 too   |
@@ -35,6 +37,9 @@ pub mod data;
 /// The in-process Zoom emulator driven over HTTP.
 #[allow(dead_code)]
 pub mod emulator;
+/// Reading a configured directory's users: `read`, `complete`.
+#[allow(dead_code)]
+pub mod reading;
 /// Private servers on loopback: slapd, Samba AD DC, scim2-server, an LDAP relay.
 #[allow(dead_code)]
 pub mod servers;

@@ -12,6 +12,7 @@ use zoomsync::state::sled_store::SledStore;
 use zoomsync::sync::{CycleOptions, CycleReport, Engine, Shutdown};
 
 use super::data::{SERVICE_DN, SERVICE_PASSWORD};
+use super::servers::ldap_tools::LdapTools;
 use super::servers::slapd::Slapd;
 
 pub struct World {
@@ -138,17 +139,13 @@ socket = "admin.sock"
 
     /// Applies an LDIF change (`changetype: modify` / `delete` / `add`) as the directory admin.
     pub fn ldap_modify(&self, ldif: &str) {
-        let mut child = Command::new("ldapmodify")
-            .args(["-x", "-H", &self.slapd.ldap_url(), "-D", "cn=admin,dc=example,dc=com", "-w", "adminpass"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        use std::io::Write;
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "ldapmodify failed: {}\n{ldif}", String::from_utf8_lossy(&out.stderr));
+        let admin = LdapTools {
+            url: self.slapd.ldap_url(),
+            bind_dn: "cn=admin,dc=example,dc=com",
+            password: "adminpass",
+            ca_file: None,
+        };
+        admin.apply("ldapmodify", ldif);
     }
 
     pub fn set_attribute(&self, uid: &str, attribute: &str, value: &str) {

@@ -4,13 +4,14 @@
 //! never held in memory. Supports comments, folded lines, `::` base64 values, attribute
 //! options and `version: 1`; change records and `:<` URL values are refused with the line.
 
+use std::borrow::Cow;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
-use super::{Directory, LocalSearch, ReadEnd, SearchRequest, SourceError};
+use super::{Directory, LocalEntries, ReadEnd, SearchRequest, SourceError, search_local, stream_local};
 use crate::config::{AnchorFormat, DecodeRules};
 use crate::model::Filter;
 use crate::model::{DirectoryUser, RawEntry};
@@ -26,25 +27,20 @@ impl LdifDirectory {
     }
 }
 
-impl LdifDirectory {
-    /// Reads the file record by record (never held whole in memory).
-    fn each_entry(&self, on_entry: &mut dyn FnMut(RawEntry)) -> Result<(), SourceError> {
+impl LocalEntries for LdifDirectory {
+    /// Reads the file record by record (never held whole in memory), handing each over.
+    fn each_entry(&self, visit: &mut dyn FnMut(Cow<'_, RawEntry>)) -> Result<(), SourceError> {
         let shown = self.path.display().to_string();
         let file = std::fs::File::open(&self.path)
             .map_err(|e| SourceError::LdifUnreadable { path: shown.clone(), detail: e.kind().to_string() })?;
-        parse(std::io::BufReader::new(file), &shown, on_entry)
+        parse(std::io::BufReader::new(file), &shown, &mut |entry| visit(Cow::Owned(entry)))
     }
 }
 
 impl Directory for LdifDirectory {
     /// A local file: read synchronously (it is small next to a network round trip).
     async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
-        self.each_entry(&mut |entry| {
-            if self.filter.matches(&entry) {
-                on_entry(entry);
-            }
-        })?;
-        Ok(ReadEnd::Complete)
+        stream_local(self, &self.filter, on_entry)
     }
 
     /// One pass over the file per request (group reads make one or two).
@@ -53,15 +49,7 @@ impl Directory for LdifDirectory {
         requests: &[SearchRequest],
         on_entry: &mut (dyn FnMut(usize, RawEntry) + Send),
     ) -> Result<ReadEnd, SourceError> {
-        for (index, request) in requests.iter().enumerate() {
-            let search = LocalSearch::new(request)?;
-            self.each_entry(&mut |entry| {
-                if search.matches(&entry) {
-                    on_entry(index, entry);
-                }
-            })?;
-        }
-        Ok(ReadEnd::Complete)
+        search_local(self, requests, on_entry)
     }
 
     fn describe(&self) -> String {

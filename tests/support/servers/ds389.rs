@@ -56,12 +56,13 @@
 //! both are returned for `+` or when named, and filters on them work. Binds of such users
 //! fail with 53 "Account inactivated".
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use super::ldap_tools::LdapTools;
 use super::ports::free_port;
+use super::process::{ServerProcess, listening};
 use super::require_binary;
 use super::tls::run;
 pub use crate::support::data::samba::{Entry, parse_ldif};
@@ -84,8 +85,9 @@ const TEMPLATE: &str = "/usr/share/dirsrv/data/template-dse.ldif";
 const LOG_LEVEL: &str = "266354688";
 
 pub struct Ds389 {
+    /// Declared before `dir`: the server stops before its directory is removed.
+    process: ServerProcess,
     dir: tempfile::TempDir,
-    child: Option<Child>,
     pub port: u16,
     pub tls_port: u16,
     /// Spawn to both ports accepting, and the ldapadd of everything (for timing reports).
@@ -107,7 +109,7 @@ impl Ds389 {
             Path::new(TEMPLATE).is_file(),
             "{TEMPLATE} is missing: run `sudo scripts/install-test-deps.sh` (or `apt-get install {APT_PACKAGES}`)"
         );
-        let mut dir = tempfile::Builder::new().prefix("zoomsync-ds389-").tempdir().unwrap();
+        let dir = tempfile::Builder::new().prefix("zoomsync-ds389-").tempdir().unwrap();
         let root = dir.path().to_path_buf();
         layout(&root);
         super::tls::make_certificates(&root, std::net::Ipv4Addr::LOCALHOST);
@@ -116,75 +118,43 @@ impl Ds389 {
         for _ in 0..5 {
             let (port, tls_port) = (free_port(), free_port());
             std::fs::write(root.join("config/dse.ldif"), dse_ldif(&root, port, tls_port)).unwrap();
-            let out = std::fs::File::create(root.join("ns-slapd.out")).unwrap();
             let spawned = Instant::now();
-            let child = Command::new(&ns_slapd)
-                .arg("-D")
-                .arg(root.join("config"))
-                .arg("-i")
-                .arg(root.join("run/ns-slapd.pid"))
-                .args(["-d", LOG_LEVEL])
-                .stdin(Stdio::null())
-                .stdout(out.try_clone().unwrap())
-                .stderr(out)
-                .spawn()
-                .unwrap();
-            let mut server =
-                Ds389 { dir, child: Some(child), port, tls_port, startup: Duration::ZERO, load: Duration::ZERO };
-            if server.wait_ready() {
-                server.startup = spawned.elapsed();
-                let loading = Instant::now();
-                server.ldapadd(&(base_ldif() + &without_harness_entries(ldif)));
-                server.load = loading.elapsed();
-                eprintln!(
-                    "ds389: ns-slapd pid {} on {} and {} ready {:.1?} after spawn, entries added in {:.1?}",
-                    server.pid(),
-                    server.port,
-                    server.tls_port,
-                    server.startup,
-                    server.load
-                );
-                return server;
+            let mut process = ServerProcess::spawn(
+                Command::new(&ns_slapd)
+                    .arg("-D")
+                    .arg(root.join("config"))
+                    .arg("-i")
+                    .arg(root.join("run/ns-slapd.pid"))
+                    .args(["-d", LOG_LEVEL]),
+                &root.join("ns-slapd.out"),
+                Duration::from_secs(10),
+            );
+            // Both ports accept a TCP connection.
+            let ready =
+                process.wait_until(Duration::from_secs(30), Duration::from_millis(20), || listening(&[port, tls_port]));
+            if ready.is_err() {
+                last_log = output(&root);
+                continue;
             }
-            last_log = server.output();
-            server.stop();
-            dir = server.take_dir();
+            let mut server = Ds389 { process, dir, port, tls_port, startup: spawned.elapsed(), load: Duration::ZERO };
+            let loading = Instant::now();
+            server.ldapadd(&(base_ldif() + &without_harness_entries(ldif)));
+            server.load = loading.elapsed();
+            eprintln!(
+                "ds389: ns-slapd pid {} on {} and {} ready {:.1?} after spawn, entries added in {:.1?}",
+                server.pid(),
+                server.port,
+                server.tls_port,
+                server.startup,
+                server.load
+            );
+            return server;
         }
         panic!("ns-slapd did not start on a free port:\n{last_log}");
     }
 
-    fn take_dir(mut self) -> tempfile::TempDir {
-        self.child = None;
-        let empty = tempfile::tempdir().unwrap();
-        std::mem::replace(&mut self.dir, empty)
-    }
-
-    /// Polls a TCP connect on both ports while checking that our own child is alive.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if child.try_wait().unwrap().is_some() {
-                    return false;
-                }
-            }
-            let up = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
-            if up(self.port) && up(self.tls_port) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    /// What ns-slapd wrote to stdout/stderr, and its error log.
-    pub fn output(&self) -> String {
-        let read = |p: &str| std::fs::read_to_string(self.dir.path().join(p)).unwrap_or_default();
-        format!("{}\n--- log/errors ---\n{}", read("ns-slapd.out"), read("log/errors"))
-    }
-
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or(0)
+        self.process.pid()
     }
 
     /// The instance directory (config/, db/, log/, tls/ …); scratch files may go here too.
@@ -229,16 +199,7 @@ impl Ds389 {
     }
 
     fn ldap_tool(&self, tool: &str, ldif: &str) {
-        let mut child = Command::new(tool)
-            .args(["-x", "-H", &self.ldap_url(), "-D", ROOT_DN, "-w", ROOT_PASSWORD])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{tool} failed: {}", String::from_utf8_lossy(&out.stderr));
+        LdapTools { url: self.ldap_url(), bind_dn: ROOT_DN, password: ROOT_PASSWORD, ca_file: None }.apply(tool, ldif);
     }
 
     /// `ldapsearch` over LDAPS, checking the server against the test CA, bound as the
@@ -256,18 +217,8 @@ impl Ds389 {
         filter: &str,
         attributes: &[&str],
     ) -> std::collections::BTreeMap<String, Entry> {
-        let mut cmd = Command::new("ldapsearch");
-        cmd.args(["-LLL", "-x", "-H", &self.ldaps_url()]).env("LDAPTLS_CACERT", self.ca_file());
-        if !bind_dn.is_empty() {
-            cmd.args(["-D", bind_dn, "-w", password]);
-        }
-        let out = cmd
-            .args(["-o", "ldif-wrap=no", "-E", "pr=1000/noprompt", "-b", base, filter])
-            .args(attributes)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ldapsearch {filter} failed: {}", String::from_utf8_lossy(&out.stderr));
-        parse_ldif(&String::from_utf8_lossy(&out.stdout))
+        let tools = LdapTools { url: self.ldaps_url(), bind_dn, password, ca_file: Some(self.ca_file()) };
+        tools.search(base, filter, attributes)
     }
 
     /// The root DSE, read anonymously over LDAPS (as `zoomsync check` would before binding).
@@ -297,27 +248,12 @@ impl Ds389 {
     pub fn lock_role(&self, role_dn: &str) {
         self.ldapmodify(&format!("dn: {DISABLED_ROLE}\nchangetype: modify\nadd: nsRoleDN\nnsRoleDN: {role_dn}\n"));
     }
-
-    /// Kills the server at once (SIGKILL), as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stops the server by its pid (SIGTERM; SIGKILL after 10 s) and waits for it.
-    pub fn stop(&mut self) {
-        if let Some(child) = self.child.take() {
-            super::process::stop_by_pid(child, Duration::from_secs(10));
-        }
-    }
 }
 
-impl Drop for Ds389 {
-    fn drop(&mut self) {
-        self.stop();
-    }
+/// What ns-slapd wrote to stdout/stderr, and its error log.
+fn output(root: &Path) -> String {
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
+    format!("{}\n--- log/errors ---\n{}", read("ns-slapd.out"), read("log/errors"))
 }
 
 /// The instance's directories and the package files dscreate would copy in.

@@ -1,8 +1,10 @@
 //! Private servers on loopback, each started for one test and stopped by its own pid:
-//! slapd, a Samba AD DC and scim2-server, with what they share (ports below 32768, test
-//! certificates, stopping a child) and an LDAP relay that counts and cuts messages.
+//! slapd, 389-ds, a Samba AD DC and scim2-server, with what they share (ports below 32768,
+//! test certificates, spawning, waiting for and stopping a child, `ldapadd`/`ldapmodify` as
+//! the admin) and an LDAP relay that counts and cuts messages.
 
 pub mod ds389;
+pub mod ldap_tools;
 pub mod ports;
 pub mod process;
 pub mod relay;

@@ -12,15 +12,16 @@
 //! ldapadd of 1,000 users drops from ~46 s to ~3 s.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 
+use super::ldap_tools::LdapTools;
+use super::process::{NotReady, ServerProcess};
 use super::require_binary;
 pub use crate::support::data::samba::*;
 
@@ -51,11 +52,11 @@ static INSTANCE: Mutex<()> = Mutex::new(());
 static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
 
 pub struct SambaDc {
+    /// Spawned tied to its stdin: samba -i exits on EOF on stdin, so if this process dies
+    /// however it dies, the pipe closes and the DC goes with it (Samba's selftest relies on
+    /// the same). `None` until spawned; stopped in `drop` before the address goes.
+    process: Option<ServerProcess>,
     dir: tempfile::TempDir,
-    child: Option<Child>,
-    /// samba -i exits on EOF on stdin: if this process dies however it dies, the pipe
-    /// closes and the DC goes with it (Samba's selftest relies on the same).
-    stdin: Option<ChildStdin>,
     /// The 127.0.0.X we added to lo (removed on drop).
     ip: Ipv4Addr,
     /// Held until drop (after the server stopped and the address is gone).
@@ -77,7 +78,7 @@ impl SambaDc {
         let root = dir.path().join("dc");
         super::tls::run(Command::new("cp").arg("-a").arg(template).arg(&root));
         let ip = claim_address();
-        let mut dc = SambaDc { dir, child: None, stdin: None, ip, _instance: guard };
+        let mut dc = SambaDc { process: None, dir, ip, _instance: guard };
         for port in [389, 636] {
             if let Err(e) = TcpListener::bind((ip, port)) {
                 panic!("{ip}:{port} is not free for Samba: {e}");
@@ -85,44 +86,32 @@ impl SambaDc {
         }
         super::tls::make_certificates(&dc.root(), ip);
         write_conf(template, &dc.root(), ip);
-        let out = std::fs::File::create(dc.root().join("samba.out")).unwrap();
-        let mut child = Command::new(samba)
-            .args(["-i", "-M", "single", "-s"])
-            .arg(dc.smb_conf())
-            .stdin(Stdio::piped())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        dc.stdin = child.stdin.take();
-        dc.child = Some(child);
+        let ldap_url = dc.ldap_url();
         let spawned = Instant::now();
-        dc.wait_ready();
-        eprintln!("samba: DC on {ip} (pid {}) answered {:.1?} after spawn", dc.pid(), spawned.elapsed());
-        dc
-    }
-
-    /// Polls an anonymous rootDSE read (works whatever the strong-auth setting) while
-    /// checking that our own child is alive.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                self.child = None;
-                panic!("samba exited ({status}) before answering:\n{}", self.output());
-            }
-            let probe = Command::new("ldapsearch")
-                .args(["-x", "-H", &self.ldap_url(), "-o", "nettimeout=2", "-b", "", "-s", "base", "dnsHostName"])
+        let process = dc.process.insert(ServerProcess::spawn_tied_to_stdin(
+            Command::new(samba).args(["-i", "-M", "single", "-s"]).arg(dc.smb_conf()),
+            &dc.root().join("samba.out"),
+            Duration::from_secs(10),
+        ));
+        // An anonymous rootDSE read answers (whatever the strong-auth setting).
+        let ready = process.wait_until(Duration::from_secs(60), Duration::from_millis(50), || {
+            Command::new("ldapsearch")
+                .args(["-x", "-H", &ldap_url, "-o", "nettimeout=2", "-b", "", "-s", "base", "dnsHostName"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status()
-                .unwrap();
-            if probe.success() {
-                return;
+                .unwrap()
+                .success()
+        });
+        match ready {
+            Ok(()) => {}
+            Err(NotReady::Exited(status)) => panic!("samba exited ({status}) before answering:\n{}", dc.output()),
+            Err(NotReady::TimedOut) => {
+                panic!("samba did not answer on {ldap_url} within 60 s:\n{}", dc.output())
             }
-            std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("samba did not answer on {} within 60 s:\n{}", self.ldap_url(), self.output());
+        eprintln!("samba: DC on {ip} (pid {}) answered {:.1?} after spawn", dc.pid(), spawned.elapsed());
+        dc
     }
 
     /// What samba wrote to stdout/stderr.
@@ -131,7 +120,7 @@ impl SambaDc {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or(0)
+        self.process.as_ref().map_or(0, ServerProcess::pid)
     }
 
     pub fn ip(&self) -> Ipv4Addr {
@@ -185,23 +174,14 @@ impl SambaDc {
         self.ldap_tool("ldapmodify", &self.ldaps_url(), ldif);
     }
 
+    /// The LDAP tools on `url` as Administrator (simple bind), checking the server against
+    /// the test CA on ldaps://.
+    fn admin(&self, url: &str) -> LdapTools<'static> {
+        LdapTools { url: url.to_string(), bind_dn: ADMIN_BIND, password: ADMIN_PASSWORD, ca_file: Some(self.ca_file()) }
+    }
+
     fn ldap_tool(&self, tool: &str, url: &str, ldif: &str) {
-        let mut child = Command::new(tool)
-            .args(["-x", "-H", url, "-D", ADMIN_BIND, "-w", ADMIN_PASSWORD])
-            .env("LDAPTLS_CACERT", self.ca_file())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{tool} on {url} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            ldif.chars().take(2000).collect::<String>()
-        );
+        self.admin(url).apply(tool, ldif);
     }
 
     /// Sets `userAccountControl` (e.g. [`UAC_DISABLED`]) on an entry.
@@ -242,14 +222,7 @@ impl SambaDc {
     /// attribute values of each entry by lower-case name, keyed by DN. Base64 values
     /// (`attr:: …`) are decoded.
     pub fn search(&self, base: &str, filter: &str, attributes: &[&str]) -> BTreeMap<String, Entry> {
-        let out = Command::new("ldapsearch")
-            .args(["-LLL", "-x", "-H", &self.ldap_url(), "-D", ADMIN_BIND, "-w", ADMIN_PASSWORD])
-            .args(["-o", "ldif-wrap=no", "-E", "pr=1000/noprompt", "-b", base, filter])
-            .args(attributes)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "ldapsearch {filter} failed: {}", String::from_utf8_lossy(&out.stderr));
-        parse_ldif(&String::from_utf8_lossy(&out.stdout))
+        self.admin(&self.ldap_url()).search(base, filter, attributes)
     }
 
     /// `userAccountControl` of an entry, read back with ldapsearch.
@@ -283,9 +256,8 @@ impl SambaDc {
     /// Stops the server by its pid (SIGTERM, and EOF on its stdin; SIGKILL after 10 s) and
     /// waits for it.
     pub fn stop(&mut self) {
-        self.stdin = None;
-        if let Some(child) = self.child.take() {
-            super::process::stop_by_pid(child, Duration::from_secs(10));
+        if let Some(process) = self.process.as_mut() {
+            process.stop();
         }
     }
 }

@@ -6,16 +6,18 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::ports::free_port;
+use super::process::ServerProcess;
 
 pub struct Scim2Server {
-    child: Option<Child>,
+    /// Declared before `dir`: the server stops before its log is removed.
+    process: ServerProcess,
     log: PathBuf,
     /// Holds the log; kept until the server is dropped.
-    dir: Option<tempfile::TempDir>,
+    dir: tempfile::TempDir,
     pub port: u16,
     pub token: String,
 }
@@ -50,23 +52,20 @@ impl Scim2Server {
         let mut last_log = String::new();
         for _ in 0..5 {
             let port = free_port();
-            let out = std::fs::File::create(&log).unwrap();
-            let child = Command::new(&bin)
-                .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--bearer-token", &token, "--dynamic-tenants"])
-                .stdin(Stdio::null())
-                .stdout(out.try_clone().unwrap())
-                .stderr(out)
-                .spawn()
-                .unwrap();
-            let mut server =
-                Scim2Server { child: Some(child), log: log.clone(), dir: None, port, token: token.clone() };
-            if server.wait_ready() {
-                server.dir = Some(dir);
-                return server;
+            let mut process = ServerProcess::spawn(
+                Command::new(&bin).args(["--hostname", "127.0.0.1", "--port", &port.to_string()]).args([
+                    "--bearer-token",
+                    &token,
+                    "--dynamic-tenants",
+                ]),
+                &log,
+                Duration::from_secs(5),
+            );
+            // The readiness probe answers.
+            if process.wait_until(Duration::from_secs(30), Duration::from_millis(50), || probe(port)).is_ok() {
+                return Scim2Server { process, log, dir, port, token };
             }
-            last_log = server.log_text();
-            server.stop();
+            last_log = std::fs::read_to_string(&log).unwrap_or_default();
         }
         panic!("scim2-server did not start on a free port:\n{last_log}");
     }
@@ -78,35 +77,6 @@ impl Scim2Server {
 
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Polls the readiness probe while checking that our own child is still alive.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            let Some(child) = self.child.as_mut() else { return false };
-            if child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            if probe(self.port) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        false
-    }
-
-    /// SIGTERM by pid, wait up to 5 s, then SIGKILL.
-    pub fn stop(&mut self) {
-        if let Some(child) = self.child.take() {
-            super::process::stop_by_pid(child, Duration::from_secs(5));
-        }
-    }
-}
-
-impl Drop for Scim2Server {
-    fn drop(&mut self) {
-        self.stop();
     }
 }
 

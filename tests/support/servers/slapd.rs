@@ -2,17 +2,19 @@
 //! 127.0.0.1, loaded offline with slapadd, stopped by its own pid on drop.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::ports::free_port;
+use super::process::{ServerProcess, listening};
 use super::require_binary;
 use super::tls::ServerCert;
 use crate::support::data::SERVICE_DN;
 
 pub struct Slapd {
+    /// Declared before `dir`: the server stops before its directory is removed.
+    process: ServerProcess,
     dir: tempfile::TempDir,
-    child: Option<Child>,
     pub port: u16,
     pub tls_port: u16,
 }
@@ -80,7 +82,7 @@ impl Slapd {
     fn start_configured(ldif: &str, cert: &ServerCert, limits: &str) -> Self {
         let slapd = require_binary("slapd", "slapd ldap-utils");
         let slapadd = require_binary("slapadd", "slapd");
-        let mut dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
+        let dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
         let root = dir.path();
         std::fs::create_dir_all(root.join("data")).unwrap();
         super::tls::make_server_certificate(root, std::net::Ipv4Addr::LOCALHOST, cert);
@@ -97,54 +99,25 @@ impl Slapd {
         let mut last_log = String::new();
         for _ in 0..5 {
             let (port, tls_port) = (free_port(), free_port());
-            let log = std::fs::File::create(&log_path).unwrap();
             let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
-            let child = Command::new(&slapd)
-                .arg("-f")
-                .arg(&conf)
-                .args(["-h", &urls, "-d", "none"])
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap();
-            let mut server = Slapd { dir, child: Some(child), port, tls_port };
-            if server.wait_ready() {
-                return server;
+            let mut process = ServerProcess::spawn(
+                Command::new(&slapd).arg("-f").arg(&conf).args(["-h", &urls, "-d", "none"]),
+                &log_path,
+                Duration::from_secs(5),
+            );
+            // Both ports accept a TCP connection.
+            let ready =
+                process.wait_until(Duration::from_secs(15), Duration::from_millis(20), || listening(&[port, tls_port]));
+            if ready.is_ok() {
+                return Slapd { process, dir, port, tls_port };
             }
             last_log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            server.stop();
-            dir = server.take_dir();
         }
         panic!("slapd did not start on a free port:\n{last_log}");
     }
 
-    fn take_dir(mut self) -> tempfile::TempDir {
-        self.child = None;
-        let empty = tempfile::tempdir().unwrap();
-        std::mem::replace(&mut self.dir, empty)
-    }
-
-    /// Polls a TCP connect on both ports while checking that our own child is alive.
-    fn wait_ready(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Some(child) = self.child.as_mut() {
-                if child.try_wait().unwrap().is_some() {
-                    return false;
-                }
-            }
-            let up = |p: u16| std::net::TcpStream::connect(("127.0.0.1", p)).is_ok();
-            if up(self.port) && up(self.tls_port) {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or(0)
+        self.process.pid()
     }
 
     pub fn dir(&self) -> &Path {
@@ -175,22 +148,6 @@ impl Slapd {
 
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Stops the server by its pid and waits for it.
-    pub fn stop(&mut self) {
-        if let Some(child) = self.child.take() {
-            super::process::stop_by_pid(child, Duration::from_secs(5));
-        }
-    }
-}
-
-impl Drop for Slapd {
-    fn drop(&mut self) {
-        self.stop();
+        self.process.kill();
     }
 }
