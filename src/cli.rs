@@ -112,6 +112,34 @@ pub enum Command {
     },
     /// Run a local Zoom SCIM emulator (for tests and trying a mapping safely).
     Emulate(Box<zoomsync::emulator::EmulateArgs>),
+    /// Recover the state store after it was refused (emptied, truncated, deleted, corrupt):
+    /// restore a snapshot, or rebuild from Zoom. Stop the daemon first.
+    State {
+        #[command(subcommand)]
+        action: StateAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Replace the store with a snapshot (`<state.path>/snapshots`): managed users, groups,
+    /// failures and held operations come back; the damaged store is kept aside.
+    Restore {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The snapshot file to restore.
+        #[arg(long, value_name = "FILE", conflicts_with = "latest", required_unless_present = "latest")]
+        snapshot: Option<PathBuf>,
+        /// Restore the newest snapshot.
+        #[arg(long)]
+        latest: bool,
+    },
+    /// Replace the store with what Zoom shows: adopt every Zoom user whose userName a
+    /// directory user has, and list the others (never touched). Sends nothing to Zoom.
+    Rebuild {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -155,7 +183,9 @@ impl Cli {
             | Command::Status { config, .. }
             | Command::History { config, .. }
             | Command::Quarantine { action: QuarantineAction::List { config, .. } }
-            | Command::Quarantine { action: QuarantineAction::Release { config, .. } } => config,
+            | Command::Quarantine { action: QuarantineAction::Release { config, .. } }
+            | Command::State { action: StateAction::Restore { config, .. } }
+            | Command::State { action: StateAction::Rebuild { config } } => config,
             Command::Demo | Command::Emulate(_) => return None,
         };
         Some(&c.config)
@@ -184,6 +214,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::History { config, user, since, limit, json } => {
             commands::admin::history(&config.config, user, since, limit, json).await
         }
+        Command::State { action: StateAction::Restore { config, snapshot, latest } } => {
+            commands::state::restore(&config.config, snapshot, latest).await
+        }
+        Command::State { action: StateAction::Rebuild { config } } => commands::state::rebuild(&config.config).await,
         Command::Emulate(args) => {
             zoomsync::emulator::run(*args).await.map_err(anyhow::Error::msg)?;
             Ok(std::process::ExitCode::SUCCESS)

@@ -43,6 +43,11 @@ pub const GROUP_OPERATIONS_TOTAL: &str = "zoomsync_group_operations_total";
 pub const GROUP_MEMBER_CHANGES_TOTAL: &str = "zoomsync_group_member_changes_total";
 /// Gauge: nesting cycles among the directory groups (members are still counted once).
 pub const GROUP_NESTING_CYCLES: &str = "zoomsync_group_nesting_cycles";
+/// Gauge: 1 while the state store matches its integrity record; 0 while the daemon refuses
+/// to run on a store that was emptied, truncated, replaced or cannot be read (`state restore`).
+pub const STATE_INTEGRITY_OK: &str = "zoomsync_state_integrity_ok";
+/// Gauge: Unix time the newest state snapshot was written (`<state.path>/snapshots`).
+pub const STATE_LAST_SNAPSHOT_TIMESTAMP_SECONDS: &str = "zoomsync_state_last_snapshot_timestamp_seconds";
 /// Gauge `{version}`: always 1.
 pub const BUILD_INFO: &str = "zoomsync_build_info";
 
@@ -61,6 +66,12 @@ pub fn describe() {
     describe_counter!(GROUP_OPERATIONS_TOTAL, "Group operations on the target, by operation and result");
     describe_counter!(GROUP_MEMBER_CHANGES_TOTAL, "Group memberships added or removed on the target");
     describe_gauge!(GROUP_NESTING_CYCLES, "Nesting cycles among the directory groups");
+    describe_gauge!(STATE_INTEGRITY_OK, "1 while the state store matches its integrity record, 0 while refused");
+    describe_gauge!(
+        STATE_LAST_SNAPSHOT_TIMESTAMP_SECONDS,
+        Unit::Seconds,
+        "Unix time the newest state snapshot was written"
+    );
     describe_gauge!(BUILD_INFO, "Build information");
     describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP attempts to the SCIM target by method and status class");
     describe_histogram!(HTTP_REQUEST_DURATION_SECONDS, Unit::Seconds, "HTTP attempt duration");

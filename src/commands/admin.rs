@@ -41,11 +41,14 @@ async fn ask(path: &Path, request: AdminRequest, offline: Offline<'_>) -> anyhow
 }
 
 fn open(config: &Config) -> Result<SledStore, ExitCode> {
-    if !config.state.path.join("db").exists() {
-        eprintln!("zoomsync: no state yet at {} (no cycle has run)", config.state.path.display());
+    // No database and no integrity record: nothing ran yet. A record without a database is
+    // a lost store, which opening refuses with the way back.
+    let path = &config.state.path;
+    if !path.join("db").exists() && !path.join(zoomsync::state::integrity::FILE).exists() {
+        eprintln!("zoomsync: no state yet at {} (no cycle has run)", path.display());
         return Err(ExitCode::FAILURE);
     }
-    SledStore::open(&config.state.path).map_err(|e| {
+    SledStore::from_config(&config.state).map_err(|e| {
         eprintln!("zoomsync: {e}");
         ExitCode::FAILURE
     })

@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use zoomsync::admin::render;
 use zoomsync::admin::socket::{self, AdminRequest};
 use zoomsync::config::Config;
@@ -34,9 +33,8 @@ fn engine<S: StateStore + Clone + 'static>(config: &Config, path: &Path, store: 
 }
 
 fn open_store(config: &Config) -> anyhow::Result<SledStore> {
-    let path = &config.state.path;
-    std::fs::create_dir_all(path).with_context(|| format!("cannot create state directory {}", path.display()))?;
-    SledStore::open(path).map_err(|e| match e {
+    // Creates state.path 0700 when missing; refuses a store that lost its records.
+    SledStore::from_config(&config.state).map_err(|e| match e {
         StateError::Locked { .. } => anyhow::anyhow!("{e}; stop it or use its admin commands"),
         other => anyhow::anyhow!(other),
     })

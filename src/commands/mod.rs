@@ -5,6 +5,7 @@ pub mod cycle;
 pub mod demo;
 pub mod directory;
 mod plan_view;
+pub mod state;
 
 use std::path::Path;
 use std::process::ExitCode;

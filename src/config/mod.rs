@@ -312,6 +312,11 @@ pub struct SafetyConfig {
 #[derive(Debug, Clone)]
 pub struct StateConfig {
     pub path: PathBuf,
+    /// At most this often (after a committed cycle), a snapshot of the state is written to
+    /// `<path>/snapshots`; also after the first cycle and whenever the held operations change.
+    pub snapshot_every: Duration,
+    /// Snapshots kept (the newest); 0 writes none.
+    pub snapshots_keep: usize,
 }
 
 #[derive(Debug, Clone)]

@@ -122,6 +122,9 @@ pub struct RawSafety {
 #[serde(deny_unknown_fields)]
 pub struct RawState {
     pub path: Option<PathBuf>,
+    #[serde(default, with = "humantime_serde")]
+    pub snapshot_every: Option<Duration>,
+    pub snapshots_keep: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

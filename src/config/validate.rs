@@ -65,7 +65,7 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
         target,
         schedule: schedule(raw.schedule)?,
         safety: safety(raw.safety)?,
-        state: state(raw.state, base_dir),
+        state: state(raw.state, base_dir)?,
         metrics: metrics(raw.metrics)?,
         logging: logging(raw.logging)?,
         admin: super::AdminConfig {
@@ -182,9 +182,18 @@ fn safety(raw: RawSafety) -> Result<SafetyConfig, ConfigError> {
     Ok(SafetyConfig { max_deactivations: max as u64, max_deactivation_percent: percent, delete_after })
 }
 
-fn state(raw: RawState, base_dir: &Path) -> StateConfig {
+fn state(raw: RawState, base_dir: &Path) -> Result<StateConfig, ConfigError> {
     let path = raw.path.unwrap_or_else(|| PathBuf::from("/var/lib/zoomsync"));
-    StateConfig { path: if path.is_absolute() { path } else { base_dir.join(path) } }
+    let every = raw.snapshot_every.unwrap_or(Duration::from_secs(24 * 3600));
+    let keep = raw.snapshots_keep.unwrap_or(3);
+    if !(0..=1000).contains(&keep) {
+        return Err(ConfigError::invalid("state.snapshots_keep", "must be between 0 and 1000"));
+    }
+    Ok(StateConfig {
+        path: if path.is_absolute() { path } else { base_dir.join(path) },
+        snapshot_every: positive_duration("state.snapshot_every", every)?,
+        snapshots_keep: keep as usize,
+    })
 }
 
 fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {

@@ -67,17 +67,45 @@ pub async fn serve(
 }
 
 async fn answer(stream: UnixStream, store: &SledStore, triggers: &mpsc::Sender<Trigger>) -> std::io::Result<()> {
+    reply(stream, |request| handle(request, store, triggers)).await
+}
+
+/// Reads one request line and writes the handler's response.
+async fn reply(stream: UnixStream, handler: impl FnOnce(AdminRequest) -> AdminResponse) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     BufReader::new(read).read_line(&mut line).await?;
     let response = match serde_json::from_str::<AdminRequest>(&line) {
-        Ok(request) => handle(request, store, triggers),
+        Ok(request) => handler(request),
         Err(e) => AdminResponse { ok: false, output: format!("bad request: {e}") },
     };
     let mut text = serde_json::to_string(&response).unwrap_or_else(|_| r#"{"ok":false,"output":"encoding"}"#.into());
     text.push('\n');
     write.write_all(text.as_bytes()).await?;
     write.shutdown().await
+}
+
+/// While the daemon refuses its state store: every request is answered with the refusal
+/// (so `zoomsync status`, `sync --now`, `approve` print why and exit 1).
+pub async fn serve_refusal(listener: UnixListener, refusal: String, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin socket accept failed");
+                    continue;
+                }
+            },
+        };
+        let output = format!("the zoomsync daemon runs no cycle: {refusal}\n");
+        tokio::spawn(async move {
+            if let Err(e) = reply(stream, |_| AdminResponse { ok: false, output }).await {
+                tracing::warn!(error = %e, "admin request failed");
+            }
+        });
+    }
 }
 
 fn handle(request: AdminRequest, store: &SledStore, triggers: &mpsc::Sender<Trigger>) -> AdminResponse {

@@ -19,8 +19,9 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{self, ConfigError};
-use crate::state::StateError;
+use crate::metrics::{CONNECTOR_QUARANTINED, STATE_INTEGRITY_OK};
 use crate::state::sled_store::SledStore;
+use crate::state::{Committed, StateError};
 
 /// Why a cycle was asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,9 +56,19 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     // moment the daemon looks up must stop it cleanly, not kill it.
     let signals = Signals::watch().map_err(|e| DaemonError::startup("signal handlers", e))?;
     let prometheus = http::install_recorder()?;
-    std::fs::create_dir_all(&config.state.path)
-        .map_err(|e| DaemonError::startup("state directory", format!("{}: {e}", config.state.path.display())))?;
-    let store = SledStore::open(&config.state.path)?;
+    // Creates state.path 0700 when missing; a store that does not match its integrity
+    // record (or that sled cannot read) is refused: no cycle runs on it.
+    let store = match SledStore::from_config(&config.state) {
+        Ok(store) => store,
+        Err(refused @ StateError::Integrity { .. }) => {
+            return refuse(config, config_path, signals, prometheus, refused).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    crate::sync::record_commit(&Committed {
+        last_snapshot: store.integrity_record().and_then(|r| r.last_snapshot).map(|s| s.written_at),
+        ..Default::default()
+    });
 
     let (trigger_tx, trigger_rx) = mpsc::channel::<Trigger>(1);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -93,6 +104,44 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     admin_server::unbind(&socket_path);
     tracing::info!("zoomsync daemon stopped");
     Ok(())
+}
+
+/// The state store cannot be trusted: run no cycle, but stay up and say so — the error in
+/// the journal, `zoomsync_state_integrity_ok 0` and `zoomsync_connector_quarantined 1` on
+/// /metrics (for the alert), /readyz 503, the admin socket answering every request with the
+/// refusal, READY=1 with the refusal as STATUS= (so systemd neither times out nor restarts
+/// it in a loop) — until SIGTERM, then exit 1 with the refusal (it never ran).
+async fn refuse(
+    config: config::Config,
+    config_path: PathBuf,
+    signals: Signals,
+    prometheus: metrics_exporter_prometheus::PrometheusHandle,
+    refused: StateError,
+) -> Result<(), DaemonError> {
+    let message = refused.to_string();
+    tracing::error!("{message}");
+    metrics::gauge!(STATE_INTEGRITY_OK).set(0.0);
+    metrics::gauge!(CONNECTOR_QUARANTINED).set(1.0);
+    let (trigger_tx, _no_worker) = mpsc::channel::<Trigger>(1);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (reload_tx, _no_reload) = watch::channel(config.clone());
+    if let Some(listen) = config.metrics.listen {
+        http::serve(listen, prometheus, Arc::new(AtomicBool::new(false)), shutdown_rx.clone()).await?;
+    }
+    let socket_path = config.admin.socket.clone();
+    let admin = admin_server::bind(&socket_path)?;
+    tokio::spawn(admin_server::serve_refusal(admin, message.clone(), shutdown_rx.clone()));
+    tokio::spawn(signals.handle(config_path, trigger_tx, shutdown_tx, reload_tx));
+    notify::watchdog(shutdown_rx.clone());
+    notify::ready(&format!("REFUSING to sync: {message}"));
+    tracing::warn!(
+        "zoomsync daemon refuses to sync until the state is restored; stop it, then `zoomsync state restore`"
+    );
+    let mut stop = shutdown_rx;
+    let _ = stop.wait_for(|s| *s).await;
+    notify::stopping();
+    admin_server::unbind(&socket_path);
+    Err(DaemonError::State(refused))
 }
 
 /// The daemon's signals, registered at once (tokio installs a handler when a stream is

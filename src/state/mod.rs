@@ -4,9 +4,18 @@
 //! The store is the record of what we pushed, not the truth: a full reconcile re-reads the
 //! target and repairs it. Every successful write is committed at once (per operation), so a
 //! crash loses at most the operation in flight, which the next cycle sees again.
+//!
+//! A store that is lost is not a store that is empty: the sled store keeps an integrity
+//! record beside it (`integrity`) and refuses to open when the database no longer matches
+//! it, and writes periodic snapshots (`snapshot`) that `zoomsync state restore` brings back.
 
+pub mod integrity;
 pub mod memory;
 pub mod sled_store;
+pub mod snapshot;
+
+use std::path::Path;
+
 use crate::model::{Anchor, FailureRecord, HistoryRecord, KnownGroup, KnownUser, Meta, ScimUser, UnixTime};
 
 /// Current on-disk layout. A store with another version is refused, not guessed at.
@@ -23,6 +32,41 @@ pub enum StateError {
     Storage(String),
     #[error("state record {key} is corrupt: {detail}")]
     Corrupt { key: String, detail: String },
+    /// The store is not what its integrity record says it was (emptied, truncated,
+    /// replaced, deleted) or cannot be opened at all (sled reports or panics on corrupt
+    /// data). Nothing may run on it: held operations and the managed set would be forgotten.
+    #[error("state store {path} cannot be trusted: {detail}. Nothing was sent to Zoom. To recover: {recovery}")]
+    Integrity { path: String, detail: String, recovery: String },
+}
+
+/// What [`StateStore::commit_cycle`] recorded, for metrics and logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// When the newest snapshot was written (this cycle or before), if there is one.
+    pub last_snapshot: Option<UnixTime>,
+    /// The snapshot this commit wrote.
+    pub snapshot_written: Option<std::path::PathBuf>,
+    /// A snapshot was due but could not be written (the cycle itself is committed).
+    pub snapshot_error: Option<String>,
+}
+
+/// Creates the state directory (and missing parents) owner-only (0700), as systemd's
+/// `StateDirectoryMode=0700` does, so a store created outside systemd is not world-readable.
+/// An existing directory is left as it is, with a warning when others can read it.
+pub fn ensure_dir(path: &Path) -> Result<(), StateError> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|e| StateError::Storage(format!("cannot create state directory {}: {e}", path.display())))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "state directory is readable by others; chmod 700 it");
+        }
+    }
+    Ok(())
 }
 
 /// Storage for sync state. Implementations commit each call durably enough that a crash
@@ -55,6 +99,20 @@ pub trait StateStore: Send + Sync {
     fn history(&self, filter: &HistoryFilter, limit: usize) -> Result<Vec<HistoryRecord>, StateError>;
 
     fn flush(&self) -> Result<(), StateError>;
+
+    /// Called before a cycle's first write: the store notes that a cycle began (sled: bumps
+    /// the generation kept inside it), so a crash mid-cycle is not taken for lost records.
+    /// Stores without an integrity record do nothing.
+    fn begin_cycle(&self) -> Result<(), StateError> {
+        Ok(())
+    }
+
+    /// Called once a cycle's writes are flushed: records what the store now holds (sled: the
+    /// integrity record beside it) and writes a snapshot when one is due. Stores without an
+    /// integrity record do nothing.
+    fn commit_cycle(&self) -> Result<Committed, StateError> {
+        Ok(Committed::default())
+    }
 }
 
 /// What `history` asks for.

@@ -21,7 +21,7 @@ mod shutdown;
 
 pub use engine::{Engine, EngineError, GroupSync, Progress};
 pub use in_scope::{InScope, users_in_scope};
-pub use record::record_cycle_error;
+pub use record::{record_commit, record_cycle_error};
 pub use report::{
     CycleOutcome, CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult, ReconcileSummary, ResultKind,
 };
@@ -58,6 +58,9 @@ pub struct CycleOptions {
     pub dry_run: bool,
     /// Act on this anchor only (`provision`): no group step.
     pub only: Option<Anchor>,
+    /// Full reconcile, its repairs and adoptions written, then stop: nothing is planned or
+    /// sent to the target (`state rebuild`). Implies the reconcile.
+    pub reconcile_only: bool,
 }
 
 impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
@@ -66,14 +69,23 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
     pub async fn run_cycle(&self, options: &CycleOptions, shutdown: &Shutdown) -> Result<CycleReport, CycleError> {
         self.target.begin_cycle();
         let mut cycle = Cycle::begin(&self.store, options)?;
+        if !options.dry_run {
+            // Before the first write: a crash from here on is not taken for lost records.
+            self.store.begin_cycle()?;
+        }
         let with_groups = self.groups.is_some() && options.only.is_none();
         let read = read::both_sides(self, with_groups).await?;
         let (desired, mut state, mut groups) = cycle.scope(read, self.groups.as_ref());
-        if cycle.reconcile_due() {
+        if cycle.reconcile_due() || options.reconcile_only {
             if let Err(fatal) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {
                 cycle.report.fatal = Some(fatal.to_string());
                 return record::finish(self, cycle, &state);
             }
+        }
+        if options.reconcile_only && !options.dry_run {
+            cycle.meta.cycle_counter = cycle.report.cycle;
+            self.store.put_meta(&cycle.meta)?;
+            return record::finish(self, cycle, &state);
         }
         let plan = cycle.plan(&self.limits, desired, &state);
         if let Some(step) = &mut groups {

@@ -1,5 +1,6 @@
 //! The last stage: record how the cycle ended — meta (last success, summary, connector
-//! quarantine), metrics, history retention, flush.
+//! quarantine), metrics, history retention, flush, and the commit (the integrity record
+//! beside the store, and a snapshot when one is due).
 
 use metrics::{counter, gauge, histogram};
 
@@ -11,7 +12,7 @@ use crate::model::{FailureClass, FailureRecord, Meta};
 use crate::plan::quarantine::connector_after;
 use crate::scim::Target;
 use crate::source::Directory;
-use crate::state::StateStore;
+use crate::state::{Committed, StateStore};
 
 pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine: &Engine<D, T, S>,
@@ -49,7 +50,21 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
         engine.store.trim_history(HISTORY_RETAIN)?;
     }
     engine.store.flush()?;
+    match engine.store.commit_cycle() {
+        Ok(committed) => record_commit(&committed),
+        // The cycle's writes are flushed; the previous record still describes an older
+        // generation of this store, which opens (a store ahead of its record is accepted).
+        Err(e) => tracing::error!(error = %e, "state integrity record not written"),
+    }
     Ok(report)
+}
+
+/// The store is trusted (it opened and committed); when its newest snapshot was written.
+pub fn record_commit(committed: &Committed) {
+    gauge!(STATE_INTEGRITY_OK).set(1.0);
+    if let Some(t) = committed.last_snapshot {
+        gauge!(STATE_LAST_SNAPSHOT_TIMESTAMP_SECONDS).set(t as f64);
+    }
 }
 
 /// Quarantined objects by error class (bounded metric labels; every class reported, zeros too).

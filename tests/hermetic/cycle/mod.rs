@@ -29,7 +29,7 @@
 //!   write) and finished by a new engine on the same store; lost answers, 5xx and 429s
 //!   retried without duplicates.
 
-mod directory;
+pub mod directory;
 mod target;
 mod world;
 
