@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use super::{GroupStep, Members};
-use crate::model::{Anchor, HistoryRecord, KnownGroup, KnownUser, UnixTime};
+use crate::model::{Anchor, HistoryRecord, KnownGroup, KnownUser, RemoteGroup, UnixTime};
 use crate::plan::groups::{self, GroupChange, GroupOp, GroupPlan};
 use crate::scim::{ScimError, Target};
 use crate::state::{StateError, StateStore};
@@ -161,40 +161,54 @@ async fn execute<T: Target>(
 }
 
 /// Finds the Zoom group by name (a group that exists is linked, never duplicated) or
-/// creates it, and records it as known.
+/// creates it, and records it as known. A group found carrying zoomsync's mark for this
+/// directory group (generic SCIM: `externalId` = its anchor, set when zoomsync created it)
+/// is recorded as created, so `delete_created` still applies after a state loss; any other
+/// group found is only linked, never deleted.
 async fn link<T: Target>(
     target: &T,
     known: &mut HashMap<Anchor, KnownGroup>,
     owners: &HashMap<&str, &Anchor>,
     op: &GroupOp,
 ) -> Result<(&'static str, Option<String>), ScimError> {
-    let (remote, created) = match target.find_group(&op.zoom_name).await? {
-        Some(found) => (target.get_group(&found.id).await.unwrap_or(found), false),
-        None => match target.create_group(&op.zoom_name).await {
-            Ok(g) => (g, true),
+    let remote = match target.find_group(&op.zoom_name).await? {
+        Some(found) => target.get_group(&found.id).await.unwrap_or(found),
+        None => match target.create_group(&op.anchor, &op.zoom_name).await {
+            Ok(created) => {
+                known.insert(op.anchor.clone(), record(op, created, owners, true));
+                return Ok(("group_create", None));
+            }
             // The name is taken after all (created meanwhile, or by a create whose answer
-            // was lost): the client found it; link it.
-            Err(e @ ScimError::Conflict { .. }) => (target.find_group(&op.zoom_name).await?.ok_or(e)?, false),
+            // was lost, which the mark recognises): the client found it; link it.
+            Err(e @ ScimError::Conflict { .. }) => target.find_group(&op.zoom_name).await?.ok_or(e)?,
             Err(e) => return Err(e),
         },
     };
-    // Members the target lists that are users we manage count as pushed, so the ones the
-    // group must not hold (not in the directory group, deactivated) are removed; others are
-    // left alone.
+    let ours = remote.marked_for(&op.anchor);
+    let detail = match ours {
+        true => "linked a group zoomsync created (marked with the directory group's anchor)",
+        false => "linked an existing group",
+    };
+    known.insert(op.anchor.clone(), record(op, remote, owners, ours));
+    Ok(("group_link", Some(detail.into())))
+}
+
+/// The state record of a group just linked or created. Members the target lists that are
+/// users zoomsync manages count as pushed, so the ones the group must not hold (not in the
+/// directory group, deactivated) are removed; others are left alone.
+fn record(op: &GroupOp, remote: RemoteGroup, owners: &HashMap<&str, &Anchor>, created: bool) -> KnownGroup {
     let members = remote
         .members
         .iter()
         .flatten()
         .filter_map(|id| owners.get(id.as_str()).map(|a| ((*a).clone(), id.clone())))
         .collect();
-    let record = KnownGroup {
+    KnownGroup {
         anchor: op.anchor.clone(),
         dn: op.dn.clone(),
         zoom_id: remote.id,
         zoom_name: remote.display_name,
         created,
         members,
-    };
-    known.insert(op.anchor.clone(), record);
-    Ok(if created { ("group_create", None) } else { ("group_link", Some("linked an existing group".into())) })
+    }
 }
