@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
+use futures::StreamExt;
+
 use super::cycle::Cycle;
 use super::read::State;
 use super::{CycleError, Engine, ReconcileSummary};
-use futures::StreamExt;
-
 use crate::model::{Anchor, KnownUser, RemoteUser, ScimUser};
 use crate::plan::Desired;
 use crate::plan::reconcile::{self, RepairKind};
