@@ -5,10 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use zoomsync::config::Config;
-use zoomsync::model::Anchor;
-use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, root_dse};
-use zoomsync::sync::{InScope, users_in_scope};
+use zoomsync::config::{Config, SourceConfig};
+use zoomsync::model::{Anchor, Filter};
+use zoomsync::source::groups::dump_request;
+use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, ReadEnd, ldif, root_dse};
+use zoomsync::sync::{GroupSync, InScope, users_in_scope};
 
 use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, peak_rss_mib};
 
@@ -114,26 +115,87 @@ pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let (_, _, read) = read(&config).await?;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    match format {
+    let (read, groups_incomplete) = match format {
         DumpFormat::Json => {
+            let (_, _, read) = read(&config).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             serde_json::to_writer_pretty(&mut out, read.snapshot())?;
             writeln!(out)?;
+            out.flush()?;
+            (read, None)
         }
-        DumpFormat::Ldif => {
-            source::ldif::write_users(&mut out, &config.directory.decode, &read.snapshot().users)?;
-        }
-    }
-    out.flush()?;
+        DumpFormat::Ldif => dump_ldif(&config).await?,
+    };
     for r in &read.snapshot().rejected {
         eprintln!("rejected {}: {}", r.dn, r.reason);
     }
-    Ok(match read {
-        DirectoryRead::Complete(_) => ExitCode::SUCCESS,
-        DirectoryRead::Incomplete { reason, .. } => {
-            eprintln!("zoomsync: read INCOMPLETE: {reason}");
-            ExitCode::from(EXIT_INCOMPLETE)
+    let mut code = ExitCode::SUCCESS;
+    if let DirectoryRead::Incomplete { reason, .. } = &read {
+        eprintln!("zoomsync: read INCOMPLETE: {reason}");
+        code = ExitCode::from(EXIT_INCOMPLETE);
+    }
+    if let Some(reason) = groups_incomplete {
+        eprintln!("zoomsync: group read INCOMPLETE: {reason}");
+        code = ExitCode::from(EXIT_INCOMPLETE);
+    }
+    Ok(code)
+}
+
+/// The configured user filter as the LDIF source evaluates it.
+fn user_filter(config: &Config) -> Option<Filter> {
+    match &config.directory.source {
+        SourceConfig::Ldap(l) => Filter::parse(&l.user_filter).ok(),
+        SourceConfig::Ldif { filter, .. } => Some(filter.clone()),
+    }
+}
+
+/// `dump --format ldif`: a fixture. Read back with `kind = "ldif"`, the same `user_filter`
+/// and the same `[groups]`, it gives the same users and groups: each user carries what
+/// decode keeps plus every attribute the filter tests (objectClass...), and with `[groups]`
+/// every group entry `class_filter` matches follows with its name, anchor, member DNs and
+/// the attributes its filters test. Users the filter would not match in a file (a server
+/// matching `objectCategory=person` against a DN) are written and warned about. Returns
+/// the user read and, when the group read was cut short, why.
+async fn dump_ldif(config: &Config) -> anyhow::Result<(DirectoryRead, Option<String>)> {
+    let filter = user_filter(config);
+    let mut directory_config = config.directory.clone();
+    if let Some(f) = &filter {
+        directory_config.decode.keep_attributes.extend(f.attributes().into_iter().map(String::from));
+    }
+    let rules = directory_config.decode.clone();
+    let directory = AnyDirectory::from_config(&directory_config);
+    let decoder = Decoder::new(rules.clone());
+    let read = source::read_users(&directory, &decoder).await?;
+    let mut groups = Vec::new();
+    let mut groups_incomplete = None;
+    if let Some(settings) = GroupSync::from_config(config) {
+        let request = dump_request(&settings.config, &decoder);
+        let end = directory.search(std::slice::from_ref(&request), &mut |_, entry| groups.push(entry)).await?;
+        if let ReadEnd::Incomplete { reason } = end {
+            groups_incomplete = Some(reason);
         }
-    })
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    ldif::write_header(&mut out)?;
+    let mut unmatched = 0;
+    for user in &read.snapshot().users {
+        let entry = ldif::user_entry(&rules, user);
+        if filter.as_ref().is_some_and(|f| !f.matches(&entry)) {
+            unmatched += 1;
+        }
+        ldif::write_entry(&mut out, &entry)?;
+    }
+    for entry in &groups {
+        ldif::write_entry(&mut out, entry)?;
+    }
+    out.flush()?;
+    if unmatched > 0 {
+        eprintln!(
+            "zoomsync: warning: {unmatched} of {} users written do not match directory.user_filter when a file is read \
+             (the server matched them, e.g. AD's objectCategory=person against a DN); read back with kind = \"ldif\" \
+             and the same filter they are left out: use a filter their attributes satisfy",
+            read.snapshot().users.len()
+        );
+    }
+    Ok((read, groups_incomplete))
 }

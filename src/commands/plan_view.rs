@@ -120,14 +120,18 @@ fn show_groups(g: &GroupReport) {
             GroupChange::Members { anchors, remove: false, .. } => format!("+{} members", anchors.len()),
             GroupChange::Rename { from } => format!("from {from:?}"),
             GroupChange::Link => "find by name or create".to_string(),
-            GroupChange::Delete => "created by zoomsync, gone from the directory".to_string(),
-            GroupChange::Unlink => "gone from the directory; the Zoom group is kept".to_string(),
+            GroupChange::Delete => "created by zoomsync, no longer pushed (gone from the directory or from \
+                                     groups.names/filter): deleted"
+                .to_string(),
+            GroupChange::Unlink => "no longer pushed; not created by zoomsync, so the group is kept".to_string(),
         };
         println!("{:<13} {:<30} {what}", op.change.name(), op.zoom_name);
     }
     let (added, removed) = g.plan.member_counts();
     println!(
-        "group totals: {} operations, +{added} -{removed} members, {} members not on Zoom (disabled, failing), {} removals and {} group deletions withheld",
+        "group totals: {} operations, +{added} -{removed} members, {} members not active on the target yet (being \
+         created or reactivated, failing), {} removals withheld (read incomplete, or a deactivation held or not done \
+         yet), {} group deletions withheld",
         g.plan.ops.len(),
         g.plan.awaiting_user,
         g.plan.removals_withheld,

@@ -45,6 +45,31 @@ impl Filter {
         Ok(f)
     }
 
+    /// The attribute names the filter tests, each once (first spelling kept), in order: what
+    /// an entry must carry for the filter to see it as the server did.
+    pub fn attributes(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let mut stack = vec![self];
+        while let Some(f) = stack.pop() {
+            let attr = match f {
+                Self::And(fs) | Self::Or(fs) => {
+                    stack.extend(fs.iter().rev());
+                    continue;
+                }
+                Self::Not(inner) => {
+                    stack.push(inner);
+                    continue;
+                }
+                Self::Equal(a, _) | Self::Present(a) | Self::GreaterOrEqual(a, _) | Self::LessOrEqual(a, _) => a,
+                Self::Substring { attr, .. } | Self::Extensible { attr, .. } => attr,
+            };
+            if !attr.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(attr)) {
+                out.push(attr);
+            }
+        }
+        out
+    }
+
     pub fn matches(&self, entry: &RawEntry) -> bool {
         match self {
             Self::And(fs) => fs.iter().all(|f| f.matches(entry)),
@@ -264,6 +289,22 @@ mod tests {
         for (text, want) in cases {
             let f = Filter::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(f.matches(&person()), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn attributes_tested() {
+        let cases: [(&str, &[&str]); 4] = [
+            ("(objectClass=inetOrgPerson)", &["objectClass"]),
+            (
+                "(&(objectClass=user)(!(objectclass=computer))(|(mail=*@x.org)(uid>=a))(uac:1.2.840.113556.1.4.803:=2))",
+                &["objectClass", "mail", "uid", "uac"],
+            ),
+            ("(&(objectCategory=person)(objectClass=user))", &["objectCategory", "objectClass"]),
+            ("(memberOf=cn=zoom,ou=groups)", &["memberOf"]),
+        ];
+        for (text, want) in cases {
+            assert_eq!(Filter::parse(text).unwrap().attributes(), want, "{text}");
         }
     }
 

@@ -118,6 +118,16 @@ pub struct RemoteUser {
     pub privileged: bool,
     /// Zoom "pending": invited, not yet activated; cannot be deactivated.
     pub pending: bool,
+    /// `externalId` as the target returned it (generic SCIM: the anchor zoomsync set; Zoom
+    /// does not return one).
+    pub external_id: Option<String>,
+}
+
+impl RemoteUser {
+    /// Whether the user carries zoomsync's mark for this anchor (`externalId`, generic SCIM).
+    pub fn marked_for(&self, anchor: &super::Anchor) -> bool {
+        self.external_id.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(anchor.as_str()))
+    }
 }
 
 /// A group found on (or created on) the target.
@@ -128,6 +138,16 @@ pub struct RemoteGroup {
     /// Member user ids when the target lists them (generic SCIM servers do; Zoom's GET
     /// group does not), so a linked group's existing members can be taken into account.
     pub members: Option<Vec<String>>,
+    /// `externalId` as the target returned it: on the generic profile, the directory group's
+    /// anchor marks a group zoomsync created (Zoom keeps no group externalId).
+    pub external_id: Option<String>,
+}
+
+impl RemoteGroup {
+    /// Whether the group carries zoomsync's mark for this directory group: created by it.
+    pub fn marked_for(&self, anchor: &super::Anchor) -> bool {
+        self.external_id.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(anchor.as_str()))
+    }
 }
 
 /// One membership PATCH: only adds or only removes (Zoom documents each PatchOp shape on its

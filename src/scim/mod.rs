@@ -86,6 +86,11 @@ pub trait Target: Send + Sync {
     /// DELETE /Users/{id}.
     fn delete_user(&self, id: &str) -> impl Future<Output = Result<(), ScimError>> + Send;
 
+    /// Marks a user zoomsync adopted (found, not created) as its own, as `create_user`
+    /// marks the ones it creates: `externalId` = anchor on the generic profile (one PATCH);
+    /// nothing on Zoom, whose externalId is its own user id.
+    fn mark_user(&self, id: &str, anchor: &Anchor) -> impl Future<Output = Result<(), ScimError>> + Send;
+
     /// GET /Users/{id}.
     fn get_user(&self, id: &str) -> impl Future<Output = Result<RemoteUser, ScimError>> + Send;
 
@@ -101,8 +106,15 @@ pub trait Target: Send + Sync {
     /// GET /Groups/{id} (members only where the target returns them).
     fn get_group(&self, id: &str) -> impl Future<Output = Result<RemoteGroup, ScimError>> + Send;
 
-    /// POST /Groups with no members (members follow in PATCH batches).
-    fn create_group(&self, display_name: &str) -> impl Future<Output = Result<RemoteGroup, ScimError>> + Send;
+    /// POST /Groups with no members (members follow in PATCH batches). `anchor` (the
+    /// directory group's) goes out as `externalId` where the profile keeps one (generic
+    /// SCIM), marking the group as created by zoomsync so the mark outlives a state loss;
+    /// Zoom keeps no group externalId, so its groups carry no mark.
+    fn create_group(
+        &self,
+        anchor: &Anchor,
+        display_name: &str,
+    ) -> impl Future<Output = Result<RemoteGroup, ScimError>> + Send;
 
     /// PATCH /Groups/{id} replacing displayName.
     fn rename_group(&self, id: &str, display_name: &str) -> impl Future<Output = Result<(), ScimError>> + Send;

@@ -78,7 +78,13 @@ pub fn parse_user(v: &Value) -> Option<RemoteUser> {
         },
         privileged: is_privileged(v),
         pending: is_pending(v),
+        external_id: external_id(v),
     })
+}
+
+/// `externalId`, when the resource carries a non-empty one.
+fn external_id(v: &Value) -> Option<String> {
+    v.get("externalId").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// The resources of a ListResponse and its `totalResults`; `None` when it is not one.
@@ -116,7 +122,7 @@ pub fn parse_group(v: &Value) -> Option<RemoteGroup> {
             .filter_map(|m| m.get("value").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string))
             .collect()
     });
-    Some(RemoteGroup { id, display_name, members })
+    Some(RemoteGroup { id, display_name, members, external_id: external_id(v) })
 }
 
 /// One page of a group ListResponse: the groups and `totalResults`. `None` when it is not one.
@@ -160,9 +166,12 @@ mod tests {
         let u = parse_user(&trimmed).unwrap();
         assert!(!u.privileged && u.user.active);
         assert_eq!(u.user.fields.len(), 2);
-        let generic = json!({"id": "g", "userName": "c", "emails": [{"value": "c@x.org", "primary": true}]});
+        assert_eq!(u.external_id, None);
+        let generic =
+            json!({"id": "g", "userName": "c", "externalId": "a-1", "emails": [{"value": "c@x.org", "primary": true}]});
         let u = parse_user(&generic).unwrap();
         assert_eq!(u.user.get(Field::WorkEmail), Some("c@x.org"));
+        assert_eq!(u.external_id.as_deref(), Some("a-1"));
         assert!(u.user.active);
         assert_eq!(parse_user(&json!({"userName": "no id"})), None);
         assert!(parse_user(&json!({"id": "p", "status": "Pending"})).unwrap().pending);
@@ -183,6 +192,11 @@ mod tests {
         let zoom = json!({"id": "g&1", "displayName": "Eng", "meta": {"resourceType": "Group"}});
         let g = parse_group(&zoom).unwrap();
         assert_eq!((g.id.as_str(), g.display_name.as_str(), g.members), ("g&1", "Eng", None));
+        assert_eq!(g.external_id, None);
+        let anchor = |a: &str| crate::model::Anchor::new(a).unwrap();
+        let marked = parse_group(&json!({"id": "g", "externalId": "A-1"})).unwrap();
+        assert!(marked.marked_for(&anchor("a-1")) && !marked.marked_for(&anchor("a-2")));
+        assert!(!parse_group(&json!({"id": "g", "externalId": ""})).unwrap().marked_for(&anchor("x")));
         let generic = json!({"id": "g2", "displayName": "Ops", "members": [
             {"value": "u1", "$ref": "../Users/u1"}, {"value": "u2", "type": "User"},
             {"value": "g9", "type": "group"}, {"display": "no value"}]});

@@ -3,8 +3,8 @@
 //! - `zoom`: create = POST core + enterprise schemas, never `externalId` (Zoom's
 //!   `externalId eq` means Zoom's own id); update = PUT with `schemas` and only the changed
 //!   attributes (Zoom's PUT is a partial update), a cleared attribute sent as "".
-//! - `scim` (RFC 7644): create carries `externalId` = anchor; update = PATCH with one
-//!   operation per change at [`Field::scim_path`].
+//! - `scim` (RFC 7644): create carries `externalId` = anchor (an adopted user gets it by a
+//!   PATCH of its own); update = PATCH with one operation per change at [`Field::scim_path`].
 //!
 //! Only managed attributes are ever sent (scim2-server rejects unknown ones with 400).
 
@@ -115,6 +115,11 @@ pub fn scim_patch_body(changes: &[Change]) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": ops})
 }
 
+/// Generic PATCH setting `externalId` (an adopted user gets the anchor a created one has).
+pub fn external_id_body(anchor: &Anchor) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "externalId", "value": anchor.as_str()}]})
+}
+
 /// PATCH `active` — the one PATCH Zoom supports on users (capital-O `Operations`).
 pub fn active_body(active: bool) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": active}]})
@@ -203,6 +208,15 @@ mod tests {
             ])
         );
         assert_eq!(b["schemas"], json!([PATCH_OP]));
+    }
+
+    #[test]
+    fn external_id_patch_sets_the_anchor() {
+        let anchor = Anchor::new("4C2D-01").unwrap();
+        assert_eq!(
+            external_id_body(&anchor),
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "externalId", "value": "4c2d-01"}]})
+        );
     }
 
     #[test]

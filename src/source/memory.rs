@@ -45,7 +45,8 @@ impl LocalEntries for MemoryDirectory {
 
 impl Directory for MemoryDirectory {
     async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
-        stream_local(self, &self.filter, on_entry)
+        stream_local(self, &self.filter, on_entry)?;
+        Ok(ReadEnd::Complete)
     }
 
     async fn search(

@@ -225,18 +225,22 @@ pub(crate) trait LocalEntries {
 }
 
 /// [`Directory::stream`] of a local directory: the entries `filter` keeps, in order (a lent
-/// entry is cloned only when it is kept).
+/// entry is cloned only when it is kept). Returns (entries read, entries kept): a local
+/// source that keeps none is worth a warning.
 pub(crate) fn stream_local(
     entries: &impl LocalEntries,
     filter: &crate::model::Filter,
     on_entry: &mut (dyn FnMut(RawEntry) + Send),
-) -> Result<ReadEnd, SourceError> {
+) -> Result<(usize, usize), SourceError> {
+    let (mut read, mut kept) = (0usize, 0usize);
     entries.each_entry(&mut |entry| {
+        read += 1;
         if filter.matches(&entry) {
+            kept += 1;
             on_entry(entry.into_owned());
         }
     })?;
-    Ok(ReadEnd::Complete)
+    Ok((read, kept))
 }
 
 /// [`Directory::search`] of a local directory: one pass over the entries per request, each

@@ -283,6 +283,12 @@ async fn adopt<T: Target, S: StateStore>(
             want.user_name(),
         )));
     }
+    // Marked as ours like a user zoomsync creates (generic SCIM: externalId = anchor) before
+    // anything is recorded: if the mark fails, nothing is adopted, and the next cycle's create
+    // meets the same 409 and tries again.
+    if !remote.marked_for(&op.anchor) {
+        ctx.target.mark_user(&remote.id, &op.anchor).await?;
+    }
     let view = remote_view(&ScimUser::default(), &remote);
     let mut known = record(op, &remote.id, &view, Origin::Adopted, fingerprint(&view, ctx.create_only), ctx.now);
     known.privileged = remote.privileged;

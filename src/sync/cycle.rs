@@ -86,11 +86,11 @@ impl<'o> Cycle<'o> {
     }
 
     /// A dry run ends here: the report carries the whole plan, the group plan included
-    /// (members of users the plan creates count as adds).
+    /// (as the planned user operations would leave the users: members of users the plan
+    /// creates or reactivates count as adds, of users it deactivates as removals).
     pub fn planned(mut self, plan: Plan, groups: Option<GroupStep<'_>>, state: &State) -> CycleReport {
         if let (Some(step), Some(report)) = (&groups, &mut self.report.groups) {
-            let creates = plan.ops.iter().filter(|op| op.action == plan::Action::Create).map(|op| &op.anchor);
-            report.plan = step.plan(step.user_ids(&state.known), creates);
+            report.plan = step.plan(&state.known, &plan.ops);
         }
         self.report.plan = plan;
         self.report.duration = self.started.elapsed();

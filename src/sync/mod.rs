@@ -75,7 +75,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
         }
         let with_groups = self.groups.is_some() && options.only.is_none();
         let read = read::both_sides(self, with_groups).await?;
-        let (desired, mut state, mut groups) = cycle.scope(read, self.groups.as_ref());
+        let (desired, mut state, groups) = cycle.scope(read, self.groups.as_ref());
         if cycle.reconcile_due() || options.reconcile_only {
             if let Err(fatal) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {
                 cycle.report.fatal = Some(fatal.to_string());
@@ -87,11 +87,9 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
             self.store.put_meta(&cycle.meta)?;
             return record::finish(self, cycle, &state);
         }
+        // A user whose deactivation is held stays active, so it keeps its groups until the
+        // deactivation is approved (`plan::groups::standing`).
         let plan = cycle.plan(&self.limits, desired, &state);
-        if let Some(step) = &mut groups {
-            // A user whose deactivation is held keeps its groups until it is approved.
-            step.keep.extend(plan.held.iter().map(|op| op.anchor.clone()));
-        }
         if options.dry_run {
             return Ok(cycle.planned(plan, groups, &state));
         }

@@ -1,13 +1,15 @@
 //! The full-reconcile stage: list every target user, load what was pushed for the known
-//! users, let the pure `plan::reconcile` decide the repairs, and write them (state and the
-//! cycle's loaded copy alike).
+//! users, let the pure `plan::reconcile` decide the repairs, mark the users it adopts as
+//! zoomsync's (as created ones are), and write them (state and the cycle's loaded copy alike).
 
 use std::collections::HashMap;
+
+use futures::StreamExt;
 
 use super::cycle::Cycle;
 use super::read::State;
 use super::{CycleError, Engine, ReconcileSummary};
-use crate::model::{Anchor, ScimUser};
+use crate::model::{Anchor, KnownUser, RemoteUser, ScimUser};
 use crate::plan::Desired;
 use crate::plan::reconcile::{self, RepairKind};
 use crate::scim::{ScimError, Target};
@@ -42,7 +44,15 @@ pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clon
             engine.store.remove_user(&gone.anchor)?;
         }
     }
-    for (record, view, kind) in repair.put {
+    let (adopted, drift): (Vec<_>, Vec<_>) = repair.put.into_iter().partition(|(_, _, k)| *k == RepairKind::Adopted);
+    let adopted = match dry_run {
+        true => adopted,
+        false => match mark_adopted(&engine.target, adopted, &remote, engine.concurrency).await {
+            Ok(marked) => marked,
+            Err(fatal) => return Ok(Err(fatal)),
+        },
+    };
+    for (record, view, kind) in drift.into_iter().chain(adopted) {
         match kind {
             RepairKind::Drift => summary.drift += 1,
             RepairKind::Adopted => summary.adopted += 1,
@@ -57,6 +67,41 @@ pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clon
         cycle.meta.last_full_reconcile = Some(cycle.now);
     }
     Ok(Ok(()))
+}
+
+/// Marks the adopted users as zoomsync's own, as created ones are (generic SCIM: externalId
+/// = anchor; nothing is sent for Zoom or for a user already carrying it), a few at a time.
+/// A user whose mark fails is not adopted here: the plan creates it, the create meets 409
+/// and the apply stage adopts (and marks) it. `Err`: a fatal error; nothing will work.
+async fn mark_adopted<T: Target>(
+    target: &T,
+    adopted: Vec<(KnownUser, ScimUser, RepairKind)>,
+    remote: &[RemoteUser],
+    concurrency: usize,
+) -> Result<Vec<(KnownUser, ScimUser, RepairKind)>, ScimError> {
+    let by_id: HashMap<&str, &RemoteUser> = remote.iter().map(|r| (r.id.as_str(), r)).collect();
+    let marks = adopted.into_iter().map(|(record, view, kind)| {
+        let marked = by_id.get(record.zoom_id.as_str()).is_some_and(|r| r.marked_for(&record.anchor));
+        async move {
+            let result = match marked {
+                true => Ok(()),
+                false => target.mark_user(&record.zoom_id, &record.anchor).await,
+            };
+            (record, view, kind, result)
+        }
+    });
+    let mut results = futures::stream::iter(marks).buffer_unordered(concurrency);
+    let mut out = Vec::new();
+    while let Some((record, view, kind, result)) = results.next().await {
+        match result {
+            Ok(()) => out.push((record, view, kind)),
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) => {
+                tracing::warn!(user = %record.user_name, error = %e, "not adopted by the reconcile: could not mark it as zoomsync's; the create will try again");
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The payloads last pushed for the known users still on the target (the only ones the

@@ -7,8 +7,10 @@
 //!   managed members, computed here from the test's own model; the DC's own in-chain answer
 //!   is cross-checked with ldapsearch. A user moved between two groups costs one remove and
 //!   one add PATCH; a cycle with no change sends no request at all; a user disabled in AD
-//!   is deactivated and stays in their groups. Flattened by zoomsync instead (expand, dry
-//!   run), the same groups give an empty plan and the cycle is reported.
+//!   is deactivated and leaves their groups in the same cycle (users disabled in AD from the
+//!   start are never created, never added and not counted as awaited). Flattened by
+//!   zoomsync instead (expand, dry run), the same groups give an empty plan and the cycle is
+//!   reported.
 //! - Group-based scope on AD: only members of the (nested) scoping group are created; one
 //!   leaver is deactivated and leaves its Zoom groups; more leavers than
 //!   `safety.max_deactivations` are held, and so are their group memberships.
@@ -218,8 +220,8 @@ fn twenty_groups() -> Model {
     m
 }
 
-/// What every pushed Zoom group must hold: the flattened members that exist in Zoom
-/// (`created`: users enabled in AD at the first cycle; one disabled later stays a member).
+/// What every pushed Zoom group must hold: the flattened members that are active in Zoom
+/// (`created`: users enabled in AD and active on Zoom).
 fn expected_groups(model: &Model, pushed: &[String], created: &BTreeSet<usize>) -> BTreeMap<String, BTreeSet<String>> {
     pushed.iter().map(|g| (g.clone(), upns(model.flat(g).intersection(created).copied()))).collect()
 }
@@ -278,11 +280,9 @@ async fn nested_and_cyclic_ad_groups_pushed_in_chain_then_a_move_costs_one_remov
     assert_eq!(done(&report).get("group_create"), Some(&19));
     let total_members: usize = expected.values().map(BTreeSet::len).sum();
     assert_eq!((g.members_added, g.members_removed), (total_members, 0));
-    // Users disabled in AD are never created, so they have no Zoom id: the plan counts them
-    // as members "awaiting" one (every cycle, see the report).
-    let disabled_members: usize =
-        pushed.iter().map(|g| model.flat(g).iter().filter(|i| disabled_in_ad(**i)).count()).sum();
-    assert_eq!(g.plan.awaiting_user, disabled_members);
+    // Users disabled in AD are never created and never added: not members "awaiting" a
+    // Zoom user either (they would wait forever).
+    assert_eq!(g.plan.awaiting_user, 0);
     assert_eq!(wire.get(Route::CreateGroup.key()), Some(&19), "{wire:?}");
     assert_eq!(wire.get(Route::CreateUser.key()), Some(&(enabled.len() as u64)), "{wire:?}");
     assert_eq!(wire.get(Route::DeleteGroup.key()), None);
@@ -318,24 +318,26 @@ async fn nested_and_cyclic_ad_groups_pushed_in_chain_then_a_move_costs_one_remov
     assert_eq!(delta(&before, &world.zoom.request_counts()), BTreeMap::new(), "a no-change cycle is silent");
     assert!(done(&report).is_empty());
 
-    // User 25 (in G-low, so in G-mid and G-top too) disabled in AD: deactivated, and kept
-    // in its groups (a disabled user still in the directory group stays a member; zoomsync
-    // removes members only when they leave the group or the scope).
+    // User 25 (in G-low, so in G-mid and G-top too) disabled in AD: deactivated, and out of
+    // its three groups in the same cycle (a deactivated user holds no seat or licence group;
+    // it rejoins when it is enabled and reactivated).
     dc.disable_user(&samba::user_dn(25));
     let before = world.zoom.request_counts();
     let report = world.cycle("one disabled").await;
     assert_eq!(
         delta(&before, &world.zoom.request_counts()),
-        BTreeMap::from([(Route::GetUser.key(), 1), (Route::PatchUser.key(), 1)]),
-        "the deactivation (a GET for the owner/admin guard, a PATCH), no group request"
+        BTreeMap::from([(Route::GetUser.key(), 1), (Route::PatchUser.key(), 1), (Route::PatchGroup.key(), 3)]),
+        "the deactivation (a GET for the owner/admin guard, a PATCH), one remove PATCH per group"
     );
     assert_eq!(report.succeeded(Action::Deactivate), 1);
     assert_eq!(world.user_state(25), UserState::Inactive);
     let got = world.zoom_groups();
     for g in ["G-low", "G-mid", "G-top"] {
-        assert!(got[g].contains(&samba::upn(25)), "{g} keeps the deactivated user");
+        assert!(!got[g].contains(&samba::upn(25)), "{g} no longer holds the deactivated user");
     }
-    assert_eq!(got, expected_groups(&model, &pushed, &enabled));
+    let mut active = enabled.clone();
+    active.remove(&25);
+    assert_eq!(got, expected_groups(&model, &pushed, &active));
 
     // The same groups flattened by zoomsync from the `member` values (nesting = "expand", a
     // dry run): the plan it makes against what in_chain pushed is empty, and the cycle the
@@ -349,7 +351,7 @@ async fn nested_and_cyclic_ad_groups_pushed_in_chain_then_a_move_costs_one_remov
     let g = report.groups.as_ref().unwrap();
     assert!(g.plan.ops.is_empty(), "expand and in_chain agree: {:?}", g.plan.ops);
     assert_eq!((g.plan.removals_withheld, g.plan.deletions_withheld), (0, 0));
-    assert_eq!(g.plan.awaiting_user, disabled_members);
+    assert_eq!(g.plan.awaiting_user, 0);
     let mut cycles: Vec<Vec<String>> =
         g.cycles.iter().map(|c| c.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect()).collect();
     cycles.sort();

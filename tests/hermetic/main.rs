@@ -9,6 +9,7 @@ mod support;
 
 mod cli_check;
 mod cli_demo;
+mod cli_dump;
 mod cli_state;
 mod config_validation;
 mod cycle;

@@ -11,6 +11,11 @@ use zoomsync::model::MemberPatch;
 use zoomsync::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches, member_patch_body};
 use zoomsync::scim::{ScimClient, ScimError, Target};
 
+/// The directory group anchor a create carries (marked on a generic server, not on Zoom).
+fn group_anchor() -> zoomsync::model::Anchor {
+    zoomsync::model::Anchor::new("dn:cn=engineering,ou=groups").unwrap()
+}
+
 async fn emulator() -> (RunningEmulator, ScimClient) {
     let mut config = EmulatorConfig::unlimited();
     config.knobs.ids_with_ampersand = true;
@@ -45,9 +50,10 @@ async fn emulator_group_lifecycle() {
     let (emu, c) = emulator().await;
     assert_eq!(c.find_group("Engineering").await.unwrap(), None);
 
-    let g = c.create_group("Engineering").await.unwrap();
+    let g = c.create_group(&group_anchor(), "Engineering").await.unwrap();
     assert!(g.id.contains('&'), "knob makes ids contain &: {}", g.id);
     assert_eq!((g.display_name.as_str(), &g.members), ("Engineering", &None), "Zoom shows no members");
+    assert_eq!(g.external_id, None, "Zoom keeps no group externalId: no mark is sent");
     let stored = emu.group(&g.id).unwrap();
     assert_eq!((stored.display_name.as_str(), stored.members.len()), ("Engineering", 0));
 
@@ -59,18 +65,20 @@ async fn emulator_group_lifecycle() {
 
     // Zoom's only text for a taken name is 400 "Create group failed.": the client looks
     // the name up and says Conflict, naming the group that has it
-    let Err(ScimError::Conflict { detail }) = c.create_group("engineering").await else { panic!("conflict expected") };
+    let Err(ScimError::Conflict { detail }) = c.create_group(&group_anchor(), "engineering").await else {
+        panic!("conflict expected")
+    };
     assert!(detail.contains(&g.id) && detail.contains("Create group failed."), "{detail}");
     // a refusal with no group behind it stays Rejected
     let long = "x".repeat(200);
-    assert!(matches!(c.create_group(&long).await, Err(ScimError::Rejected { status: 400, .. })));
+    assert!(matches!(c.create_group(&group_anchor(), &long).await, Err(ScimError::Rejected { status: 400, .. })));
 
     let renamed = r#"R&D "Platform" Ärzte"#;
     c.rename_group(&g.id, renamed).await.unwrap();
     assert_eq!(emu.group(&g.id).unwrap().display_name, renamed);
     assert_eq!(c.find_group(renamed).await.unwrap().unwrap().id, g.id, "quotes are escaped in the filter");
     assert_eq!(c.find_group("Engineering").await.unwrap(), None);
-    let other = c.create_group("Sales").await.unwrap();
+    let other = c.create_group(&group_anchor(), "Sales").await.unwrap();
     assert!(matches!(c.rename_group(&other.id, renamed).await, Err(ScimError::Rejected { status: 400, .. })));
 
     // the knob that makes Get group show members (as generic servers do)
@@ -102,7 +110,7 @@ async fn emulator_five_thousand_members_in_bounded_batches() {
     // The emulator refuses bodies over its knob with 400. One character less than Zoom's
     // limit proves every body is strictly shorter than ZOOM_PATCH_MAX_CHARS.
     emu.update_knobs(|k| k.group_patch_max_chars = ZOOM_PATCH_MAX_CHARS - 1).unwrap();
-    let g = c.create_group("All staff").await.unwrap();
+    let g = c.create_group(&group_anchor(), "All staff").await.unwrap();
 
     let adds = member_batches(&ids, &[], ZOOM_PATCH_MAX_CHARS);
     let sizes: Vec<usize> = adds.iter().map(|b| member_patch_body(b).chars().count()).collect();
@@ -152,7 +160,7 @@ async fn emulator_lost_answers() {
     let lose_once = FaultSpec { drop_rate: 1.0, apply_before_fault: true, times: Some(1), ..FaultSpec::default() };
 
     // a member PATCH applied but unanswered is sent again; adding twice changes nothing
-    let g = c.create_group("Ops").await.unwrap();
+    let g = c.create_group(&group_anchor(), "Ops").await.unwrap();
     let mut faults = FaultConfig::default();
     faults.routes.insert(Route::PatchGroup.key().to_string(), lose_once.clone());
     emu.set_faults(faults).unwrap();
@@ -165,7 +173,9 @@ async fn emulator_lost_answers() {
     let mut faults = FaultConfig::default();
     faults.routes.insert(Route::CreateGroup.key().to_string(), lose_once);
     emu.set_faults(faults).unwrap();
-    let Err(ScimError::Conflict { detail }) = c.create_group("Finance").await else { panic!("conflict expected") };
+    let Err(ScimError::Conflict { detail }) = c.create_group(&group_anchor(), "Finance").await else {
+        panic!("conflict expected")
+    };
     let made = emu.groups().into_iter().find(|g| g.display_name == "Finance").unwrap();
     assert!(detail.contains(&made.id) && detail.contains("lost its answer"), "{detail}");
 }

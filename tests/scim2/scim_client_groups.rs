@@ -14,6 +14,11 @@ use zoomsync::model::{Field, MemberPatch, ScimUser};
 use zoomsync::scim::group_body::member_batches;
 use zoomsync::scim::{ScimClient, ScimError, Target};
 
+/// The directory group anchor a create carries (marked on a generic server, not on Zoom).
+fn group_anchor() -> zoomsync::model::Anchor {
+    zoomsync::model::Anchor::new("dn:cn=engineering,ou=groups").unwrap()
+}
+
 fn scim2_client(s: &Scim2Server, tenant: &str) -> ScimClient {
     let cfg = TargetConfig {
         kind: TargetKind::Scim,
@@ -62,9 +67,12 @@ async fn scim2_server_group_lifecycle_and_batches() {
         .await;
 
     assert_eq!(c.find_group("Engineering").await.unwrap(), None);
-    let g = c.create_group("Engineering").await.unwrap();
+    let g = c.create_group(&group_anchor(), "Engineering").await.unwrap();
     assert_eq!(g.display_name, "Engineering");
-    assert_eq!(c.find_group("engineering").await.unwrap().unwrap().id, g.id);
+    assert!(g.marked_for(&group_anchor()), "a generic server keeps the mark: {g:?}");
+    let found = c.find_group("engineering").await.unwrap().unwrap();
+    assert_eq!(found.id, g.id);
+    assert!(found.marked_for(&group_anchor()), "and shows it in lists: {found:?}");
     // scim2-server leaves out an empty members list: unknown, like Zoom
     assert_eq!(c.get_group(&g.id).await.unwrap().members, None);
 
@@ -95,9 +103,9 @@ async fn scim2_server_group_lifecycle_and_batches() {
 
     // scim2-server does not keep group names unique: a second create succeeds, which is
     // why the engine finds before it creates; find then prefers the exact spelling
-    let twin = c.create_group("ENGINEERING").await.unwrap();
+    let twin = c.create_group(&group_anchor(), "ENGINEERING").await.unwrap();
     assert_ne!(twin.id, g.id);
-    let exact = c.create_group("Engineering").await.unwrap();
+    let exact = c.create_group(&group_anchor(), "Engineering").await.unwrap();
     assert_eq!(c.find_group("Engineering").await.unwrap().unwrap().id, exact.id);
     assert_eq!(c.find_group("ENGINEERING").await.unwrap().unwrap().id, twin.id);
 

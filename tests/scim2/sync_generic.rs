@@ -109,3 +109,84 @@ async fn cases_one_to_five_against_scim2_server() {
     assert_eq!((back["id"].clone(), back["active"].clone()), (id40, Value::Bool(true)));
     assert_eq!(all.len(), 2_000);
 }
+
+/// Creates a user on the server as another tool would: no externalId.
+async fn seed_user(server: &Scim2Server, tenant: &str, user_name: &str) -> String {
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name, "active": true
+    });
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(format!("{}Users", server.tenant_url(tenant)))
+        .bearer_auth(&server.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(created.get("externalId").is_none(), "{created}");
+    created["id"].as_str().unwrap().to_string()
+}
+
+/// A world on its own scim2-server tenant with five people.
+async fn adoption_world(server: &Scim2Server, tenant: &str) -> World {
+    let mut w = World::start(&data::active_people_ldif(5)).await;
+    w.use_scim2(server, tenant);
+    w.write_config();
+    w
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_adopted_by_the_full_reconcile_gets_the_anchor_as_external_id() {
+    zoomsync::install_crypto_provider();
+    let server = Scim2Server::start();
+    let tenant = "reconcile";
+    let w = adoption_world(&server, tenant).await;
+
+    // On the server before the first cycle: adopted by the full reconcile (by userName).
+    let id1 = seed_user(&server, tenant, "user000001@example.com").await;
+    let r = w.cycle(CycleOptions::default()).await;
+    assert_eq!(r.reconcile.as_ref().map(|s| s.adopted), Some(1), "{}", r.summary());
+    assert_eq!(r.succeeded(Action::Create), 4, "{}", r.summary());
+    let all = users(&server, tenant).await;
+    let u1 = by_name(&all, "user000001@example.com");
+    assert_eq!(u1["id"].as_str(), Some(id1.as_str()), "adopted, not duplicated");
+    let anchor1 = w.store_anchor("user000001@example.com");
+    assert_eq!(u1["externalId"].as_str(), Some(anchor1.as_str()), "adopted by the reconcile: {u1}");
+
+    let start = log_len(&server);
+    let r = w.cycle(CycleOptions::default()).await;
+    assert_eq!(log_len(&server), start, "no-change cycle sent requests: {}", r.summary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_adopted_after_a_409_gets_the_anchor_as_external_id() {
+    zoomsync::install_crypto_provider();
+    let server = Scim2Server::start();
+    let tenant = "conflict";
+    let w = adoption_world(&server, tenant).await;
+    let r = w.cycle(CycleOptions::default()).await;
+    assert_eq!(r.succeeded(Action::Create), 5, "{}", r.summary());
+
+    // Made on the server after the first cycle, then hired in the directory: the create
+    // answers 409 and the user is adopted.
+    let id9 = seed_user(&server, tenant, "user000009@example.com").await;
+    w.ldap_modify(&data::new_person_ldif(9, "user000009@example.com"));
+    let r = w.cycle(CycleOptions::default()).await;
+    assert!(r.reconcile.is_none(), "no full reconcile this cycle: {}", r.summary());
+    assert_eq!(r.succeeded(Action::Create), 1, "{}", r.summary());
+    assert!(r.outcomes.iter().any(|o| o.result.detail().is_some_and(|d| d.contains("adopted"))), "{:?}", r.outcomes);
+    let all = users(&server, tenant).await;
+    let u9 = by_name(&all, "user000009@example.com");
+    assert_eq!(u9["id"].as_str(), Some(id9.as_str()));
+    let anchor9 = w.store_anchor("user000009@example.com");
+    assert_eq!(u9["externalId"].as_str(), Some(anchor9.as_str()), "adopted after a 409: {u9}");
+    assert_eq!(all.len(), 6);
+
+    // Settled: nothing more to send.
+    let start = log_len(&server);
+    let r = w.cycle(CycleOptions::default()).await;
+    assert_eq!(log_len(&server), start, "no-change cycle sent requests: {}", r.summary());
+}

@@ -10,6 +10,7 @@ use crate::support::servers::scim2::Scim2Server;
 use crate::support::world::World;
 use serde_json::Value;
 use zoomsync::plan::Action;
+use zoomsync::state::StateStore;
 use zoomsync::sync::CycleOptions;
 
 const TENANT: &str = "groups";
@@ -178,4 +179,63 @@ async fn group_scope_against_scim2_server() {
     let members = &server_groups(&server).await["Zoom Users"];
     assert!(names_of(enabled(100..110)).is_subset(members));
     assert!(members.contains(&user_name(150)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_zoomsync_created_stay_its_own_after_state_loss() {
+    zoomsync::install_crypto_provider();
+    let server = Scim2Server::start();
+    let mut ldif = data::people_ldif(20);
+    ldif.push_str(&group_of_names("Phone", 0..5, &[]));
+    ldif.push_str(&group_of_names("Agents", 5..10, &[]));
+    ldif.push_str(&group_of_names("Existing", 10..15, &[]));
+    let mut w = World::start(&ldif).await;
+    w.use_scim2(&server, TENANT);
+    let groups_section = |names: &str| {
+        format!("[groups]\nbase_dn = \"ou=groups,dc=example,dc=com\"\nnames = [{names}]\ndelete_created = true\n")
+    };
+    w.extra_config = groups_section("\"Phone\", \"Agents\", \"Existing\"");
+    w.write_config();
+    // A group made on the server by someone else: linked, never zoomsync's to delete.
+    let client = reqwest::Client::new();
+    let body =
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Existing"});
+    let url = format!("{}Groups", server.tenant_url(TENANT));
+    client.post(&url).bearer_auth(&server.token).json(&body).send().await.unwrap();
+
+    let r = w.cycle(CycleOptions::default()).await;
+    let g = r.groups.as_ref().unwrap();
+    assert_eq!((g.done.get("group_create"), g.done.get("group_link")), (Some(&2), Some(&1)), "{}", r.summary());
+
+    // The state is lost: the groups are found by name again; the two zoomsync created are
+    // still its own.
+    std::fs::remove_dir_all(w.state_path()).unwrap();
+    let r = w.cycle(CycleOptions::default()).await;
+    assert!(r.groups.as_ref().unwrap().failed.is_empty(), "{}", r.summary());
+    {
+        let known: BTreeMap<String, bool> =
+            w.store().groups().unwrap().into_iter().map(|k| (k.zoom_name, k.created)).collect();
+        let expected: BTreeMap<String, bool> =
+            [("Agents".to_string(), true), ("Existing".to_string(), false), ("Phone".to_string(), true)].into();
+        assert_eq!(known, expected);
+    }
+
+    // Agents and Existing are no longer pushed: Agents (created) is deleted, Existing
+    // (linked) only forgotten.
+    w.extra_config = groups_section("\"Phone\"");
+    w.write_config();
+    let r = w.cycle(CycleOptions::default()).await;
+    let g = r.groups.as_ref().unwrap();
+    assert_eq!((g.done.get("group_delete"), g.done.get("group_unlink")), (Some(&1), Some(&1)), "{}", r.summary());
+    let left: BTreeSet<String> =
+        get_all(&server, "Groups").await.iter().map(|g| g["displayName"].as_str().unwrap().to_string()).collect();
+    assert_eq!(left, BTreeSet::from(["Existing".to_string(), "Phone".to_string()]));
+
+    // How: a group zoomsync creates carries the directory group's anchor as externalId; a
+    // linked one is never marked.
+    let on_server: BTreeMap<String, Value> =
+        get_all(&server, "Groups").await.into_iter().map(|g| (g["displayName"].as_str().unwrap().into(), g)).collect();
+    let phone_anchor = w.store().groups().unwrap().into_iter().find(|k| k.zoom_name == "Phone").unwrap().anchor;
+    assert_eq!(on_server["Phone"]["externalId"].as_str(), Some(phone_anchor.as_str()), "{}", on_server["Phone"]);
+    assert!(on_server["Existing"].get("externalId").is_none(), "{}", on_server["Existing"]);
 }

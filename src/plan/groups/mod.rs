@@ -2,8 +2,15 @@
 //!
 //! Zoom does not list a group's members, so membership is pushed as the difference from
 //! what zoomsync last pushed (`KnownGroup::members`): a moved user costs one remove and one
-//! add, an unchanged group costs nothing. Removals and deletions need complete reads;
-//! members whose deactivation a guard holds keep their groups too.
+//! add, an unchanged group costs nothing. Removals and deletions need complete reads.
+//!
+//! Deactivated users follow one rule, [`standing`]: a user is in a pushed group only while
+//! it is enabled in the directory *and* active on the target, so seat and licence groups
+//! show who holds a seat. A user deactivated on the target leaves every pushed group and
+//! rejoins when it is reactivated; a user whose deactivation has not happened (held by a
+//! guard, failing, quarantined, an owner/admin zoomsync never deactivates) keeps the
+//! groups it has and gains none; a user the directory disables before it was ever created
+//! is never added.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -39,9 +46,10 @@ pub enum GroupChange {
         anchors: Vec<Anchor>,
         remove: bool,
     },
-    /// zoomsync created it and the directory group is gone.
+    /// zoomsync created it and it is no longer pushed (the directory group is gone, or no
+    /// longer chosen by `groups.names` / `groups.filter`).
     Delete,
-    /// Linked (not created by zoomsync) and the directory group is gone: forget it only.
+    /// Linked (not created by zoomsync) and no longer pushed: forget it only.
     Unlink,
 }
 
@@ -72,13 +80,65 @@ pub struct GroupOp {
 /// Cuts (adds, removes) of Zoom user ids into membership PATCHes.
 pub type BatchMembers = dyn Fn(&[String], &[String]) -> Vec<MemberPatch> + Sync;
 
+/// A user as the directory shows it this cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InDirectory {
+    /// In scope and enabled.
+    Enabled,
+    /// In scope and disabled (locked, `directory.disabled_attribute`, AD's flag).
+    Disabled,
+    /// Not in scope: gone, filtered out, in no scoping group.
+    Absent,
+    /// Present but unreadable (rejected with its anchor): nothing is decided for it.
+    Unreadable,
+}
+
+/// A user on the target as zoomsync's state has it once this cycle's user operations are
+/// done (for a plan: as they would leave it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnTarget {
+    /// Never created, deleted, or forgotten.
+    Missing,
+    Active,
+    Deactivated,
+}
+
+/// Where a user stands with the pushed groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Added to the groups that list it, and kept in them.
+    Member,
+    /// Listed and enabled, but not an active target user yet (being created or reactivated,
+    /// or failing): counted as awaited, added once it is active.
+    Awaited,
+    /// Keeps the memberships it has and gains none: its deactivation has not happened yet
+    /// (held by a guard, failed, quarantined, or a Zoom owner/admin zoomsync never
+    /// deactivates), or its entry is unreadable.
+    Keeps,
+    /// In no pushed group: deactivated or deleted on the target, or never created.
+    Out,
+}
+
+/// The one rule for deactivated users and pushed groups (see the module comment).
+pub fn standing(directory: InDirectory, target: OnTarget) -> Standing {
+    match (directory, target) {
+        (InDirectory::Unreadable, _) => Standing::Keeps,
+        (InDirectory::Enabled, OnTarget::Active) => Standing::Member,
+        (InDirectory::Enabled, OnTarget::Missing | OnTarget::Deactivated) => Standing::Awaited,
+        (InDirectory::Disabled | InDirectory::Absent, OnTarget::Active) => Standing::Keeps,
+        (InDirectory::Disabled | InDirectory::Absent, OnTarget::Missing | OnTarget::Deactivated) => Standing::Out,
+    }
+}
+
 /// Everything the group plan looks at.
 pub struct GroupPlanInput<'a> {
+    /// The pushed groups; their members are the users the directory enables (a disabled
+    /// user is never wanted in a pushed group).
     pub desired: &'a [DesiredGroup],
     pub known: &'a HashMap<Anchor, KnownGroup>,
-    /// Managed users a group may hold: anchor -> Zoom id.
+    /// Users who may be members ([`Standing::Member`]): anchor -> target id.
     pub user_ids: &'a HashMap<Anchor, String>,
-    /// Members not removed this cycle (held deactivations, unreadable entries).
+    /// Users whose memberships are not removed this cycle ([`Standing::Keeps`]).
     pub keep: &'a HashSet<Anchor>,
     /// Every read complete: members may be removed.
     pub removals_allowed: bool,
@@ -95,9 +155,11 @@ pub struct GroupPlanInput<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct GroupPlan {
     pub ops: Vec<GroupOp>,
-    /// Members without a Zoom id yet (being created, quarantined): added once they have one.
+    /// Members enabled in the directory who are not active target users yet (being
+    /// created or reactivated, failing, quarantined): added once they are.
     pub awaiting_user: usize,
-    /// Removals not made because a read was incomplete or the user's deactivation is held.
+    /// Removals not made because a read was incomplete, or the user's deactivation has not
+    /// happened yet (held by a guard, failing), or its entry is unreadable.
     pub removals_withheld: usize,
     /// Group deletions/unlinks not made because a read was incomplete or a name is missing.
     pub deletions_withheld: usize,
@@ -197,9 +259,10 @@ struct Diff<'a> {
 }
 
 /// One group's membership difference. Both sides are sorted by anchor, so one merging walk
-/// compares them (a 100,000-member group costs no lookups in the cache). A member is wanted
-/// when the user has a Zoom id; a cached member whose id changed is swapped; other cached
-/// members are removed unless removals are withheld (incomplete read, held deactivation).
+/// compares them (a 100,000-member group costs no lookups in the cache). A listed member is
+/// added when it may be a member (it has an id in `user_ids`); a cached member whose id
+/// changed is swapped; other cached members are removed unless removals are withheld
+/// (incomplete read, a user who keeps its groups).
 fn diff_members<'a>(
     members: &'a std::collections::BTreeSet<Anchor>,
     cached: &'a BTreeMap<Anchor, String>,

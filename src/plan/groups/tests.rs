@@ -153,6 +153,30 @@ fn group_plan_table() {
 }
 
 #[test]
+fn standing_table() {
+    use InDirectory::{Absent, Disabled, Enabled, Unreadable};
+    use OnTarget::{Active, Deactivated, Missing};
+    use Standing::{Awaited, Keeps, Member, Out};
+    let cases = [
+        (Enabled, Active, Member, "enabled and active: a member"),
+        (Enabled, Missing, Awaited, "being created (or quarantined): added once it exists"),
+        (Enabled, Deactivated, Awaited, "being reactivated: rejoins once active"),
+        (Disabled, Active, Keeps, "deactivation held, failing, or an owner/admin: keeps, gains nothing"),
+        (Disabled, Deactivated, Out, "deactivated (this cycle or before): leaves, never added"),
+        (Disabled, Missing, Out, "disabled before it was ever created: never added"),
+        (Absent, Active, Keeps, "left the scope, deactivation not done yet: keeps"),
+        (Absent, Deactivated, Out, "left the scope and deactivated: leaves"),
+        (Absent, Missing, Out, "deleted or forgotten: leaves"),
+        (Unreadable, Active, Keeps, "unreadable entry: nothing decided"),
+        (Unreadable, Deactivated, Keeps, "unreadable entry: nothing decided"),
+        (Unreadable, Missing, Keeps, "unreadable entry: nothing decided"),
+    ];
+    for (directory, target, expected, what) in cases {
+        assert_eq!(standing(directory, target), expected, "{what}");
+    }
+}
+
+#[test]
 fn renamed_zoom_name_is_a_rename() {
     let mut d = desired("phone", &["u1"]);
     d.zoom_name = "Zoom Phone".into();

@@ -1,7 +1,8 @@
 //! The six group operations behind [`Target`](crate::scim::Target)'s group methods (the trait
 //! impl in `ops.rs` delegates here). They are the same on both wire profiles: Zoom and
 //! RFC 7644 servers accept the same bodies (`group_body`), and both may answer PATCH and
-//! DELETE with 204.
+//! DELETE with 204. The one difference: a create on a generic server carries the directory
+//! group's anchor as `externalId` (the mark of a group zoomsync created).
 //!
 //! Rate labels follow [`Label`]'s note: Zoom labels only the group list (Medium); get and
 //! delete are Light like their user counterparts, create and member PATCH Medium because one
@@ -11,7 +12,7 @@ use reqwest::Method;
 
 use super::ScimClient;
 use super::send::{Call, Reply};
-use crate::model::{MemberPatch, RemoteGroup};
+use crate::model::{Anchor, MemberPatch, RemoteGroup};
 use crate::scim::ScimError;
 use crate::scim::errors::Scope;
 use crate::scim::group_body::{create_group_body, member_patch_value, rename_body};
@@ -70,8 +71,12 @@ impl ScimClient {
     /// create failure text), and a create retried after a lost answer meets the group the
     /// first attempt made. So a refused create looks the name up: a group found there comes
     /// back as `Conflict` (the engine links or reports it), anything else stays as it was.
-    pub(super) async fn group_create(&self, display_name: &str) -> Result<RemoteGroup, ScimError> {
-        let body = create_group_body(display_name);
+    pub(super) async fn group_create(
+        &self,
+        display_name: &str,
+        marker: Option<&Anchor>,
+    ) -> Result<RemoteGroup, ScimError> {
+        let body = create_group_body(display_name, marker);
         let call = Call {
             method: Method::POST,
             url: self.groups_url(),

@@ -4,9 +4,10 @@
 //! - `mod.rs`: construction (TLS, timeouts, auth, throttle), URLs, the cycle budget.
 //! - `send.rs`: the request loop — throttle, token, one attempt, classify, retry. It is the
 //!   only place that retries.
-//! - `ops.rs`: the trait implementation: the seven user operations, per wire profile; the
+//! - `ops.rs`: the trait implementation: the eight user operations, per wire profile; the
 //!   group methods delegate to `group_ops.rs`.
-//! - `group_ops.rs`: the six group operations (the same on both profiles).
+//! - `group_ops.rs`: the six group operations (the same on both profiles, but for the mark a
+//!   create leaves on a generic server).
 
 mod group_ops;
 mod ops;

@@ -1,4 +1,4 @@
-//! [`Target`] for the client: the seven user operations, per wire profile (see `wire_body`
+//! [`Target`] for the client: the eight user operations, per wire profile (see `wire_body`
 //! for the bodies); the group operations delegate to `group_ops.rs`.
 
 use std::collections::HashSet;
@@ -13,7 +13,7 @@ use crate::model::{Change, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 use crate::scim::errors::Scope;
 use crate::scim::throttle::Label;
 use crate::scim::wire::{parse_list, parse_user};
-use crate::scim::wire_body::{active_body, create_body, scim_patch_body, zoom_put_body};
+use crate::scim::wire_body::{active_body, create_body, external_id_body, scim_patch_body, zoom_put_body};
 use crate::scim::{ScimError, Target};
 
 impl ScimClient {
@@ -124,6 +124,22 @@ impl Target for ScimClient {
         self.call(&call).await.map(|_| ())
     }
 
+    async fn mark_user(&self, id: &str, anchor: &Anchor) -> Result<(), ScimError> {
+        if self.kind == TargetKind::Zoom {
+            return Ok(());
+        }
+        let body = external_id_body(anchor);
+        let call = Call {
+            method: Method::PATCH,
+            url: self.user_url(id),
+            template: "Users/{id}",
+            label: Label::Light,
+            scope: Scope::Resource,
+            body: Some(&body),
+        };
+        self.call(&call).await.map(|_| ())
+    }
+
     async fn get_user(&self, id: &str) -> Result<RemoteUser, ScimError> {
         let call = Call {
             method: Method::GET,
@@ -189,8 +205,12 @@ impl Target for ScimClient {
         self.group_get(id).await
     }
 
-    async fn create_group(&self, display_name: &str) -> Result<RemoteGroup, ScimError> {
-        self.group_create(display_name).await
+    async fn create_group(&self, anchor: &Anchor, display_name: &str) -> Result<RemoteGroup, ScimError> {
+        let marker = match self.kind {
+            TargetKind::Zoom => None,
+            TargetKind::Scim => Some(anchor),
+        };
+        self.group_create(display_name, marker).await
     }
 
     async fn rename_group(&self, id: &str, display_name: &str) -> Result<(), ScimError> {

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::wire::{CORE_GROUP, PATCH_OP};
-use crate::model::MemberPatch;
+use crate::model::{Anchor, MemberPatch};
 
 /// Zoom's documented limit on a group PATCH body, in characters.
 pub const ZOOM_PATCH_MAX_CHARS: usize = 100_000;
@@ -23,9 +23,16 @@ pub fn filter_literal(value: &str) -> String {
 }
 
 /// POST /Groups: no members (they follow in size-bounded PATCH batches) and no Zoom
-/// `emailAlias` (zoomsync does not manage it).
-pub fn create_group_body(display_name: &str) -> Value {
-    json!({"schemas": [CORE_GROUP], "displayName": display_name})
+/// `emailAlias` (zoomsync does not manage it). `marker` (the directory group's anchor) goes
+/// out as `externalId` where the profile keeps one (generic SCIM), so the group stays
+/// zoomsync's own after a state loss; Zoom documents no group externalId and its one
+/// optional attribute, `emailAlias`, is a real address, so Zoom groups carry no mark.
+pub fn create_group_body(display_name: &str, marker: Option<&Anchor>) -> Value {
+    let mut body = json!({"schemas": [CORE_GROUP], "displayName": display_name});
+    if let (Some(anchor), Some(obj)) = (marker, body.as_object_mut()) {
+        obj.insert("externalId".into(), json!(anchor.as_str()));
+    }
+    body
 }
 
 /// PATCH /Groups/{id} replacing the name, with a `path` (Zoom documents a name change as

@@ -47,7 +47,12 @@ fn bodies_have_the_documented_shapes() {
             {"op": "remove", "path": "members[value eq \"a&1\"]"},
             {"op": "remove", "path": "members[value eq \"q\\\"\\\\\"]"}]})
     );
-    assert_eq!(create_group_body("Eng"), json!({"schemas": [CORE_GROUP], "displayName": "Eng"}));
+    assert_eq!(create_group_body("Eng", None), json!({"schemas": [CORE_GROUP], "displayName": "Eng"}));
+    let anchor = crate::model::Anchor::new("G-1").unwrap();
+    assert_eq!(
+        create_group_body("Eng", Some(&anchor)),
+        json!({"schemas": [CORE_GROUP], "displayName": "Eng", "externalId": "g-1"})
+    );
     assert_eq!(
         rename_body("Ops"),
         json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "Ops"}]})

@@ -238,6 +238,28 @@ pub async fn fetch_groups<D: Directory>(
     Ok(FetchedGroups { universe, selected, in_chain, nested: config.nesting != Nesting::Direct, read })
 }
 
+/// PURE: the search `dump` makes for groups: every entry `class_filter` matches (the whole
+/// nesting universe) with every attribute a read of the dumped file needs — name, anchor,
+/// member DNs (also where the server walks the nesting: a file is flattened here) and the
+/// attributes `class_filter` and `groups.filter` test, so they select the same groups there.
+pub fn dump_request(config: &GroupsConfig, decoder: &Decoder) -> SearchRequest {
+    let mut attributes = vec![config.name_attribute.clone()];
+    attributes.extend(decoder.anchor_attributes().map(String::from));
+    attributes.extend(config.member_attributes.iter().cloned());
+    let filters = std::iter::once(&config.class_filter).chain(config.filter.as_ref());
+    for filter in filters.filter_map(|f| crate::model::Filter::parse(f).ok()) {
+        attributes.extend(filter.attributes().into_iter().map(String::from));
+    }
+    let mut seen = HashSet::new();
+    attributes.retain(|a| seen.insert(a.to_ascii_lowercase()));
+    SearchRequest {
+        base: config.base_dn.clone(),
+        scope: SearchScope::Subtree,
+        filter: config.class_filter.clone(),
+        attributes,
+    }
+}
+
 /// PURE: member DNs -> user anchors (users in scope only), nesting flattened here unless
 /// the server did it (in-chain).
 pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) -> GroupRead {

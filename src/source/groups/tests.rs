@@ -208,3 +208,25 @@ async fn a_filter_chooses_groups_and_scope_groups_are_read_but_not_pushed() {
     assert_eq!(names, ["Nested", "Phone"]);
     assert_eq!(read.pushed.iter().collect::<Vec<_>>(), ["cn=nested,ou=groups,dc=t"]);
 }
+
+#[test]
+fn the_dump_search_asks_for_what_a_read_of_the_file_needs() {
+    let decoder = Decoder::new(DecodeRules {
+        flavor: crate::config::Flavor::ActiveDirectory,
+        anchor_attribute: "objectGUID".into(),
+        anchor_fallback: None,
+        anchor_format: crate::config::AnchorFormat::Guid,
+        user_name_attribute: "userPrincipalName".into(),
+        disabled: crate::config::DisabledRule::AccountControl,
+        keep_attributes: vec![],
+    });
+    let mut c = config(&["Zoom"], &[], Nesting::InChain);
+    c.class_filter = "(&(objectClass=group)(!(isCriticalSystemObject=TRUE)))".into();
+    c.filter = Some("(&(objectclass=group)(CN=Zoom-*))".into());
+    let r = dump_request(&c, &decoder);
+    assert_eq!(r.attributes, ["cn", "objectGUID", "member", "uniqueMember", "objectClass", "isCriticalSystemObject"]);
+    assert_eq!(
+        (r.base.as_str(), r.filter.as_str(), r.scope),
+        ("ou=groups,dc=t", c.class_filter.as_str(), SearchScope::Subtree)
+    );
+}

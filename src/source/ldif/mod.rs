@@ -38,9 +38,16 @@ impl LocalEntries for LdifDirectory {
 }
 
 impl Directory for LdifDirectory {
-    /// A local file: read synchronously (it is small next to a network round trip).
+    /// A local file: read synchronously (it is small next to a network round trip). A file
+    /// with no entry, or none the filter matches, is read as an empty directory (which holds
+    /// every deactivation) and warned about: it is usually a dump without the attributes the
+    /// filter tests, or the wrong file.
     async fn stream(&self, on_entry: &mut (dyn FnMut(RawEntry) + Send)) -> Result<ReadEnd, SourceError> {
-        stream_local(self, &self.filter, on_entry)
+        let (read, matched) = stream_local(self, &self.filter, on_entry)?;
+        if let Some(warning) = nothing_matched(&self.path.display().to_string(), &self.filter, read, matched) {
+            tracing::warn!("{warning}");
+        }
+        Ok(ReadEnd::Complete)
     }
 
     /// One pass over the file per request (group reads make one or two).
@@ -55,6 +62,26 @@ impl Directory for LdifDirectory {
     fn describe(&self) -> String {
         format!("LDIF file {}", self.path.display())
     }
+}
+
+/// PURE: the warning for an LDIF source that yields no user, if it yields none.
+pub fn nothing_matched(path: &str, filter: &Filter, read: usize, matched: usize) -> Option<String> {
+    if matched > 0 {
+        return None;
+    }
+    if read == 0 {
+        return Some(format!("LDIF file {path} holds no entries: it reads as an empty directory"));
+    }
+    let which = match read {
+        1 => format!("the one entry in LDIF file {path} does not"),
+        n => format!("none of the {n} entries in LDIF file {path}"),
+    };
+    Some(format!(
+        "{which} match directory.user_filter (it tests {}): it reads as an empty directory. An entry needs the \
+         attributes the filter tests (dumps by older zoomsync versions left out objectClass); dump again, or use a \
+         filter the file's entries satisfy",
+        filter.attributes().join(", ")
+    ))
 }
 
 /// Parses LDIF content records from `reader`, calling `on_entry` for each.
@@ -156,20 +183,44 @@ fn split_line(text: &str) -> Result<(&str, Vec<u8>), String> {
 /// Writes users as LDIF content records that [`parse`] and the same decode rules read back
 /// to equal users. GUID anchors are written as the binary value AD would send.
 pub fn write_users(out: &mut dyn Write, rules: &DecodeRules, users: &[DirectoryUser]) -> std::io::Result<()> {
-    writeln!(out, "version: 1")?;
+    write_header(out)?;
     for user in users {
-        writeln!(out)?;
-        write_value(out, "dn", user.dn.as_bytes())?;
-        let anchor = user.anchor.as_str();
-        match rules.anchor_format {
-            AnchorFormat::Guid => match super::decode::guid_from_text(anchor) {
-                Some(bytes) => write_value(out, &rules.anchor_attribute, &bytes)?,
-                None => write_value(out, &rules.anchor_attribute, anchor.as_bytes())?,
-            },
-            AnchorFormat::Text => write_value(out, &rules.anchor_attribute, anchor.as_bytes())?,
+        write_entry(out, &user_entry(rules, user))?;
+    }
+    Ok(())
+}
+
+/// The LDIF version line that starts a file.
+pub fn write_header(out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "version: 1")
+}
+
+/// A decoded user as the entry to write: DN, anchor (a GUID as the binary value AD would
+/// send) and the attributes the user kept.
+pub fn user_entry(rules: &DecodeRules, user: &DirectoryUser) -> RawEntry {
+    let mut entry = RawEntry::new(user.dn.clone());
+    let anchor = user.anchor.as_str();
+    let value = match rules.anchor_format {
+        AnchorFormat::Guid => {
+            super::decode::guid_from_text(anchor).map_or_else(|| anchor.as_bytes().to_vec(), Vec::from)
         }
-        for (name, value) in user.attrs.iter() {
-            write_value(out, name, value.as_bytes())?;
+        AnchorFormat::Text => anchor.as_bytes().to_vec(),
+    };
+    entry.push(&rules.anchor_attribute, value);
+    for (name, value) in user.attrs.iter() {
+        entry.push(name, value.as_bytes().to_vec());
+    }
+    entry
+}
+
+/// One entry as an LDIF content record (a blank line first), values base64 where RFC 2849
+/// wants it.
+pub fn write_entry(out: &mut dyn Write, entry: &RawEntry) -> std::io::Result<()> {
+    writeln!(out)?;
+    write_value(out, "dn", entry.dn.as_bytes())?;
+    for (name, values) in &entry.attrs {
+        for value in values {
+            write_value(out, name, value)?;
         }
     }
     Ok(())

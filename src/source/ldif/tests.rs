@@ -79,3 +79,48 @@ fn written_users_read_back_equal() {
     let back = b.finish();
     assert_eq!(back.users, vec![user]);
 }
+
+#[test]
+fn a_source_that_yields_no_user_is_named() {
+    let filter = Filter::parse("(&(objectClass=inetOrgPerson)(mail=*))").unwrap();
+    assert_eq!(nothing_matched("p.ldif", &filter, 5, 1), None);
+    let none = nothing_matched("p.ldif", &filter, 2, 0).unwrap();
+    assert!(none.starts_with("none of the 2 entries in LDIF file p.ldif match"), "{none}");
+    assert!(none.contains("it tests objectClass, mail"), "{none}");
+    assert!(
+        nothing_matched("p.ldif", &filter, 1, 0)
+            .unwrap()
+            .starts_with("the one entry in LDIF file p.ldif does not match")
+    );
+    assert!(nothing_matched("p.ldif", &filter, 0, 0).unwrap().contains("holds no entries"));
+}
+
+#[test]
+fn a_user_entry_carries_the_kept_attributes_and_the_anchor() {
+    use crate::config::{DisabledRule, Flavor};
+    let rules = DecodeRules {
+        flavor: Flavor::OpenLdap,
+        anchor_attribute: "entryUUID".into(),
+        anchor_fallback: None,
+        anchor_format: AnchorFormat::Text,
+        user_name_attribute: "mail".into(),
+        disabled: DisabledRule::Never,
+        keep_attributes: vec!["objectClass".into()],
+    };
+    let decoder = crate::source::Decoder::new(rules.clone());
+    let mut e = RawEntry::new("uid=a,dc=x");
+    for (k, v) in [("objectClass", "top"), ("objectClass", "inetOrgPerson"), ("entryUUID", "u-1"), ("mail", "a@x.org")]
+    {
+        e.push(k, v.as_bytes().to_vec());
+    }
+    let entry = user_entry(&rules, &decoder.decode(&e).unwrap());
+    assert!(Filter::parse("(&(objectClass=inetOrgPerson)(mail=*))").unwrap().matches(&entry));
+    assert_eq!(entry.first_text("entryUUID"), Some("u-1"));
+    let mut buf = Vec::new();
+    write_entry(&mut buf, &entry).unwrap();
+    let text = String::from_utf8(buf).unwrap();
+    assert!(
+        text.starts_with("\ndn: uid=a,dc=x\n") && text.contains("objectclass: top\nobjectclass: inetOrgPerson\n"),
+        "{text}"
+    );
+}

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use super::GroupStep;
-use crate::model::{Anchor, HistoryRecord, KnownGroup, UnixTime};
+use super::{GroupStep, Members};
+use crate::model::{Anchor, HistoryRecord, KnownGroup, KnownUser, RemoteGroup, UnixTime};
 use crate::plan::groups::{self, GroupChange, GroupOp, GroupPlan};
 use crate::scim::{ScimError, Target};
 use crate::state::{StateError, StateStore};
@@ -18,8 +18,11 @@ pub(in crate::sync) struct GroupApply<'a, T: Target, S: StateStore> {
     pub now: UnixTime,
     pub cycle: u64,
     pub report: &'a mut GroupReport,
-    /// Managed users in scope: anchor -> Zoom id.
-    pub user_ids: &'a HashMap<Anchor, String>,
+    /// The group rule over the managed users (who may be a member, who keeps its groups).
+    pub members: &'a Members,
+    /// Every managed user, as this cycle's user operations left it (for a linked group's
+    /// listed members).
+    pub users: &'a HashMap<Anchor, KnownUser>,
 }
 
 impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
@@ -27,21 +30,27 @@ impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
     pub async fn run(mut self, mut step: GroupStep<'_>) -> Result<Option<String>, StateError> {
         let mut known = std::mem::take(&mut step.known);
         let mut structure = GroupPlan::default();
-        groups::structure(&step.input(&known, self.user_ids), &mut structure);
+        groups::structure(&step.input(&known, self.members), &mut structure);
+        // Target id -> managed user, for the members a linked group lists (built only when
+        // something is linked).
+        let owners: HashMap<&str, &Anchor> = match structure.ops.iter().any(|op| op.change == GroupChange::Link) {
+            true => self.users.values().map(|k| (k.zoom_id.as_str(), &k.anchor)).collect(),
+            false => HashMap::new(),
+        };
         for op in structure.ops {
-            if let Some(fatal) = self.one(&mut known, op).await? {
+            if let Some(fatal) = self.one(&mut known, &owners, op).await? {
                 return Ok(Some(fatal));
             }
         }
         let mut membership = GroupPlan::default();
-        groups::membership(&step.input(&known, self.user_ids), &mut membership);
+        groups::membership(&step.input(&known, self.members), &mut membership);
         self.report.plan.awaiting_user = membership.awaiting_user;
         self.report.plan.removals_withheld = membership.removals_withheld;
         self.report.plan.deletions_withheld = structure.deletions_withheld;
         // A group whose link failed above has no id: its members wait for the next cycle.
         let linked: Vec<GroupOp> = membership.ops.into_iter().filter(|op| known.contains_key(&op.anchor)).collect();
         for op in linked {
-            if let Some(fatal) = self.one(&mut known, op).await? {
+            if let Some(fatal) = self.one(&mut known, &owners, op).await? {
                 return Ok(Some(fatal));
             }
         }
@@ -52,9 +61,10 @@ impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
     async fn one(
         &mut self,
         known: &mut HashMap<Anchor, KnownGroup>,
+        owners: &HashMap<&str, &Anchor>,
         op: GroupOp,
     ) -> Result<Option<String>, StateError> {
-        match execute(self.target, known, self.user_ids, &op).await {
+        match execute(self.target, known, owners, &op).await {
             Ok((name, detail)) => {
                 match known.get(&op.anchor) {
                     Some(k) => self.store.put_group(k)?,
@@ -107,12 +117,12 @@ impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
 async fn execute<T: Target>(
     target: &T,
     known: &mut HashMap<Anchor, KnownGroup>,
-    user_ids: &HashMap<Anchor, String>,
+    owners: &HashMap<&str, &Anchor>,
     op: &GroupOp,
 ) -> Result<(&'static str, Option<String>), ScimError> {
     let id = op.zoom_id.clone().or_else(|| known.get(&op.anchor).map(|k| k.zoom_id.clone()));
     match (&op.change, id) {
-        (GroupChange::Link, _) => link(target, known, user_ids, op).await,
+        (GroupChange::Link, _) => link(target, known, owners, op).await,
         (GroupChange::Rename { from }, Some(id)) => {
             target.rename_group(&id, &op.zoom_name).await?;
             if let Some(k) = known.get_mut(&op.anchor) {
@@ -144,47 +154,61 @@ async fn execute<T: Target>(
         }
         (GroupChange::Unlink, _) => {
             known.remove(&op.anchor);
-            Ok(("group_unlink", Some("directory group gone; the Zoom group was not created by zoomsync".into())))
+            Ok(("group_unlink", Some("no longer pushed; the group was not created by zoomsync, so it is kept".into())))
         }
         (_, None) => Err(ScimError::NotFound { detail: format!("group {} is not linked", op.zoom_name) }),
     }
 }
 
 /// Finds the Zoom group by name (a group that exists is linked, never duplicated) or
-/// creates it, and records it as known.
+/// creates it, and records it as known. A group found carrying zoomsync's mark for this
+/// directory group (generic SCIM: `externalId` = its anchor, set when zoomsync created it)
+/// is recorded as created, so `delete_created` still applies after a state loss; any other
+/// group found is only linked, never deleted.
 async fn link<T: Target>(
     target: &T,
     known: &mut HashMap<Anchor, KnownGroup>,
-    user_ids: &HashMap<Anchor, String>,
+    owners: &HashMap<&str, &Anchor>,
     op: &GroupOp,
 ) -> Result<(&'static str, Option<String>), ScimError> {
-    let (remote, created) = match target.find_group(&op.zoom_name).await? {
-        Some(found) => (target.get_group(&found.id).await.unwrap_or(found), false),
-        None => match target.create_group(&op.zoom_name).await {
-            Ok(g) => (g, true),
+    let remote = match target.find_group(&op.zoom_name).await? {
+        Some(found) => target.get_group(&found.id).await.unwrap_or(found),
+        None => match target.create_group(&op.anchor, &op.zoom_name).await {
+            Ok(created) => {
+                known.insert(op.anchor.clone(), record(op, created, owners, true));
+                return Ok(("group_create", None));
+            }
             // The name is taken after all (created meanwhile, or by a create whose answer
-            // was lost): the client found it; link it.
-            Err(e @ ScimError::Conflict { .. }) => (target.find_group(&op.zoom_name).await?.ok_or(e)?, false),
+            // was lost, which the mark recognises): the client found it; link it.
+            Err(e @ ScimError::Conflict { .. }) => target.find_group(&op.zoom_name).await?.ok_or(e)?,
             Err(e) => return Err(e),
         },
     };
-    // Members the target lists that are users we manage count as pushed, so the ones not
-    // in the directory group are removed; others are left alone.
-    let by_id: HashMap<&str, &Anchor> = user_ids.iter().map(|(a, id)| (id.as_str(), a)).collect();
+    let ours = remote.marked_for(&op.anchor);
+    let detail = match ours {
+        true => "linked a group zoomsync created (marked with the directory group's anchor)",
+        false => "linked an existing group",
+    };
+    known.insert(op.anchor.clone(), record(op, remote, owners, ours));
+    Ok(("group_link", Some(detail.into())))
+}
+
+/// The state record of a group just linked or created. Members the target lists that are
+/// users zoomsync manages count as pushed, so the ones the group must not hold (not in the
+/// directory group, deactivated) are removed; others are left alone.
+fn record(op: &GroupOp, remote: RemoteGroup, owners: &HashMap<&str, &Anchor>, created: bool) -> KnownGroup {
     let members = remote
         .members
         .iter()
         .flatten()
-        .filter_map(|id| by_id.get(id.as_str()).map(|a| ((*a).clone(), id.clone())))
+        .filter_map(|id| owners.get(id.as_str()).map(|a| ((*a).clone(), id.clone())))
         .collect();
-    let record = KnownGroup {
+    KnownGroup {
         anchor: op.anchor.clone(),
         dn: op.dn.clone(),
         zoom_id: remote.id,
         zoom_name: remote.display_name,
         created,
         members,
-    };
-    known.insert(op.anchor.clone(), record);
-    Ok(if created { ("group_create", None) } else { ("group_link", Some("linked an existing group".into())) })
+    }
 }

@@ -3,6 +3,9 @@
 //!
 //! Membership is applied after the users so new hires have Zoom ids; the plan is computed
 //! again after linking so a group found or created this cycle gets its members at once.
+//! Who may be a member follows `plan::groups::standing` over the state the user operations
+//! left: a user deactivated this cycle leaves its groups in the same cycle, one reactivated
+//! rejoins them, one whose deactivation is held or failed keeps them.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,9 +19,9 @@ use super::report::{CycleReport, GroupReport};
 use super::{CycleError, Engine, Shutdown};
 use crate::config::GroupsConfig;
 use crate::model::Anchor;
-use crate::model::{KnownGroup, KnownUser, MemberPatch, UnixTime};
-use crate::plan::Desired;
-use crate::plan::groups::{self, DesiredGroup, GroupPlan, GroupPlanInput};
+use crate::model::{KnownGroup, KnownUser, Lifecycle, MemberPatch, UnixTime};
+use crate::plan::groups::{self, DesiredGroup, GroupPlan, GroupPlanInput, InDirectory, OnTarget, Standing, standing};
+use crate::plan::{Action, Desired, Op};
 use crate::scim::Target;
 use crate::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches};
 use crate::source::Directory;
@@ -37,14 +40,15 @@ pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + C
 ) -> Result<(), CycleError> {
     let Some(mut report) = cycle.groups.take() else { return Ok(()) };
     if cycle.fatal.is_none() && !shutdown.is_requested() {
-        let user_ids = step.user_ids(&state.known);
+        let members = step.members(&state.known, on_target);
         let apply = GroupApply {
             target: &engine.target,
             store: &engine.store,
             now,
             cycle: cycle.cycle,
             report: &mut report,
-            user_ids: &user_ids,
+            members: &members,
+            users: &state.known,
         };
         if let Some(fatal) = apply.run(step).await? {
             cycle.fatal = Some(fatal);
@@ -72,11 +76,10 @@ pub fn prepare<'a>(
     let read = resolve(fetched, desired);
     let out_of_scope = apply_scope(desired, &read, &settings.config.scope);
     let complete = desired.incomplete.is_none() && read.incomplete.is_none();
-    let in_scope = desired.users.iter().map(|u| u.anchor.clone()).collect();
+    let directory = in_directory(desired);
     let step = GroupStep {
-        desired: desired_groups(&read, &settings.config, &in_scope),
-        in_scope,
-        keep: desired.unreadable.clone(),
+        desired: desired_groups(&read, &settings.config, &directory),
+        directory,
         removals_allowed: complete,
         deletions_allowed: complete && read.missing.is_empty(),
         config: &settings.config,
@@ -118,9 +121,29 @@ pub fn apply_scope(desired: &mut Desired, read: &GroupRead, scope: &[String]) ->
     before - desired.users.len()
 }
 
-/// The groups to push, with their Zoom names and their members in scope (scoping-only
-/// groups are not pushed; members out of scope are not zoomsync's to manage).
-pub fn desired_groups(read: &GroupRead, config: &GroupsConfig, in_scope: &HashSet<Anchor>) -> Vec<DesiredGroup> {
+/// PURE: how the directory shows each user it holds: in scope (enabled or disabled) or
+/// present but unreadable. A user not in the map is absent.
+pub fn in_directory(desired: &Desired) -> HashMap<Anchor, InDirectory> {
+    let mut out: HashMap<Anchor, InDirectory> = desired
+        .users
+        .iter()
+        .map(|u| (u.anchor.clone(), if u.user.active { InDirectory::Enabled } else { InDirectory::Disabled }))
+        .collect();
+    for anchor in &desired.unreadable {
+        out.entry(anchor.clone()).or_insert(InDirectory::Unreadable);
+    }
+    out
+}
+
+/// The groups to push, with their Zoom names and their members the directory enables in
+/// scope (scoping-only groups are not pushed; members out of scope are not zoomsync's to
+/// manage; a disabled member is never wanted in a pushed group).
+pub fn desired_groups(
+    read: &GroupRead,
+    config: &GroupsConfig,
+    directory: &HashMap<Anchor, InDirectory>,
+) -> Vec<DesiredGroup> {
+    let enabled = |a: &&Anchor| directory.get(*a) == Some(&InDirectory::Enabled);
     read.groups
         .iter()
         .filter(|g| read.pushed.contains(&g.dn))
@@ -128,18 +151,33 @@ pub fn desired_groups(read: &GroupRead, config: &GroupsConfig, in_scope: &HashSe
             anchor: g.anchor.clone(),
             dn: g.dn.clone(),
             zoom_name: config.zoom_name(&g.name),
-            members: g.members.iter().filter(|a| in_scope.contains(*a)).cloned().collect(),
+            members: g.members.iter().filter(enabled).cloned().collect(),
         })
         .collect()
+}
+
+/// A managed user on the target as the state records it.
+pub fn on_target(k: &KnownUser) -> OnTarget {
+    match k.lifecycle {
+        Lifecycle::Active => OnTarget::Active,
+        Lifecycle::Deactivated { .. } => OnTarget::Deactivated,
+    }
+}
+
+/// The group rule applied to the managed users: who may be a member, who keeps what it has.
+#[derive(Debug, Default)]
+pub struct Members {
+    /// [`Standing::Member`]: anchor -> target id.
+    pub ids: HashMap<Anchor, String>,
+    /// [`Standing::Keeps`]: memberships not removed this cycle.
+    pub keep: HashSet<Anchor>,
 }
 
 /// Everything the step needs once the users are done.
 pub struct GroupStep<'a> {
     pub desired: Vec<DesiredGroup>,
-    /// Users in scope (the only ones a group may hold).
-    pub in_scope: HashSet<Anchor>,
-    /// Members never removed this cycle (held deactivations, unreadable entries).
-    pub keep: HashSet<Anchor>,
+    /// The users in scope and the unreadable entries, as the directory shows them.
+    pub directory: HashMap<Anchor, InDirectory>,
     pub removals_allowed: bool,
     pub deletions_allowed: bool,
     pub config: &'a GroupsConfig,
@@ -151,13 +189,13 @@ impl GroupStep<'_> {
     pub(super) fn input<'b>(
         &'b self,
         known: &'b HashMap<Anchor, KnownGroup>,
-        user_ids: &'b HashMap<Anchor, String>,
+        members: &'b Members,
     ) -> GroupPlanInput<'b> {
         GroupPlanInput {
             desired: &self.desired,
             known,
-            user_ids,
-            keep: &self.keep,
+            user_ids: &members.ids,
+            keep: &members.keep,
             removals_allowed: self.removals_allowed,
             deletions_allowed: self.deletions_allowed,
             delete_created: self.config.delete_created,
@@ -165,26 +203,49 @@ impl GroupStep<'_> {
         }
     }
 
-    /// Zoom ids of the managed users in scope, from the cycle's state.
-    pub fn user_ids(&self, known: &HashMap<Anchor, KnownUser>) -> HashMap<Anchor, String> {
-        known
-            .values()
-            .filter(|k| self.in_scope.contains(&k.anchor))
-            .map(|k| (k.anchor.clone(), k.zoom_id.clone()))
-            .collect()
+    fn in_directory(&self, anchor: &Anchor) -> InDirectory {
+        self.directory.get(anchor).copied().unwrap_or(InDirectory::Absent)
     }
 
-    /// The plan without doing anything (`plan`, dry runs). Users the user plan creates have
-    /// no Zoom id yet; they count as members to add (with a placeholder id never sent).
-    pub fn plan<'b>(
-        &self,
-        mut user_ids: HashMap<Anchor, String>,
-        planned_creates: impl Iterator<Item = &'b Anchor>,
-    ) -> GroupPlan {
-        for anchor in planned_creates.filter(|a| self.in_scope.contains(*a)) {
-            user_ids.entry(anchor.clone()).or_insert_with(|| format!("(new user {anchor})"));
+    /// The rule over the managed users, each on the target as `target` says (after a
+    /// cycle's user operations: as the state records it). Unreadable entries keep their
+    /// memberships whether or not they have state.
+    pub fn members(&self, users: &HashMap<Anchor, KnownUser>, target: impl Fn(&KnownUser) -> OnTarget) -> Members {
+        let mut members = Members::default();
+        for k in users.values() {
+            match standing(self.in_directory(&k.anchor), target(k)) {
+                Standing::Member => {
+                    members.ids.insert(k.anchor.clone(), k.zoom_id.clone());
+                }
+                Standing::Keeps => {
+                    members.keep.insert(k.anchor.clone());
+                }
+                Standing::Awaited | Standing::Out => {}
+            }
         }
-        groups::plan_groups(&self.input(&self.known, &user_ids))
+        let unreadable = self.directory.iter().filter(|(_, d)| **d == InDirectory::Unreadable);
+        members.keep.extend(unreadable.map(|(a, _)| a.clone()));
+        members
+    }
+
+    /// The plan without doing anything (`plan`, dry runs): the users as the planned user
+    /// operations would leave them. Held operations are not planned, so their users stay
+    /// active and keep their groups. Users the plan creates have no target id yet; they
+    /// count as members to add (with a placeholder id never sent).
+    pub fn plan(&self, users: &HashMap<Anchor, KnownUser>, ops: &[Op]) -> GroupPlan {
+        let planned: HashMap<&Anchor, Action> = ops.iter().map(|op| (&op.anchor, op.action)).collect();
+        let mut members = self.members(users, |k| match planned.get(&k.anchor) {
+            Some(Action::Reactivate) => OnTarget::Active,
+            Some(Action::Deactivate) => OnTarget::Deactivated,
+            Some(Action::Delete) => OnTarget::Missing,
+            Some(Action::Create | Action::Update) | None => on_target(k),
+        });
+        for op in ops.iter().filter(|op| op.action == Action::Create) {
+            if standing(self.in_directory(&op.anchor), OnTarget::Active) == Standing::Member {
+                members.ids.entry(op.anchor.clone()).or_insert_with(|| format!("(new user {})", op.anchor));
+            }
+        }
+        groups::plan_groups(&self.input(&self.known, &members))
     }
 }
 

@@ -1,6 +1,7 @@
 use std::collections::BTreeSet;
 
 use super::*;
+use crate::model::Lifecycle;
 use crate::plan::DesiredUser;
 use crate::source::groups::DirectoryGroup;
 
@@ -62,4 +63,83 @@ fn scope_table() {
         assert_eq!(out, *dropped, "{what}");
         assert_eq!(d.incomplete.is_some(), *incomplete, "{what}: {:?}", d.incomplete);
     }
+}
+
+fn groups_config() -> GroupsConfig {
+    GroupsConfig {
+        base_dn: String::new(),
+        class_filter: "(objectClass=groupOfNames)".into(),
+        filter: None,
+        names: vec!["zoom".into()],
+        name_attribute: "cn".into(),
+        member_attributes: vec!["member".into()],
+        nesting: crate::config::Nesting::Expand,
+        scope: vec![],
+        delete_created: true,
+        zoom_names: Default::default(),
+    }
+}
+
+fn known_user(a: &str, active: bool) -> (Anchor, KnownUser) {
+    let k = KnownUser {
+        anchor: anchor(a),
+        zoom_id: format!("id-{a}"),
+        dn: format!("uid={a}"),
+        user_name: format!("{a}@x.org"),
+        fingerprint: 0,
+        lifecycle: if active { Lifecycle::Active } else { Lifecycle::Deactivated { since: 1 } },
+        origin: crate::model::Origin::Created,
+        privileged: false,
+        rename_refused: None,
+    };
+    (k.anchor.clone(), k)
+}
+
+/// The step applies `plan::groups::standing` to the directory and the state: who is wanted,
+/// who may be a member, who keeps its memberships.
+#[test]
+fn the_step_applies_the_rule_to_directory_and_state() {
+    // In the directory: on (enabled, active), off (disabled, deactivated), held (disabled,
+    // still active), back (enabled, still deactivated), new (enabled, no state), never
+    // (disabled, no state), bad (unreadable). Gone from it: left (active), done (deactivated).
+    let mut d = desired(&["on", "off", "held", "back", "new", "never"]);
+    for u in &mut d.users {
+        u.user.active = ["on", "back", "new"].contains(&u.anchor.as_str());
+    }
+    d.unreadable.insert(anchor("bad"));
+    let config = groups_config();
+    let directory = in_directory(&d);
+    let all = ["on", "off", "held", "back", "new", "never", "bad", "left", "done"];
+    let mut group = read(&[("zoom", &all)], false);
+    group.pushed = group.groups.iter().map(|g| g.dn.clone()).collect();
+    let wanted = desired_groups(&group, &config, &directory);
+    let members: Vec<&str> = wanted[0].members.iter().map(Anchor::as_str).collect();
+    assert_eq!(members, ["back", "new", "on"], "only users the directory enables are wanted");
+
+    let users: HashMap<Anchor, KnownUser> = [
+        known_user("on", true),
+        known_user("off", false),
+        known_user("held", true),
+        known_user("back", false),
+        known_user("bad", true),
+        known_user("left", true),
+        known_user("done", false),
+    ]
+    .into_iter()
+    .collect();
+    let step = GroupStep {
+        desired: wanted,
+        directory,
+        removals_allowed: true,
+        deletions_allowed: true,
+        config: &config,
+        known: HashMap::new(),
+    };
+    let m = step.members(&users, on_target);
+    let mut ids: Vec<&str> = m.ids.keys().map(Anchor::as_str).collect();
+    ids.sort();
+    assert_eq!(ids, ["on"]);
+    let mut keep: Vec<&str> = m.keep.iter().map(Anchor::as_str).collect();
+    keep.sort();
+    assert_eq!(keep, ["bad", "held", "left"]);
 }

@@ -69,6 +69,10 @@ impl<T: Target> Target for HaltingTarget<T> {
         self.inner.delete_user(id).await
     }
 
+    async fn mark_user(&self, id: &str, anchor: &Anchor) -> Result<(), ScimError> {
+        self.inner.mark_user(id, anchor).await
+    }
+
     async fn get_user(&self, id: &str) -> Result<RemoteUser, ScimError> {
         self.inner.get_user(id).await
     }
@@ -89,8 +93,8 @@ impl<T: Target> Target for HaltingTarget<T> {
         self.inner.get_group(id).await
     }
 
-    async fn create_group(&self, display_name: &str) -> Result<RemoteGroup, ScimError> {
-        self.inner.create_group(display_name).await
+    async fn create_group(&self, anchor: &Anchor, display_name: &str) -> Result<RemoteGroup, ScimError> {
+        self.inner.create_group(anchor, display_name).await
     }
 
     async fn rename_group(&self, id: &str, display_name: &str) -> Result<(), ScimError> {
