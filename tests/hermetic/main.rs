@@ -18,4 +18,6 @@ mod emulator_users;
 mod scim_client_faults;
 mod scim_client_groups;
 mod scim_client_metrics;
+mod scim_client_tls;
 mod scim_client_zoom;
+mod untrusted_tls;

@@ -36,7 +36,7 @@ pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + C
     shutdown: &Shutdown,
 ) -> Result<(), CycleError> {
     let Some(mut report) = cycle.groups.take() else { return Ok(()) };
-    if cycle.fatal.is_none() && !shutdown.is_requested() {
+    if !cycle.stopped() && !shutdown.is_requested() {
         let user_ids = step.user_ids(&state.known);
         let apply = GroupApply {
             target: &engine.target,
@@ -46,8 +46,8 @@ pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + C
             report: &mut report,
             user_ids: &user_ids,
         };
-        if let Some(fatal) = apply.run(step).await? {
-            cycle.fatal = Some(fatal);
+        if let Some(stop) = apply.run(step).await? {
+            cycle.stop_with(&stop);
         }
         tracing::debug!("groups applied");
     }

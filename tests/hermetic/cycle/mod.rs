@@ -29,13 +29,15 @@
 //!   write) and finished by a new engine on the same store; lost answers, 5xx and 429s
 //!   retried without duplicates.
 
-mod directory;
+pub mod directory;
 mod target;
 mod world;
 
 mod adoption;
+mod bounded;
 mod crash;
 mod groups;
 mod guards;
 mod lifecycle;
 mod quarantine;
+mod secrets;
