@@ -16,8 +16,8 @@ use crate::state::{StateError, StateStore};
 
 /// Runs the reconcile when the target can be listed. `Err(stop)`: nothing will work this
 /// cycle (Fatal, or Paused by a daily limit; the cycle stops like an operation meeting it).
-/// A list that fails otherwise skips the reconcile until the next cycle; creates still adopt
-/// on conflict.
+/// A list that fails otherwise skips the reconcile until the next cycle, said in the report
+/// (`target_unread`); creates still adopt on conflict.
 pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine: &Engine<D, T, S>,
     cycle: &mut Cycle<'_>,
@@ -29,6 +29,7 @@ pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clon
         Err(e) if e.stops_cycle() => return Ok(Err(e)),
         Err(e) => {
             tracing::warn!(error = %e, "full reconcile skipped: cannot list target users");
+            cycle.report.target_unread = Some(e.to_string());
             return Ok(Ok(()));
         }
     };

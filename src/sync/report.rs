@@ -139,6 +139,9 @@ pub struct CycleReport {
     /// The target refuses requests until a time beyond this cycle (a daily rate limit): the
     /// cycle stopped there; scheduled cycles wait until then.
     pub paused: Option<TargetPause>,
+    /// A full reconcile was due but the target could not be listed (a temporary error): the
+    /// cycle went on from the state alone, without repairs or adoptions.
+    pub target_unread: Option<String>,
     pub interrupted: bool,
     #[serde(with = "humantime_serde")]
     pub duration: Duration,
@@ -240,6 +243,9 @@ impl CycleReport {
         );
         if let Some(g) = &self.groups {
             s.push_str(&format!("; {}", g.summary()));
+        }
+        if let Some(unread) = &self.target_unread {
+            s.push_str(&format!("; target NOT READ (no reconcile): {unread}"));
         }
         if let Some(f) = &self.fatal {
             s.push_str(&format!("; STOPPED: {f}"));

@@ -9,6 +9,7 @@ mod support;
 
 mod cli_check;
 mod cli_demo;
+mod cli_plan;
 mod config_validation;
 mod cycle;
 mod docs_config;
