@@ -32,6 +32,10 @@ pub const HELD_OPERATIONS: &str = "zoomsync_held_operations";
 pub const QUARANTINED_OBJECTS: &str = "zoomsync_quarantined_objects";
 /// Gauge: 1 while the whole connector is quarantined (fatal errors or too many failures).
 pub const CONNECTOR_QUARANTINED: &str = "zoomsync_connector_quarantined";
+/// Gauge: Unix time until which the target refuses requests (Zoom's daily rate limit); the
+/// last cycle stopped at the first refusal and scheduled cycles wait until then. 0 when not
+/// paused.
+pub const TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS: &str = "zoomsync_target_paused_until_timestamp_seconds";
 /// Gauge: users whose userName change Zoom kept refusing.
 pub const RENAME_REFUSED_USERS: &str = "zoomsync_rename_refused_users";
 /// Gauge `{state}`: configured directory groups by state (found, missing, rejected).
@@ -61,6 +65,11 @@ pub fn describe() {
     describe_gauge!(HELD_OPERATIONS, "Deactivations/deletions held by a safety guard until approved");
     describe_gauge!(QUARANTINED_OBJECTS, "Objects skipped after repeated failures, by reason");
     describe_gauge!(CONNECTOR_QUARANTINED, "1 while the whole connector is quarantined");
+    describe_gauge!(
+        TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS,
+        Unit::Seconds,
+        "Unix time until which the target refuses requests (daily rate limit); 0 when not paused"
+    );
     describe_gauge!(RENAME_REFUSED_USERS, "Users whose userName change the target kept refusing");
     describe_gauge!(DIRECTORY_GROUPS, "Configured directory groups by state");
     describe_counter!(GROUP_OPERATIONS_TOTAL, "Group operations on the target, by operation and result");

@@ -41,6 +41,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             "failing_objects": failures.len(),
             "quarantined_objects": quarantined,
             "connector_quarantine": meta.connector_quarantine,
+            "target_paused": meta.target_paused,
         }));
     }
     let now = unix_now();
@@ -95,6 +96,15 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             )
         }
         None => _ = writeln!(out, "connector: ok"),
+    }
+    if let Some(p) = meta.target_paused.as_ref().filter(|p| p.until > now) {
+        let _ = writeln!(
+            out,
+            "target: PAUSED until {} ({}s from now): {}; scheduled cycles wait until then",
+            when(p.until),
+            p.until - now,
+            p.reason
+        );
     }
     Ok(out)
 }

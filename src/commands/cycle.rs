@@ -100,17 +100,32 @@ pub async fn plan(path: &Path, full: bool, json: bool) -> anyhow::Result<ExitCod
     let config = or_exit!(load_config(path));
     let options = CycleOptions { full, dry_run: true, ..Default::default() };
     // A dry run writes nothing; with no state yet, plan against an empty in-memory store.
-    let report = if config.state.path.join("db").exists() {
+    if config.state.path.join("db").exists() {
         let engine = or_exit!(engine(&config, path, open_store(&config)?));
-        let report = run_once(&engine, &options).await?;
-        plan_view::show(&report, engine.store(), json)?;
-        report
+        plan_with(&engine, &options, json).await
     } else {
         let engine = or_exit!(engine(&config, path, MemoryStore::default()));
-        let report = run_once(&engine, &options).await?;
-        plan_view::show(&report, engine.store(), json)?;
-        report
-    };
+        plan_with(&engine, &options, json).await
+    }
+}
+
+/// Plans, and shows the plan — unless the target stopped the dry run (a Fatal error or a
+/// pause while reading it): then there is no plan to show, and `plan` fails as `sync --once`
+/// would, with the same error and exit status.
+async fn plan_with<S: StateStore + Clone + 'static>(
+    engine: &CliEngine<S>,
+    options: &CycleOptions,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let report = run_once(engine, options).await?;
+    if report.stopped() {
+        eprintln!("zoomsync: no plan: {}", report.summary());
+        return Ok(exit(report.outcome()));
+    }
+    if let Some(why) = &report.target_unread {
+        eprintln!("zoomsync: warning: the target could not be read ({why}); the plan is from the state alone");
+    }
+    plan_view::show(&report, engine.store(), json)?;
     Ok(if report.incomplete.is_some() { ExitCode::from(EXIT_INCOMPLETE) } else { ExitCode::SUCCESS })
 }
 

@@ -41,6 +41,7 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
             "rejected": report.rejected,
             "incomplete": report.incomplete,
             "reconcile": report.reconcile,
+            "target_unread": report.target_unread,
             "ops": ops,
             "held": held,
             "guard": plan.guard,
@@ -64,6 +65,9 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
             "target: {} users read; {} adopted, {} drifted, {} gone",
             r.target_users, r.adopted, r.drift, r.forgotten
         );
+    }
+    if let Some(why) = &report.target_unread {
+        println!("target: NOT READ ({why}) — planned from the state alone: no drift repaired, nobody adopted");
     }
     for op in &plan.ops {
         println!("{:<10} {:<40} {} — {}", op.action.name(), op.user_name, op.dn, op.reason);

@@ -67,6 +67,12 @@ pub async fn run(
                 continue;
             }
         }
+        if let (Trigger::Schedule, Some(p)) = (trigger, &meta.target_paused) {
+            if now < p.until {
+                tracing::warn!(reason = %p.reason, until = p.until, "the target refuses requests until then: scheduled cycle skipped");
+                continue;
+            }
+        }
         let Some(engine) = engine.as_ref() else {
             sync::record_cycle_error();
             continue;

@@ -37,6 +37,11 @@ impl Tokens {
         self.live.get(token).is_some_and(|exp| *exp > now)
     }
 
+    /// The tokens valid at `now`.
+    pub fn live(&self, now: Instant) -> Vec<String> {
+        self.live.iter().filter(|(_, exp)| **exp > now).map(|(t, _)| t.clone()).collect()
+    }
+
     /// Makes every issued token invalid (test helper for the expiry path).
     pub fn expire_all(&mut self) {
         self.live.clear();
@@ -53,7 +58,7 @@ pub fn bearer(header: Option<&str>) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn basic_credentials(header: Option<&str>) -> Option<(String, String)> {
+pub fn basic_credentials(header: Option<&str>) -> Option<(String, String)> {
     let (scheme, b64) = header?.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;

@@ -165,6 +165,10 @@ pub struct Knobs {
     pub mount_v2: bool,
     /// Largest group PATCH body, in characters.
     pub group_patch_max_chars: usize,
+    /// A careless server: every error answer (token endpoint and SCIM paths) echoes the
+    /// request's credentials in its text — the `Authorization` header, the bare bearer token,
+    /// the client secret. Not Zoom behaviour; for testing that no secret is kept or shown.
+    pub echo_credentials: bool,
 }
 
 impl Default for Knobs {
@@ -192,6 +196,7 @@ impl Default for Knobs {
             ids_with_ampersand: false,
             mount_v2: false,
             group_patch_max_chars: 100_000,
+            echo_credentials: false,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use hyper::http::request::Parts;
 use rand::Rng;
 
-use super::auth::{bearer, token_endpoint};
+use super::auth::{basic_credentials, bearer, token_endpoint};
 use super::clock::{rfc3339, unix_secs_ceil};
 use super::config::{Knobs, RetryAfterStyle};
 use super::faults::Action;
@@ -109,8 +109,22 @@ pub async fn handle(shared: &Arc<Shared>, parts: &Parts, body: Result<hyper::bod
         }
         (_, Some(r)) => r,
     };
+    let reply = if knobs.echo_credentials && reply.status >= 400 { echo_credentials(reply, parts) } else { reply };
     record(shared, parts, route.key(), Some(reply.status));
     Outcome::Reply(reply)
+}
+
+/// The `echo_credentials` knob: the request's credentials, in every form, in the error text.
+fn echo_credentials(reply: Reply, parts: &Parts) -> Reply {
+    let Some(authorization) = header(parts, "authorization") else { return reply };
+    let mut text = format!("received Authorization: {authorization}");
+    if let Some(token) = bearer(Some(authorization)) {
+        text.push_str(&format!("; token {token}"));
+    }
+    if let Some((id, secret)) = basic_credentials(Some(authorization)) {
+        text.push_str(&format!("; client_id={id} client_secret={secret}"));
+    }
+    reply.with_error_text(&text)
 }
 
 fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {

@@ -214,6 +214,11 @@ impl RunningEmulator {
         lock(&self.shared.tokens).issue(ttl, knobs.invalidate_previous_token, Instant::now())
     }
 
+    /// Every token issued and not revoked or expired (tests look for them where none belongs).
+    pub fn live_tokens(&self) -> Vec<String> {
+        lock(&self.shared.tokens).live(Instant::now())
+    }
+
     /// Stops accepting, lets requests in flight finish (up to 2 s), and waits for the server.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);

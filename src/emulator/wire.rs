@@ -79,6 +79,18 @@ impl Reply {
         Self::rest_error(401, 124, text::INVALID_TOKEN)
     }
 
+    /// Appends ` (text)` to the error text of the body (`detail`, `message` or `reason`).
+    pub fn with_error_text(mut self, text: &str) -> Self {
+        if let Some(Value::Object(body)) = &mut self.body
+            && let Some(key) =
+                ["detail", "message", "reason"].into_iter().find(|k| body.get(*k).is_some_and(Value::is_string))
+            && let Some(Value::String(s)) = body.get_mut(key)
+        {
+            s.push_str(&format!(" ({text})"));
+        }
+        self
+    }
+
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
@@ -95,5 +107,14 @@ mod tests {
         assert_eq!(Reply::error(&rest, 404, 1001, "x").body.unwrap()["code"], 1001);
         assert_eq!(Reply::error(&rest, 400, 0, "x").body.unwrap()["status"], 400);
         assert_eq!(Reply::error(&Knobs::default(), 404, 1001, "x").body.unwrap()["status"], 404);
+    }
+
+    #[test]
+    fn error_text_is_appended_to_whichever_field_carries_it() {
+        assert_eq!(Reply::scim_error(400, "bad").with_error_text("x").body.unwrap()["detail"], "bad (x)");
+        assert_eq!(Reply::rest_error(401, 124, "no").with_error_text("x").body.unwrap()["message"], "no (x)");
+        let oauth = Reply::json(401, json!({"reason": "r", "error": "invalid_client"}));
+        assert_eq!(oauth.with_error_text("x").body.unwrap()["reason"], "r (x)");
+        assert_eq!(Reply::no_content().with_error_text("x"), Reply::no_content());
     }
 }

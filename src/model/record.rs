@@ -160,6 +160,15 @@ pub struct ConnectorQuarantine {
     pub next_attempt: UnixTime,
 }
 
+/// The target refuses every request until `until` (Zoom's daily rate limit): the cycle
+/// stopped there, and scheduled cycles wait until then.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetPause {
+    pub until: UnixTime,
+    /// What the target answered (redacted).
+    pub reason: String,
+}
+
 /// Small singletons.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
@@ -178,6 +187,10 @@ pub struct Meta {
     pub connector_quarantine: Option<ConnectorQuarantine>,
     #[serde(default)]
     pub cycle_counter: u64,
+    /// Set by a cycle the target paused (a daily rate limit), cleared by the next cycle that
+    /// is not paused.
+    #[serde(default)]
+    pub target_paused: Option<TargetPause>,
 }
 
 /// One line of the provisioning log.

@@ -174,6 +174,26 @@ pub fn transport_reason(e: &reqwest::Error) -> RetryReason {
     }
 }
 
+/// The certificate problem behind a transport error, if that is what it is: the server's
+/// TLS certificate could not be verified (unknown issuer, expired, wrong name...). That is
+/// no passing outage — an operator must fix trust (`target.ca_file`) or whatever intercepts
+/// the connection — so the caller stops instead of retrying.
+pub fn certificate_failure(e: &reqwest::Error) -> Option<String> {
+    let mut level: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(error) = level {
+        if let Some(rustls::Error::InvalidCertificate(why)) = error.downcast_ref::<rustls::Error>() {
+            return Some(format!("{why:?}"));
+        }
+        // rustls' error arrives wrapped in io::Errors (twice), whose `source()` skips the
+        // wrapped error itself: step into them instead.
+        level = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    None
+}
+
 /// A transport error as text: its kind and causes, without the URL.
 pub fn transport_text(e: &reqwest::Error) -> String {
     let kind = match transport_reason(e) {
@@ -241,6 +261,7 @@ mod tests {
             Verdict::Fail(ScimError::Rejected { .. }) => "rejected",
             Verdict::Fail(ScimError::Fatal { .. }) => "fatal",
             Verdict::Fail(ScimError::Retryable { .. }) => "retryable",
+            Verdict::Fail(ScimError::Paused { .. }) => "paused",
         }
     }
 

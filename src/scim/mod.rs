@@ -9,13 +9,14 @@ pub mod errors;
 pub mod group_body;
 pub mod metric_names;
 pub mod oauth;
+pub mod redact;
 pub mod retry;
 pub mod throttle;
 pub mod wire;
 pub mod wire_body;
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 pub use client::ScimClient;
 pub use retry::RetryPolicy;
@@ -38,10 +39,16 @@ pub enum ScimError {
     /// The target refused this object's data (400 with a detail): quarantine the object.
     #[error("rejected ({status}): {detail}")]
     Rejected { status: u16, detail: String },
-    /// Nothing will work until an operator acts (bad credentials, 403, SSO off, wrong URL):
-    /// stop the cycle, no further writes.
+    /// Nothing will work until an operator acts (bad credentials, 403, SSO off, wrong URL,
+    /// a TLS certificate that cannot be verified, a token endpoint that gave no token within
+    /// the cycle's retry budget): stop the cycle, no further writes.
     #[error("fatal: {detail}")]
     Fatal { detail: String },
+    /// The target refuses every request until `until`, further off than the client waits
+    /// (Zoom's daily rate limit: `Retry-After` until 00:00 UTC): stop the cycle and start no
+    /// scheduled one before then. Nothing is wrong with the object or the credentials.
+    #[error("paused until {}: {detail}", humantime::format_rfc3339_seconds(*until))]
+    Paused { until: SystemTime, detail: String },
 }
 
 impl ScimError {
@@ -49,10 +56,15 @@ impl ScimError {
         matches!(self, Self::Fatal { .. })
     }
 
+    /// Whether the cycle stops here (Fatal or Paused): no new operations this cycle.
+    pub fn stops_cycle(&self) -> bool {
+        matches!(self, Self::Fatal { .. } | Self::Paused { .. })
+    }
+
     /// The bounded class kept with a failure record (a metric label).
     pub fn class(&self) -> FailureClass {
         match self {
-            Self::Retryable { .. } => FailureClass::Unavailable,
+            Self::Retryable { .. } | Self::Paused { .. } => FailureClass::Unavailable,
             Self::Conflict { .. } => FailureClass::Conflict,
             Self::NotFound { .. } => FailureClass::NotFound,
             Self::Rejected { .. } => FailureClass::Rejected,

@@ -52,11 +52,12 @@ pub struct RetryPolicy {
     /// Largest backoff ceiling.
     pub max_delay: Duration,
     /// Longest server-requested wait (`Retry-After`) honoured inside one operation; a longer
-    /// one (Zoom's daily limit: until 00:00 UTC) ends the operation as `Retryable` at once.
+    /// one (Zoom's daily limit: until 00:00 UTC) pauses the cycle (`ScimError::Paused`).
     pub max_retry_after: Duration,
     /// Time one operation may spend from its first attempt until a retry would start.
     pub per_request: Duration,
-    /// Total backoff sleep all operations of one cycle may spend (reset by `begin_cycle`).
+    /// Total retry time all operations of one cycle may spend (reset by `begin_cycle`):
+    /// backoff sleeps, attempts that timed out, and failed token fetches.
     pub per_cycle: Duration,
 }
 
@@ -87,6 +88,9 @@ pub enum Decision {
     Retry(Duration),
     /// Stop and return `ScimError::Retryable` with this hint and reason.
     GiveUp { retry_after: Option<Duration>, why: &'static str },
+    /// The server asked for a wait longer than the client waits (a daily limit): stop the
+    /// cycle for this long (`ScimError::Paused`).
+    Pause(Duration),
 }
 
 /// Where one operation stands when an attempt failed retryably.
@@ -96,7 +100,7 @@ pub struct Attempts {
     pub made: u32,
     /// Time since the first attempt started.
     pub elapsed: Duration,
-    /// Backoff already slept by the whole cycle.
+    /// Retry time already spent by the whole cycle (see [`CycleBudget`]).
     pub cycle_spent: Duration,
 }
 
@@ -106,10 +110,7 @@ pub fn decide(policy: &RetryPolicy, at: Attempts, server_wait: Option<Duration>,
     if let Some(wait) = server_wait
         && wait > policy.max_retry_after
     {
-        return Decision::GiveUp {
-            retry_after: Some(wait),
-            why: "the server asked to wait longer than the client waits inside one operation",
-        };
+        return Decision::Pause(wait);
     }
     if at.made >= policy.max_attempts {
         return Decision::GiveUp { retry_after: server_wait, why: "attempts exhausted" };
@@ -124,7 +125,15 @@ pub fn decide(policy: &RetryPolicy, at: Attempts, server_wait: Option<Duration>,
     Decision::Retry(wait)
 }
 
-/// Backoff slept by all operations of the current cycle; shared by concurrent requests.
+/// How long until the next 00:00 UTC, when Zoom's daily limits reset (a daily-limit 429
+/// without `Retry-After` pauses until then). Never zero: at midnight itself, a whole day.
+pub fn until_utc_midnight(now: SystemTime) -> Duration {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let into_day = Duration::new(since_epoch.as_secs() % 86_400, since_epoch.subsec_nanos());
+    Duration::from_secs(86_400) - into_day
+}
+
+/// Retry time spent by all operations of the current cycle; shared by concurrent requests.
 /// Once a wait has been refused the budget counts as exhausted until [`reset`](Self::reset),
 /// so the rest of the cycle fails fast instead of squeezing in ever smaller waits.
 #[derive(Debug, Default)]
@@ -351,18 +360,27 @@ mod tests {
             decide(&p, at(1, 0, 19_950), None, 1.0),
             Decision::GiveUp { why: "per-cycle retry time exhausted", .. }
         ));
-        // a Retry-After beyond what we wait inside an operation: give up, pass the hint on
+        // a Retry-After beyond what we wait inside an operation: the cycle pauses that long,
+        // whatever else is left
         assert_eq!(
             decide(&p, at(1, 0, 0), Some(Duration::from_secs(3600)), 0.5),
-            Decision::GiveUp {
-                retry_after: Some(Duration::from_secs(3600)),
-                why: "the server asked to wait longer than the client waits inside one operation"
-            }
+            Decision::Pause(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            decide(&p, at(9, 60_000, 60_000), Some(Duration::from_secs(86_400)), 0.5),
+            Decision::Pause(Duration::from_secs(86_400))
         );
         let Decision::GiveUp { retry_after, .. } = decide(&p, at(4, 0, 0), Some(ms(10)), 0.0) else {
             panic!("expected give-up")
         };
         assert_eq!(retry_after, Some(ms(10)));
+    }
+
+    #[test]
+    fn the_daily_reset_is_the_next_utc_midnight() {
+        assert_eq!(until_utc_midnight(now()), Duration::from_secs(86_400));
+        assert_eq!(until_utc_midnight(now() + Duration::from_secs(1)), Duration::from_secs(86_399));
+        assert_eq!(until_utc_midnight(now() - Duration::from_millis(1500)), Duration::from_millis(1500));
     }
 
     #[test]

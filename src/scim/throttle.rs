@@ -152,8 +152,9 @@ impl Throttle {
             let next = (s.level + 1).min(MAX_SLOWDOWN);
             s.set_level(next, now);
             let wait = fb.retry_after.unwrap_or_else(|| Duration::from_secs_f64(1.0 / slowed_rate(s.configured, next)));
-            // A daily-limit Retry-After (hours) must not stall the process: requests then
-            // fail fast with Retryable; hold the label for at most a minute.
+            // A daily-limit Retry-After (hours) must not stall the process: the request loop
+            // pauses the cycle instead (and does not pass such a wait on); as a safety,
+            // hold the label for at most a minute.
             s.close_for(wait.min(Duration::from_secs(60)), now);
             return;
         }

@@ -25,7 +25,10 @@ use crate::source::Directory;
 use crate::state::{StateError, StateStore};
 
 /// Applies the plan's operations; the plan itself (held, skipped...) goes into the report.
-/// A Fatal error stops new operations; so does SIGTERM (the ones in flight finish).
+/// A Fatal error stops new operations; so does a pause (the target refuses requests until
+/// a time beyond the cycle: the operation that met it and those not started are counted as
+/// not attempted, and the report says until when); so does SIGTERM (the ones in flight
+/// finish).
 pub(super) async fn users<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine: &Engine<D, T, S>,
     cycle: &mut Cycle<'_>,
@@ -48,6 +51,7 @@ pub(super) async fn users<D: Directory, T: Target, S: StateStore + Clone + 'stat
         owners: state.known.values().map(|k| (k.zoom_id.as_str(), &k.anchor)).collect(),
         failures: &state.failures,
         written: Mutex::new(Vec::new()),
+        paused: Mutex::new(None),
     };
     let keep_all = cycle.options.only.is_some();
     let total = ops.len();
@@ -70,6 +74,9 @@ pub(super) async fn users<D: Directory, T: Target, S: StateStore + Clone + 'stat
         }
     }
     drop(results);
+    if let Some(pause) = ctx.paused.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner()) {
+        cycle.report.stop_with(&pause);
+    }
     let written = ctx.written.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
     state.update(written);
     cycle.report.interrupted = shutdown.is_requested() && cycle.report.not_attempted() > 0;
@@ -122,6 +129,8 @@ struct ApplyContext<'a, T: Target, S: StateStore> {
     failures: &'a HashMap<Anchor, FailureRecord>,
     /// Every state write, in order, to update the loaded state once the operations are done.
     written: Mutex<Vec<Written>>,
+    /// The first `ScimError::Paused` an operation met.
+    paused: Mutex<Option<ScimError>>,
 }
 
 impl<T: Target, S: StateStore> ApplyContext<'_, T, S> {
@@ -185,8 +194,15 @@ async fn apply_op<T: Target, S: StateStore>(ctx: &ApplyContext<'_, T, S>, op: Op
         }
         Err(Failure::State(e)) => return Err(e),
         Err(Failure::Target(error)) => {
-            if error.is_fatal() {
+            if error.stops_cycle() {
                 ctx.stop.store(true, Ordering::Release);
+            }
+            if let ScimError::Paused { .. } = error {
+                // Nothing is wrong with this object: it waits with the rest, no failure record.
+                if let Ok(mut paused) = ctx.paused.lock() {
+                    paused.get_or_insert(error);
+                }
+                return Ok(Outcome::new(&op, OutcomeResult::NotAttempted, vec![]));
             }
             let detail = error.to_string();
             ctx.failed(&op, &detail, error.class())?;

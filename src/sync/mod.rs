@@ -64,8 +64,8 @@ pub struct CycleOptions {
 }
 
 impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
-    /// Runs one cycle. The target's per-cycle budget is reset first; a stop (Fatal error,
-    /// shutdown) ends it early with what was done recorded.
+    /// Runs one cycle. The target's per-cycle budget is reset first; a stop (Fatal error, a
+    /// pause, shutdown) ends it early with what was done recorded.
     pub async fn run_cycle(&self, options: &CycleOptions, shutdown: &Shutdown) -> Result<CycleReport, CycleError> {
         self.target.begin_cycle();
         let mut cycle = Cycle::begin(&self.store, options)?;
@@ -77,8 +77,8 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
         let read = read::both_sides(self, with_groups).await?;
         let (desired, mut state, groups) = cycle.scope(read, self.groups.as_ref());
         if cycle.reconcile_due() || options.reconcile_only {
-            if let Err(fatal) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {
-                cycle.report.fatal = Some(fatal.to_string());
+            if let Err(stop) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {
+                cycle.report.stop_with(&stop);
                 return record::finish(self, cycle, &state);
             }
         }

@@ -27,9 +27,10 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     // Read again: the admin socket may have recorded an approval while the cycle ran.
     let mut meta = engine.store.meta()?;
     meta.cycle_counter = meta.cycle_counter.max(report.cycle);
-    if report.fatal.is_none() && !report.interrupted {
+    if report.fatal.is_none() && !report.interrupted && report.paused.is_none() {
         meta.last_success = Some(now);
     }
+    meta.target_paused = report.paused.clone();
     meta.last_cycle_summary = Some(report.summary());
     if options.only.is_none() {
         meta.connector_quarantine = connector_after(
@@ -94,6 +95,7 @@ fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass,
         gauge!(QUARANTINED_OBJECTS, "reason" => class.as_str()).set(*n as f64);
     }
     gauge!(CONNECTOR_QUARANTINED).set(if meta.connector_quarantine.is_some() { 1.0 } else { 0.0 });
+    gauge!(TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS).set(meta.target_paused.as_ref().map_or(0.0, |p| p.until as f64));
     gauge!(RENAME_REFUSED_USERS).set(renames_refused as f64);
     if let Some(groups) = &report.groups {
         record_groups(groups);

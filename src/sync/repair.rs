@@ -16,9 +16,10 @@ use crate::scim::{ScimError, Target};
 use crate::source::Directory;
 use crate::state::{StateError, StateStore};
 
-/// Runs the reconcile when the target can be listed. `Err(fatal)`: nothing will work (the
-/// cycle stops like a fatal operation). A list that fails otherwise skips the reconcile
-/// until the next cycle; creates still adopt on conflict.
+/// Runs the reconcile when the target can be listed. `Err(stop)`: nothing will work this
+/// cycle (Fatal, or Paused by a daily limit; the cycle stops like an operation meeting it).
+/// A list that fails otherwise skips the reconcile until the next cycle, said in the report
+/// (`target_unread`); creates still adopt on conflict.
 pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine: &Engine<D, T, S>,
     cycle: &mut Cycle<'_>,
@@ -27,9 +28,10 @@ pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clon
 ) -> Result<Result<(), ScimError>, CycleError> {
     let remote = match engine.target.list_users().await {
         Ok(remote) => remote,
-        Err(e) if e.is_fatal() => return Ok(Err(e)),
+        Err(e) if e.stops_cycle() => return Ok(Err(e)),
         Err(e) => {
             tracing::warn!(error = %e, "full reconcile skipped: cannot list target users");
+            cycle.report.target_unread = Some(e.to_string());
             return Ok(Ok(()));
         }
     };

@@ -2,13 +2,14 @@
 //! [`CycleOutcome`] every consumer (metric, exit status, readiness) derives from.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::model::Change;
-use crate::model::{Anchor, Rejected};
+use crate::model::{Anchor, Rejected, TargetPause, UnixTime};
 use crate::plan::{Action, Op, Plan};
+use crate::scim::ScimError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "result", content = "detail", rename_all = "snake_case")]
@@ -135,6 +136,12 @@ pub struct CycleReport {
     pub groups: Option<super::GroupReport>,
     /// Why the cycle stopped early (a Fatal target error), if it did.
     pub fatal: Option<String>,
+    /// The target refuses requests until a time beyond this cycle (a daily rate limit): the
+    /// cycle stopped there; scheduled cycles wait until then.
+    pub paused: Option<TargetPause>,
+    /// A full reconcile was due but the target could not be listed (a temporary error): the
+    /// cycle went on from the state alone, without repairs or adoptions.
+    pub target_unread: Option<String>,
     pub interrupted: bool,
     #[serde(with = "humantime_serde")]
     pub duration: Duration,
@@ -177,12 +184,34 @@ impl CycleReport {
         self.tally.values().sum::<usize>() - self.not_attempted()
     }
 
+    /// Records an error that stops the cycle (Fatal or Paused; the first of each kind is
+    /// kept). Returns whether it was one.
+    pub fn stop_with(&mut self, e: &ScimError) -> bool {
+        match e {
+            ScimError::Fatal { .. } => {
+                self.fatal.get_or_insert_with(|| e.to_string());
+            }
+            ScimError::Paused { until, detail } => {
+                self.paused.get_or_insert_with(|| TargetPause { until: unix_ceil(*until), reason: detail.clone() });
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Whether the target stopped the cycle (Fatal or Paused): no further operations.
+    pub fn stopped(&self) -> bool {
+        self.fatal.is_some() || self.paused.is_some()
+    }
+
     /// How the cycle went, decided once (see [`CycleOutcome`]).
     pub fn outcome(&self) -> CycleOutcome {
         if self.fatal.is_some() {
             CycleOutcome::Fatal
         } else if self.interrupted {
             CycleOutcome::Interrupted
+        } else if self.paused.is_some() {
+            CycleOutcome::Paused
         } else if self.incomplete.is_some() {
             CycleOutcome::Incomplete
         } else if self.failed() > 0 || self.group_failures() > 0 || !self.plan.held.is_empty() {
@@ -215,14 +244,32 @@ impl CycleReport {
         if let Some(g) = &self.groups {
             s.push_str(&format!("; {}", g.summary()));
         }
+        if let Some(unread) = &self.target_unread {
+            s.push_str(&format!("; target NOT READ (no reconcile): {unread}"));
+        }
         if let Some(f) = &self.fatal {
             s.push_str(&format!("; STOPPED: {f}"));
+        }
+        if let Some(p) = &self.paused {
+            s.push_str(&format!("; PAUSED until {}: {}", rfc3339(p.until), p.reason));
         }
         if self.interrupted {
             s.push_str("; interrupted by shutdown");
         }
         s
     }
+}
+
+/// A moment as UTC RFC 3339 (seconds).
+pub fn rfc3339(t: UnixTime) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(t.max(0) as u64)).to_string()
+}
+
+/// A moment as [`UnixTime`], rounded up (a pause never ends early).
+fn unix_ceil(t: SystemTime) -> UnixTime {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    UnixTime::try_from(secs).unwrap_or(UnixTime::MAX)
 }
 
 /// How a finished cycle went, worst first. Computed once by [`CycleReport::outcome`]; the
@@ -235,6 +282,10 @@ pub enum CycleOutcome {
     Fatal,
     /// SIGTERM stopped it before every operation ran: exit 1; `outcome="interrupted"`; ready.
     Interrupted,
+    /// The target refuses requests until a time beyond the cycle (Zoom's daily rate limit):
+    /// stopped at the first refusal; exit 4; `outcome="paused"`; ready (nothing is broken);
+    /// the daemon skips scheduled cycles until then.
+    Paused,
     /// The directory read was cut short, so nobody was deactivated: exit 3;
     /// `outcome="incomplete"`; ready.
     Incomplete,
@@ -251,6 +302,7 @@ impl CycleOutcome {
         match self {
             Self::Fatal => "fatal",
             Self::Interrupted => "interrupted",
+            Self::Paused => "paused",
             Self::Incomplete => "incomplete",
             Self::Attention => "attention",
             Self::Success => "success",
@@ -263,7 +315,7 @@ impl CycleOutcome {
         match self {
             Self::Fatal | Self::Interrupted => 1,
             Self::Incomplete => 3,
-            Self::Attention => 4,
+            Self::Paused | Self::Attention => 4,
             Self::Success => 0,
         }
     }

@@ -204,6 +204,9 @@ async fn random_faults_within_the_budget_lose_nothing() {
 async fn hopeless_targets_return_retryable_in_bounded_time() {
     let emu = emulator(EmulatorConfig::unlimited()).await;
     let c = client(&target(&emu, 1000.0, Duration::from_millis(200)), policy(4));
+    // Token fetched before the faults: a token endpoint failing every attempt is Fatal (no
+    // request can succeed without one), tested in cycle::bounded.
+    c.list_users().await.unwrap();
     let cases = [
         ("5xx", spec(|s| s.error_rate = 1.0)),
         ("drop", spec(|s| s.drop_rate = 1.0)),
@@ -223,7 +226,6 @@ async fn hopeless_targets_return_retryable_in_bounded_time() {
         assert!(started.elapsed() < Duration::from_secs(10), "{name}: took {:?}", started.elapsed());
         let ScimError::Retryable { detail, .. } = &err else { panic!("{name}: expected Retryable, got {err:?}") };
         assert!(detail.contains("attempts exhausted") && detail.contains("after 4 attempt(s)"), "{name}: {detail}");
-        // the token fetch is also subject to faults, so count attempts on the SCIM route only
         let posts = emu.request_counts().route(Route::CreateUser);
         assert!(posts <= 4, "{name}: {posts} POSTs");
     }
@@ -257,7 +259,7 @@ async fn the_cycle_budget_stops_retrying_until_the_next_cycle() {
 }
 
 #[tokio::test]
-async fn a_daily_limit_fails_fast_with_the_wait_until_midnight() {
+async fn a_daily_limit_pauses_the_cycle_until_midnight() {
     let mut config = EmulatorConfig::unlimited();
     config.rate_limit = EmuRate { light_per_day: Some(2), ..EmuRate::preset(RatePreset::Pro) };
     config.knobs.retry_after = RetryAfterStyle::Iso;
@@ -269,9 +271,49 @@ async fn a_daily_limit_fails_fast_with_the_wait_until_midnight() {
     // Not waited for: a wait would last until midnight (or the one-minute cap); the bound
     // is loose enough for a busy machine.
     assert!(started.elapsed() < Duration::from_secs(30));
-    let ScimError::Retryable { retry_after, detail } = &err else { panic!("expected Retryable, got {err:?}") };
-    let wait = retry_after.expect("the wait until 00:00 UTC is passed on");
+    let ScimError::Paused { until, detail } = &err else { panic!("expected Paused, got {err:?}") };
+    let wait = until.duration_since(std::time::SystemTime::now()).unwrap_or_default();
     assert!(wait > Duration::ZERO && wait <= Duration::from_secs(86_400), "{wait:?}");
     assert!(detail.contains("HTTP 429"), "{detail}");
     assert_eq!(emu.request_counts().route_status(Route::CreateUser, 429), 1, "no retry inside the operation");
+    // The cycle is paused for this client: the next call is not even sent...
+    let again = c.create_user(&anchor(10), &user("fourth@example.com")).await.unwrap_err();
+    assert_eq!(again, err);
+    assert_eq!(emu.request_counts().route(Route::CreateUser), 3);
+    // ...until the next cycle asks again.
+    c.begin_cycle();
+    assert!(matches!(c.create_user(&anchor(10), &user("fourth@example.com")).await, Err(ScimError::Paused { .. })));
+    assert_eq!(emu.request_counts().route(Route::CreateUser), 4);
+}
+
+#[tokio::test]
+async fn every_timeout_counts_against_the_cycle_budget() {
+    let emu = emulator(EmulatorConfig::unlimited()).await;
+    let timeout = Duration::from_millis(300);
+    let mut p = policy(50);
+    p.per_cycle = Duration::from_secs(1);
+    let c = client(&target(&emu, 1000.0, timeout), p);
+    c.list_users().await.unwrap(); // token fetched before the faults
+    // Held far beyond the client's timeout; `times` left over counts the arrivals.
+    let mut faults = FaultConfig::default();
+    let budget = 10_000;
+    faults.routes.insert(
+        Route::CreateUser.key().into(),
+        spec(|s| {
+            s.timeout_rate = 1.0;
+            s.timeout_hold_ms = 600_000;
+            s.times = Some(budget);
+        }),
+    );
+    emu.set_faults(faults).unwrap();
+    let arrived = || budget - emu.faults().routes[Route::CreateUser.key()].times.unwrap();
+    let err = c.create_user(&anchor(1), &user("slow@example.com")).await.unwrap_err();
+    assert!(matches!(&err, ScimError::Retryable { detail, .. } if detail.contains("per-cycle")), "{err:?}");
+    // 1 s of budget at 300 ms per timeout: four attempts, not fifty.
+    let posts = arrived();
+    assert!((2..=4).contains(&posts), "{posts} attempts");
+    assert!(c.cycle_retry_time() >= Duration::from_millis(600), "{:?}", c.cycle_retry_time());
+    // spent: the next operation makes one attempt
+    let _ = c.create_user(&anchor(2), &user("slower@example.com")).await.unwrap_err();
+    assert_eq!(arrived(), posts + 1);
 }

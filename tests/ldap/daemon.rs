@@ -117,6 +117,7 @@ async fn the_daemon_schedules_reports_reloads_and_stops_cleanly() {
         "zoomsync_held_operations",
         "zoomsync_quarantined_objects",
         "zoomsync_connector_quarantined",
+        "zoomsync_target_paused_until_timestamp_seconds",
         "zoomsync_build_info",
     ] {
         assert!(first.contains(name), "{name} missing from /metrics:\n{first}");

@@ -40,6 +40,9 @@ pub struct ScimClient {
     throttle: Throttle,
     policy: RetryPolicy,
     cycle: CycleBudget,
+    /// Why the target stopped this cycle (a Fatal or Paused error of the request loop):
+    /// every later call fails with it at once, until [`begin_cycle`](Self::begin_cycle).
+    stopped: std::sync::Mutex<Option<ScimError>>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -90,6 +93,7 @@ impl ScimClient {
             throttle: Throttle::new(&config.rate, config.max_concurrency),
             policy: RetryPolicy::default(),
             cycle: CycleBudget::default(),
+            stopped: std::sync::Mutex::new(None),
         })
     }
 
@@ -99,12 +103,14 @@ impl ScimClient {
         self
     }
 
-    /// Starts a sync cycle: the per-cycle retry budget is full again.
+    /// Starts a sync cycle: the per-cycle retry budget is full again, and a stop of the last
+    /// cycle (a fatal error, a pause) is forgotten — the new cycle asks the target again.
     pub fn begin_cycle(&self) {
         self.cycle.reset();
+        *self.stopped.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 
-    /// Backoff slept by retries since the last [`begin_cycle`](Self::begin_cycle).
+    /// Retry time spent since the last [`begin_cycle`](Self::begin_cycle).
     pub fn cycle_retry_time(&self) -> Duration {
         self.cycle.spent()
     }
@@ -153,9 +159,10 @@ impl ScimClient {
         format!("{}Groups?filter={}&startIndex=1&count=10", self.base, utf8_percent_encode(&filter, COMPONENT))
     }
 
-    /// Replaces any secret value in `text` (server texts could echo one back).
+    /// `text` without credentials: server texts may echo the secret, the Basic credential
+    /// or a token back (see [`crate::scim::redact`]).
     fn scrub(&self, text: String) -> String {
-        self.auth.secrets().into_iter().filter(|s| s.len() >= 4).fold(text, |t, s| t.replace(s, "<redacted>"))
+        self.auth.redact(&text)
     }
 }
 
@@ -188,7 +195,7 @@ mod tests {
         );
         let c = ScimClient::new(&config("http://127.0.0.1:9/t1/v2")).unwrap();
         assert_eq!(c.users_url(), "http://127.0.0.1:9/t1/v2/Users");
-        assert_eq!(c.scrub("x tok-secret y".into()), "x <redacted> y");
+        assert_eq!(c.scrub("x tok-secret y".into()), "x [redacted] y");
         assert_eq!(c.groups_url(), "http://127.0.0.1:9/t1/v2/Groups");
         assert_eq!(c.group_url("g&1/x"), "http://127.0.0.1:9/t1/v2/Groups/g%261%2Fx");
         assert_eq!(

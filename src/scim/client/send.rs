@@ -1,6 +1,14 @@
 //! The request loop, the one place that retries: wait for the throttle, get a token, make
 //! one attempt, classify the answer, then return, renew the token once (401), or sleep and
 //! repeat within the retry budget (timeouts, dropped connections, 5xx, 429).
+//!
+//! The cycle's budget counts all retry time: backoff sleeps, attempts that timed out and
+//! failed token fetches (each fetch once, by the request that made it). Some answers end
+//! the cycle for this target, not just the request ([`ScimClient::stop_cycle`]): a token
+//! endpoint that gave no token within an operation's retries, a TLS certificate that cannot
+//! be verified, a wrong client secret (Fatal), and a wait longer than the client waits —
+//! Zoom's daily limit (Paused). Every later call of the cycle fails at once with the same
+//! error, before it is sent.
 
 use std::time::{Instant, SystemTime};
 
@@ -11,10 +19,12 @@ use serde_json::Value;
 use super::ScimClient;
 use crate::config::TargetKind;
 use crate::scim::ScimError;
-use crate::scim::errors::{ErrorBody, Scope, Verdict, classify, transport_reason, transport_text, unauthorized_fatal};
+use crate::scim::errors::{
+    ErrorBody, Scope, Verdict, certificate_failure, classify, transport_reason, transport_text, unauthorized_fatal,
+};
 use crate::scim::metric_names::{HTTP_RETRIES_TOTAL, record_attempt};
 use crate::scim::oauth::{FetchError, Token};
-use crate::scim::retry::{Attempts, Decision, RetryReason, decide, parse_retry_after};
+use crate::scim::retry::{Attempts, Decision, RetryReason, decide, parse_retry_after, until_utc_midnight};
 use crate::scim::throttle::{Feedback, Label};
 
 /// One logical request.
@@ -59,10 +69,13 @@ struct Failure {
     detail: String,
     feedback: Feedback,
     daily: bool,
+    /// When it failed (the moment a `Retry-After` counts from).
+    at: SystemTime,
 }
 
 enum Attempt {
-    Answer(u16, Feedback, bool, Bytes),
+    /// Status, rate feedback, daily-limit flag, body, and when it arrived.
+    Answer(u16, Feedback, bool, Bytes, SystemTime),
     Transport(reqwest::Error),
 }
 
@@ -92,25 +105,73 @@ impl ScimClient {
         let (mut made, mut renewed, mut maybe_applied) = (0u32, false, false);
         let done = |result, maybe_applied| Tracked { result, maybe_applied };
         loop {
+            if let Some(stop) = self.stopped() {
+                return done(Err(stop), maybe_applied);
+            }
             let permit = self.throttle.admit(call.label).await;
+            // The cycle may have stopped while this request waited for its turn.
+            if let Some(stop) = self.stopped() {
+                return done(Err(stop), maybe_applied);
+            }
             made += 1;
             let failure = match self.auth.token(&self.http).await {
-                Err(FetchError::Fatal(e)) => return done(Err(e), maybe_applied),
-                Err(FetchError::Temporary(detail)) => {
+                Err(FetchError::Fatal(e)) => {
+                    return done(Err(self.stop_cycle(self.scrub_error(e))), maybe_applied);
+                }
+                Err(FetchError::Temporary { detail, took }) => {
                     drop(permit);
-                    Failure { reason: RetryReason::Token, detail, feedback: Feedback::default(), daily: false }
+                    if let Some(took) = took {
+                        // Booked once, by the request whose fetch it was.
+                        self.cycle.try_spend(took, self.policy.per_cycle);
+                    }
+                    Failure {
+                        reason: RetryReason::Token,
+                        detail,
+                        feedback: Feedback::default(),
+                        daily: false,
+                        at: SystemTime::now(),
+                    }
                 }
                 Ok(token) => {
+                    let attempt_started = Instant::now();
                     let attempt = self.attempt(call, &token).await;
                     drop(permit);
                     match attempt {
                         Attempt::Transport(e) => {
+                            if let Some(why) = certificate_failure(&e) {
+                                let e = ScimError::Fatal {
+                                    detail: format!(
+                                        "{method} {}: the target's TLS certificate is not trusted ({why}); set \
+                                         target.ca_file to the CA that issued it, or fix what intercepts the \
+                                         connection",
+                                        call.template
+                                    ),
+                                };
+                                return done(Err(self.stop_cycle(e)), maybe_applied);
+                            }
                             let reason = transport_reason(&e);
                             maybe_applied |= reason != RetryReason::Connect;
-                            Failure { reason, detail: transport_text(&e), feedback: Feedback::default(), daily: false }
+                            if reason == RetryReason::Timeout {
+                                // Time spent waiting for an answer that never came is retry
+                                // time like a backoff sleep.
+                                self.cycle.try_spend(attempt_started.elapsed(), self.policy.per_cycle);
+                            }
+                            Failure {
+                                reason,
+                                detail: transport_text(&e),
+                                feedback: Feedback::default(),
+                                daily: false,
+                                at: SystemTime::now(),
+                            }
                         }
-                        Attempt::Answer(status, feedback, daily, body) => {
-                            self.throttle.observe(call.label, feedback);
+                        Attempt::Answer(status, feedback, daily, body, at) => {
+                            // A wait beyond what the client waits pauses the cycle: do not
+                            // close the label for it (requests queued there would sleep).
+                            let for_throttle = Feedback {
+                                retry_after: feedback.retry_after.filter(|w| *w <= self.policy.max_retry_after),
+                                ..feedback
+                            };
+                            self.throttle.observe(call.label, for_throttle);
                             let parsed = if (200..300).contains(&status) {
                                 ErrorBody::default()
                             } else {
@@ -140,6 +201,7 @@ impl ScimClient {
                                         detail: format!("HTTP {status}: {}", parsed.detail_or(status)),
                                         feedback,
                                         daily,
+                                        at,
                                     }
                                 }
                             }
@@ -148,7 +210,8 @@ impl ScimClient {
                 }
             };
             let decision = if failure.daily && failure.feedback.retry_after.is_none() {
-                Decision::GiveUp { retry_after: None, why: "the daily rate limit is used up" }
+                // Zoom's daily limits reset at 00:00 UTC.
+                Decision::Pause(until_utc_midnight(failure.at))
             } else {
                 let at = Attempts { made, elapsed: started.elapsed(), cycle_spent: self.cycle.spent_for_decision() };
                 decide(&self.policy, at, failure.feedback.retry_after, rand::random())
@@ -167,12 +230,50 @@ impl ScimClient {
                     }
                     (retry_after, why)
                 }
+                Decision::Pause(wait) => {
+                    let e = ScimError::Paused {
+                        until: failure.at + wait,
+                        detail: format!("{method} {}: {}", call.template, failure.detail),
+                    };
+                    let e = self.stop_cycle(self.scrub_error(e));
+                    tracing::warn!(method, path = call.template, "the target asks to wait beyond this cycle: {e}");
+                    return done(Err(e), maybe_applied);
+                }
             };
             let detail = format!("{method} {}: {why} after {made} attempt(s); last: {}", call.template, failure.detail);
+            if failure.reason == RetryReason::Token {
+                // Every request needs a token: when the token endpoint failed all of one
+                // operation's retries, nothing else can succeed this cycle.
+                let e = ScimError::Fatal {
+                    detail: format!(
+                        "no OAuth access token within the retry budget ({detail}); the cycle stops — check \
+                         target.token_url and the network path to it"
+                    ),
+                };
+                return done(Err(self.stop_cycle(self.scrub_error(e))), maybe_applied);
+            }
             tracing::warn!(method, path = call.template, attempts = made, "{}", self.scrub(detail.clone()));
             let e = ScimError::Retryable { retry_after, detail };
             return done(Err(self.scrub_error(e)), maybe_applied);
         }
+    }
+
+    /// The error every call of this cycle returns from now on (until `begin_cycle`); logged
+    /// once, when the cycle stops.
+    fn stop_cycle(&self, e: ScimError) -> ScimError {
+        let mut stopped = self.stopped.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match stopped.as_ref() {
+            Some(first) => first.clone(),
+            None => {
+                tracing::error!(error = %e, "the target stops this cycle");
+                *stopped = Some(e.clone());
+                e
+            }
+        }
+    }
+
+    fn stopped(&self) -> Option<ScimError> {
+        self.stopped.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     fn count_retry(&self, call: &Call<'_>, reason: RetryReason, detail: &str, wait_ms: u64) {
@@ -196,6 +297,7 @@ impl ScimClient {
             ScimError::NotFound { detail } => ScimError::NotFound { detail: self.scrub(detail) },
             ScimError::Rejected { status, detail } => ScimError::Rejected { status, detail: self.scrub(detail) },
             ScimError::Fatal { detail } => ScimError::Fatal { detail: self.scrub(detail) },
+            ScimError::Paused { until, detail } => ScimError::Paused { until, detail: self.scrub(detail) },
         }
     }
 
@@ -213,6 +315,7 @@ impl ScimClient {
         }
         let result = match req.send().await {
             Ok(resp) => {
+                let answered = SystemTime::now();
                 let status = resp.status().as_u16();
                 let h = resp.headers();
                 let feedback = Feedback {
@@ -220,7 +323,7 @@ impl ScimClient {
                     retry_after: h
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, SystemTime::now())),
+                        .and_then(|v| parse_retry_after(v, answered)),
                     remaining: header_u32(h, "x-ratelimit-remaining"),
                     limit: header_u32(h, "x-ratelimit-limit"),
                 };
@@ -229,7 +332,7 @@ impl ScimClient {
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v.to_ascii_lowercase().starts_with("daily"));
                 match resp.bytes().await {
-                    Ok(body) => Attempt::Answer(status, feedback, daily, body),
+                    Ok(body) => Attempt::Answer(status, feedback, daily, body, answered),
                     Err(e) => Attempt::Transport(e),
                 }
             }

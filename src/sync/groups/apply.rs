@@ -26,8 +26,8 @@ pub(in crate::sync) struct GroupApply<'a, T: Target, S: StateStore> {
 }
 
 impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
-    /// Runs the step. Returns the fatal error that stopped it, if one did.
-    pub async fn run(mut self, mut step: GroupStep<'_>) -> Result<Option<String>, StateError> {
+    /// Runs the step. Returns the error that stopped it (Fatal or Paused), if one did.
+    pub async fn run(mut self, mut step: GroupStep<'_>) -> Result<Option<ScimError>, StateError> {
         let mut known = std::mem::take(&mut step.known);
         let mut structure = GroupPlan::default();
         groups::structure(&step.input(&known, self.members), &mut structure);
@@ -57,13 +57,13 @@ impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
         Ok(None)
     }
 
-    /// One operation, its state, report and log. Returns the error text when it was fatal.
+    /// One operation, its state, report and log. Returns the error when it stops the cycle.
     async fn one(
         &mut self,
         known: &mut HashMap<Anchor, KnownGroup>,
         owners: &HashMap<&str, &Anchor>,
         op: GroupOp,
-    ) -> Result<Option<String>, StateError> {
+    ) -> Result<Option<ScimError>, StateError> {
         match execute(self.target, known, owners, &op).await {
             Ok((name, detail)) => {
                 match known.get(&op.anchor) {
@@ -91,7 +91,7 @@ impl<T: Target, S: StateStore> GroupApply<'_, T, S> {
                     GroupFailure { group: op.zoom_name.clone(), operation: op.change.name(), error: e.to_string() };
                 self.report.failed.push(failure);
                 self.log(&op, op.change.name(), "failure", Some(e.to_string()))?;
-                Ok(e.is_fatal().then(|| e.to_string()))
+                Ok(e.stops_cycle().then_some(e))
             }
         }
     }

@@ -39,7 +39,7 @@ pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + C
     shutdown: &Shutdown,
 ) -> Result<(), CycleError> {
     let Some(mut report) = cycle.groups.take() else { return Ok(()) };
-    if cycle.fatal.is_none() && !shutdown.is_requested() {
+    if !cycle.stopped() && !shutdown.is_requested() {
         let members = step.members(&state.known, on_target);
         let apply = GroupApply {
             target: &engine.target,
@@ -50,8 +50,8 @@ pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + C
             members: &members,
             users: &state.known,
         };
-        if let Some(fatal) = apply.run(step).await? {
-            cycle.fatal = Some(fatal);
+        if let Some(stop) = apply.run(step).await? {
+            cycle.stop_with(&stop);
         }
         tracing::debug!("groups applied");
     }

@@ -1,12 +1,13 @@
 //! The guards: a mass removal is held until an operator approves exactly those operations;
-//! an incomplete read and an empty directory deactivate nobody.
+//! an incomplete read and an empty directory deactivate nobody; a plan that could not read
+//! the target says so.
 
 use std::collections::BTreeSet;
 
-use zoomsync::emulator::{Route, UserState};
+use zoomsync::emulator::{FaultConfig, FaultSpec, Route, UserState};
 use zoomsync::model::Lifecycle;
 use zoomsync::plan::Action;
-use zoomsync::sync::CycleOutcome;
+use zoomsync::sync::{CycleOptions, CycleOutcome};
 
 use crate::cycle::directory::{ReadMode, user_name};
 use crate::cycle::world::{HermeticWorld, names};
@@ -165,4 +166,25 @@ async fn an_empty_directory_is_held_not_applied() {
     assert_eq!(r.outcome(), CycleOutcome::Success, "{}", r.summary());
     assert!(w.meta().held.is_none());
     w.assert_no_requests("the directory is back as it was");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_plan_that_cannot_list_the_target_says_so() {
+    let w = HermeticWorld::start(5).await;
+    assert_eq!(w.cycle().await.outcome(), CycleOutcome::Success);
+    w.remove_person(4);
+    let mut faults = FaultConfig::default();
+    faults.routes.insert(
+        Route::ListUsers.key().into(),
+        FaultSpec { error_rate: 1.0, error_status: 503, ..FaultSpec::default() },
+    );
+    w.zoom.set_faults(faults).unwrap();
+    let r = w.cycle_with(CycleOptions { full: true, dry_run: true, ..Default::default() }).await;
+    // A temporary error: not a stop, but not silent either.
+    assert!(!r.stopped() && r.reconcile.is_none(), "{}", r.summary());
+    let unread = r.target_unread.as_deref().expect("the failed list is reported");
+    assert!(unread.contains("503"), "{unread}");
+    assert!(r.summary().contains("target NOT READ"), "{}", r.summary());
+    // Planned from the state: the pending deactivation shows.
+    assert!(r.plan.ops.iter().any(|op| op.action == Action::Deactivate), "{:?}", r.plan.ops);
 }

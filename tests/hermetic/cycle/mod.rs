@@ -34,8 +34,10 @@ mod target;
 mod world;
 
 mod adoption;
+mod bounded;
 mod crash;
 mod groups;
 mod guards;
 mod lifecycle;
 mod quarantine;
+mod secrets;

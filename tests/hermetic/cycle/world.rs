@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
-use zoomsync::config::{self, Config, Secret, SourceConfig, TargetAuth};
+use zoomsync::config::{self, Config, Secret, SourceConfig, TargetAuth, TargetConfig};
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator, User};
 use zoomsync::model::{KnownUser, Meta, RawEntry};
 use zoomsync::scim::{RetryPolicy, ScimClient, Target};
@@ -33,6 +33,9 @@ const DEFAULT_SAFETY: &str = "[safety]\nmax_deactivations = 50\nmax_deactivation
 
 pub type HermeticEngine = Engine<HermeticDirectory, ScimClient, MemoryStore>;
 
+/// A change to the target settings, applied when the world starts.
+type TargetEdit = Box<dyn FnOnce(&mut TargetConfig)>;
+
 pub struct WorldBuilder {
     people: usize,
     extra_ldif: String,
@@ -41,6 +44,8 @@ pub struct WorldBuilder {
     emulator: EmulatorConfig,
     client_secret: Option<String>,
     max_concurrency: usize,
+    retries: RetryPolicy,
+    target: Vec<TargetEdit>,
 }
 
 impl WorldBuilder {
@@ -78,6 +83,18 @@ impl WorldBuilder {
         self
     }
 
+    /// The client's retry limits instead of [`fast_retries`] (kept across `restart`).
+    pub fn retries(mut self, policy: RetryPolicy) -> Self {
+        self.retries = policy;
+        self
+    }
+
+    /// Changes the target settings after they point at the emulator (timeouts, URLs, auth).
+    pub fn target(mut self, edit: impl FnOnce(&mut TargetConfig) + 'static) -> Self {
+        self.target.push(Box::new(edit));
+        self
+    }
+
     pub async fn start(self) -> HermeticWorld {
         zoomsync::install_crypto_provider();
         let zoom = Emulator::start(self.emulator, "127.0.0.1:0".parse().unwrap()).await.unwrap();
@@ -93,10 +110,13 @@ impl WorldBuilder {
         if let (Some(secret), TargetAuth::ZoomOauth { client_secret, .. }) = (self.client_secret, &mut target.auth) {
             *client_secret = Secret::from_value(secret);
         }
+        for edit in self.target {
+            edit(&mut target);
+        }
         config.target = Some(target);
         let store = MemoryStore::default();
-        let engine = build_engine(&config, &directory, &store);
-        HermeticWorld { zoom, config, directory, store, engine }
+        let engine = build_engine(&config, &directory, &store, &self.retries);
+        HermeticWorld { zoom, config, directory, store, engine, retries: self.retries }
     }
 }
 
@@ -112,12 +132,17 @@ pub fn fast_retries() -> RetryPolicy {
     }
 }
 
-fn client(config: &Config) -> ScimClient {
-    ScimClient::new(config.target.as_ref().unwrap()).unwrap().with_retry_policy(fast_retries())
+fn client(config: &Config, retries: &RetryPolicy) -> ScimClient {
+    ScimClient::new(config.target.as_ref().unwrap()).unwrap().with_retry_policy(retries.clone())
 }
 
-fn build_engine(config: &Config, directory: &HermeticDirectory, store: &MemoryStore) -> HermeticEngine {
-    Engine::with_adapters(config, directory.clone(), client(config), store.clone())
+fn build_engine(
+    config: &Config,
+    directory: &HermeticDirectory,
+    store: &MemoryStore,
+    retries: &RetryPolicy,
+) -> HermeticEngine {
+    Engine::with_adapters(config, directory.clone(), client(config, retries), store.clone())
 }
 
 pub struct HermeticWorld {
@@ -127,6 +152,7 @@ pub struct HermeticWorld {
     /// A handle on the engine's store (clones share it).
     pub store: MemoryStore,
     engine: HermeticEngine,
+    retries: RetryPolicy,
 }
 
 impl HermeticWorld {
@@ -140,6 +166,8 @@ impl HermeticWorld {
             emulator: EmulatorConfig::unlimited(),
             client_secret: None,
             max_concurrency: 8,
+            retries: fast_retries(),
+            target: Vec::new(),
         }
     }
 
@@ -200,7 +228,7 @@ impl HermeticWorld {
     /// The process restarts: a new engine and client over the same directory and a clone of
     /// the same store.
     pub fn restart(&mut self) {
-        self.engine = build_engine(&self.config, &self.directory, &self.store);
+        self.engine = build_engine(&self.config, &self.directory, &self.store, &self.retries);
     }
 
     /// Changes the client secret the next engine uses (call `restart` after).
@@ -210,9 +238,16 @@ impl HermeticWorld {
         }
     }
 
+    /// Changes the target settings the next engine uses (call `restart` after).
+    pub fn edit_target(&mut self, edit: impl FnOnce(&mut TargetConfig)) {
+        if let Some(target) = self.config.target.as_mut() {
+            edit(target);
+        }
+    }
+
     /// A new client for this world's emulator (fast retries).
     pub fn client(&self) -> ScimClient {
-        client(&self.config)
+        client(&self.config, &self.retries)
     }
 
     /// An engine over another target (a wrapper), same directory and store.
