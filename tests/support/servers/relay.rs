@@ -87,9 +87,8 @@ fn pump(mut from: TcpStream, mut to: TcpStream, wire: &Mutex<Wire>, cut: Option<
             let _ = to.shutdown(Shutdown::Both);
             return;
         }
-        if to.write_all(&chunk[..n]).is_err() {
-            break;
-        }
+        // Counted before it is passed on: a test that reads the counts as soon as its client
+        // has the answer must find them there (a busy machine showed the race).
         buf.extend_from_slice(&chunk[..n]);
         while let Some((op, len)) = next_message(&buf) {
             let mut w = wire.lock().unwrap();
@@ -105,6 +104,9 @@ fn pump(mut from: TcpStream, mut to: TcpStream, wire: &Mutex<Wire>, cut: Option<
                 _ => {}
             }
             buf.drain(..len);
+        }
+        if to.write_all(&chunk[..n]).is_err() {
+            break;
         }
     }
     let _ = to.shutdown(Shutdown::Write);
