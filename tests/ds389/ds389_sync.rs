@@ -236,15 +236,23 @@ async fn two_thousand_389ds_users_with_locks_roles_renames_and_nested_groups() {
     assert_eq!(report.succeeded(Action::Deactivate), locked.len(), "{}", report.summary());
     assert!(report.plan.held.is_empty());
     let n = locked.len() as u64;
+    // Deactivated users leave the pushed groups (README, safety table): one remove PATCH per
+    // group that held any of them.
+    let active: BTreeSet<usize> = on_zoom.difference(&locked).copied().collect();
+    let groups_losing = PUSHED.iter().filter(|g| locked.iter().any(|&i| member(g, i))).count() as u64;
     assert_eq!(
         wire,
-        BTreeMap::from([(Route::GetUser.key(), n), (Route::PatchUser.key(), n)]),
-        "a read (owner/admin guard) and a PATCH per lock, no group request"
+        BTreeMap::from([
+            (Route::GetUser.key(), n),
+            (Route::PatchUser.key(), n),
+            (Route::PatchGroup.key(), groups_losing)
+        ]),
+        "a read (owner/admin guard) and a PATCH per lock, one remove PATCH per group they were in"
     );
     let inactive: BTreeSet<String> =
         world.zoom_users().into_iter().filter(|(_, (_, s))| *s == UserState::Inactive).map(|(n, _)| n).collect();
     assert_eq!(inactive, world.names(locked.iter().copied()));
-    assert_eq!(emulator_groups(&world.zoom), world.expected_groups(&on_zoom), "locked users keep their groups");
+    assert_eq!(emulator_groups(&world.zoom), world.expected_groups(&active), "locked users leave their groups");
 
     // Unlocks: the same users again, plus user 7 (`nsAccountLock: true` from the start, now
     // `false`) and user 9 (in the disabled role from the start): those two are created.
@@ -269,8 +277,11 @@ async fn two_thousand_389ds_users_with_locks_roles_renames_and_nested_groups() {
     assert_eq!(report.succeeded(Action::Create), 2, "{}", report.summary());
     assert_eq!(wire.get(Route::CreateUser.key()), Some(&2), "{wire:?}");
     assert_eq!(wire.get(Route::DeleteUser.key()), None, "{wire:?}");
-    // User 7 (team 7) joins everyone; user 9 (team 9) everyone and department-1: one PATCH each.
-    assert_eq!(wire.get(Route::PatchGroup.key()), Some(&2), "{wire:?}");
+    // The unlocked users rejoin their groups and users 7 and 9 join theirs: one add PATCH per
+    // group that gains members.
+    let gaining: BTreeSet<usize> = locked.iter().copied().chain([7, 9]).collect();
+    let groups_gaining = PUSHED.iter().filter(|g| gaining.iter().any(|&i| member(g, i))).count() as u64;
+    assert_eq!(wire.get(Route::PatchGroup.key()), Some(&groups_gaining), "{wire:?}");
     let users = world.zoom_users();
     assert!(users.values().all(|(_, s)| *s == UserState::Active), "everyone active again");
     assert_eq!(users.keys().cloned().collect::<BTreeSet<_>>(), world.names(on_zoom.iter().copied()));
