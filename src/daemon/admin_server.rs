@@ -187,3 +187,56 @@ fn handle(request: AdminRequest, store: &SledStore, triggers: &mpsc::Sender<Trig
         Err(e) => AdminResponse { ok: false, output: format!("{e}\n") },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Writes `request` on one end of a socket pair, answers on the other with `reply`
+    /// (every request answered "ok"), and returns the answer the client reads.
+    async fn exchange(request: Vec<u8>) -> AdminResponse {
+        let (client, server) = UnixStream::pair().unwrap();
+        let server = tokio::spawn(reply(server, |_| AdminResponse { ok: true, output: "ok\n".into() }));
+        let (mut read, mut write) = client.into_split();
+        let writer = tokio::spawn(async move {
+            let _ = write.write_all(&request).await;
+            write
+        });
+        // A close with unread request bytes resets the connection: keep what arrived before.
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n @ 1..) = read.read(&mut chunk).await {
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        let _ = server.await.unwrap();
+        drop(writer.await.unwrap());
+        serde_json::from_slice(&answer).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_line_longer_than_the_limit_is_refused_after_reading_the_limit() {
+        let answer = exchange(vec![b'x'; 4 * MAX_REQUEST_LINE]).await;
+        assert!(!answer.ok);
+        assert!(answer.output.contains("longer than 64 KiB"), "{}", answer.output);
+    }
+
+    #[tokio::test]
+    async fn a_request_within_the_limit_is_answered() {
+        let mut line = serde_json::to_vec(&AdminRequest::SyncNow).unwrap();
+        line.push(b'\n');
+        assert!(exchange(line).await.ok);
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_line_is_answered_after_the_timeout() {
+        // Waits the real 10 s (no tokio test-util here).
+        let (mut client, server) = UnixStream::pair().unwrap();
+        client.write_all(b"{\"command\":").await.unwrap();
+        let server = tokio::spawn(reply(server, |_| AdminResponse { ok: true, output: String::new() }));
+        let mut answer = String::new();
+        BufReader::new(&mut client).read_line(&mut answer).await.unwrap();
+        server.await.unwrap().unwrap();
+        let answer: AdminResponse = serde_json::from_str(&answer).unwrap();
+        assert!(!answer.ok && answer.output.contains("within 10 s"), "{}", answer.output);
+    }
+}
