@@ -1,6 +1,14 @@
 //! The metrics listener (127.0.0.1:9464 by default): `/metrics` for Prometheus, `/healthz`
 //! (the process answers) and `/readyz` (the last cycle ran without a fatal error and the
 //! connector is not quarantined).
+//!
+//! The listener cannot be starved and cannot starve the cycle: at most
+//! [`MAX_CONNECTIONS`] connections are served at once — a further one is accepted and
+//! closed at once, so it holds a descriptor for no longer than the accept (leaving it in
+//! the kernel's backlog instead would keep it waiting behind idle peers, and let the
+//! backlog fill with connections nobody will answer); a request's headers must arrive
+//! within [`HEADER_READ_TIMEOUT`] (also between keep-alive requests, so an idle connection
+//! is closed after it), and no connection lives longer than [`CONNECTION_LIFETIME`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,8 +18,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::DaemonError;
 use crate::metrics::{CYCLE_DURATION_BUCKETS, CYCLE_DURATION_SECONDS, describe};
@@ -26,6 +37,16 @@ pub fn install_recorder() -> Result<PrometheusHandle, DaemonError> {
     describe();
     Ok(handle)
 }
+
+/// Connections served at once; a further one is closed as soon as it is accepted.
+pub const MAX_CONNECTIONS: usize = 64;
+/// A request's headers (the first, or the next on a kept-alive connection) must arrive
+/// within this, or the connection is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// No connection is kept longer than this (a scrape takes milliseconds).
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+/// Pause after a failed accept (e.g. EMFILE) before the next, instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 pub async fn serve(
     listen: SocketAddr,
@@ -60,11 +81,37 @@ pub async fn serve(
         );
     tracing::info!(%listen, "metrics on /metrics, health on /healthz and /readyz");
     tokio::spawn(async move {
-        let stop = async move {
-            let _ = shutdown.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
-            tracing::error!(error = %e, "metrics listener stopped");
+        let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.wait_for(|s| *s) => break,
+                accepted = listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "metrics listener: accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            };
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::debug!("metrics listener: {MAX_CONNECTIONS} connections open, closing a new one");
+                drop(stream);
+                continue;
+            };
+            let service = TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                let _slot = slot;
+                let mut builder = http1::Builder::new();
+                builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                match tokio::time::timeout(CONNECTION_LIFETIME, connection).await {
+                    Ok(Err(e)) => tracing::debug!(error = %e, "metrics connection closed"),
+                    Ok(Ok(())) => {}
+                    Err(_) => tracing::debug!("metrics connection closed: open too long"),
+                }
+            });
         }
     });
     Ok(())

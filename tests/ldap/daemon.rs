@@ -203,3 +203,146 @@ async fn the_daemon_schedules_reports_reloads_and_stops_cleanly() {
             .all(|u| u.title.as_deref() == Some("Reorganised"))
     );
 }
+
+/// The daemon's resident memory in KiB (/proc/<pid>/status, VmRSS).
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn successful_cycles(log: &str) -> usize {
+    log.lines()
+        .filter(|l| l.contains("zoomsync::daemon::worker") && l.contains(" users (") && l.contains("success"))
+        .count()
+}
+
+/// Hardening, point 3: 2,000 idle connections to the metrics port and a 100 MB line on the
+/// admin socket, with the daemon at systemd's default of 1,024 descriptors: cycles keep
+/// succeeding, memory stays within 50 MiB of its baseline, and the idle connections are
+/// closed after the header-read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_and_a_huge_admin_line_starve_nothing() {
+    const IDLE: usize = 2_000;
+    zoomsync::install_crypto_provider();
+    // This process holds the 2,000 connections: raise its own soft limit (to the hard one).
+    let me = std::process::id().to_string();
+    let raised = Command::new("prlimit").args(["--pid", &me, "--nofile=8192:"]).status();
+    assert!(raised.is_ok_and(|s| s.success()), "cannot raise this test's RLIMIT_NOFILE");
+
+    let mut w = World::start(&data::active_people_ldif(50)).await;
+    let port = free_port();
+    w.metrics_listen = Some(format!("127.0.0.1:{port}"));
+    w.extra_config = "[schedule]\ninterval = \"2s\"\n".into();
+    w.write_config();
+    // The daemon at systemd's default limit (soft and hard), so a raised limit cannot help.
+    let log = w.dir.path().join("daemon-starve.log");
+    let child = Command::new("sh")
+        .args(["-c", "ulimit -n 1024 && exec \"$0\" run --config \"$1\""])
+        .arg(env!("CARGO_BIN_EXE_zoomsync"))
+        .arg(w.config_path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let daemon = Daemon { child, log };
+    daemon.wait_for("two cycles", 60, |log| successful_cycles(log) >= 2).await;
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    assert!(
+        limits.lines().any(|l| l.starts_with("Max open files") && l.split_whitespace().nth(3) == Some("1024")),
+        "{limits}"
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let (code, metrics) = get(&format!("{base}/metrics")).await;
+    assert_eq!(code, 200);
+    let successes_before = counter(&metrics, "zoomsync_cycles_total{outcome=\"success\"}");
+    let baseline = rss_kib(pid);
+    assert!(baseline > 0);
+
+    // 2,000 idle connections (they connect and send nothing), held by this process.
+    let idle = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        let address: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut streams = Vec::new();
+        while streams.len() < IDLE && Instant::now() < deadline {
+            if let Ok(s) = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(2)) {
+                streams.push(s);
+            }
+        }
+        streams
+    })
+    .await
+    .unwrap();
+    assert_eq!(idle.len(), IDLE, "the metrics port stopped completing connections");
+
+    // A 100 MB line without a newline on the admin socket.
+    let socket = w.dir.path().join("admin.sock");
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut s = std::os::unix::net::UnixStream::connect(socket).unwrap();
+        s.set_write_timeout(Some(Duration::from_secs(30))).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        let mut sent = 0usize;
+        for _ in 0..100 {
+            match s.write_all(&chunk) {
+                Ok(()) => sent += chunk.len(),
+                Err(_) => break,
+            }
+        }
+        (s, sent)
+    });
+    let mut peak = baseline;
+    while !line.is_finished() {
+        peak = peak.max(rss_kib(pid));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_admin, sent) = line.await.unwrap();
+
+    // Cycles go on (scheduled and asked for over the admin socket) while all that is held.
+    let done = successful_cycles(&daemon.log());
+    let (code, out, err) = w.zoomsync_async(&["sync", "--now"]).await;
+    assert_eq!(code, 0, "the admin socket must still answer: {out}{err}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while successful_cycles(&daemon.log()) < done + 3 {
+        peak = peak.max(rss_kib(pid));
+        assert!(Instant::now() < deadline, "cycles stopped succeeding (sent {sent} bytes); log:\n{}", daemon.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    peak = peak.max(rss_kib(pid));
+    assert!(
+        peak.saturating_sub(baseline) < 50 * 1024,
+        "memory grew from {baseline} KiB to {peak} KiB (admin line: {sent} bytes sent)"
+    );
+
+    // Every idle connection is closed by the daemon: at once beyond the limit, after the
+    // header-read timeout (10 s) within it.
+    let open_left = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let deadline = Instant::now() + Duration::from_secs(45);
+        let mut open = idle;
+        for s in &open {
+            s.set_nonblocking(true).unwrap();
+        }
+        while !open.is_empty() && Instant::now() < deadline {
+            open.retain(|mut s| matches!(s.read(&mut [0u8; 64]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        open.len()
+    })
+    .await
+    .unwrap();
+    assert_eq!(open_left, 0, "idle connections the daemon never closed");
+
+    // And the metrics say so.
+    let (code, metrics) = get(&format!("{base}/metrics")).await;
+    assert_eq!(code, 200);
+    let successes = counter(&metrics, "zoomsync_cycles_total{outcome=\"success\"}");
+    assert!(successes >= successes_before + 3.0, "{successes_before} -> {successes}\n{metrics}");
+    assert_eq!(counter(&metrics, "zoomsync_cycles_total{outcome=\"error\"}"), 0.0, "{metrics}");
+    assert!(!daemon.log().contains("cycle failed"), "{}", daemon.log());
+}
