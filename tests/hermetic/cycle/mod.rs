@@ -34,6 +34,7 @@ mod target;
 mod world;
 
 mod adoption;
+mod convergence;
 mod crash;
 mod groups;
 mod guards;
