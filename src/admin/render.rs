@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Anchor;
-use crate::model::{Lifecycle, UnixTime, unix_now};
+use crate::model::{Lifecycle, UnixTime, printable, unix_now};
 use crate::state::{HistoryFilter, StateError, StateStore};
 
 fn when(t: UnixTime) -> String {
@@ -46,7 +46,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
     }
     let now = unix_now();
     let mut out = String::new();
-    let _ = writeln!(out, "last cycle: {}", meta.last_cycle_summary.as_deref().unwrap_or("none yet"));
+    let _ = writeln!(out, "last cycle: {}", printable(meta.last_cycle_summary.as_deref().unwrap_or("none yet")));
     match meta.last_success {
         Some(t) => _ = writeln!(out, "last success: {} ({}s ago)", when(t), now - t),
         None => _ = writeln!(out, "last success: never"),
@@ -64,15 +64,16 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
         let _ = writeln!(
             out,
             "  WARNING {}: Zoom kept this userName instead of {:?}",
-            k.user_name,
-            k.rename_refused.as_deref().unwrap_or("")
+            printable(&k.user_name),
+            printable(k.rename_refused.as_deref().unwrap_or(""))
         );
     }
     match &meta.held {
         Some(h) => {
-            let _ = writeln!(out, "HELD: {} operation(s) since {}: {}", h.ops.len(), when(h.since), h.reason);
+            let _ =
+                writeln!(out, "HELD: {} operation(s) since {}: {}", h.ops.len(), when(h.since), printable(&h.reason));
             for op in &h.ops {
-                let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
+                let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, printable(&op.user_name), printable(&op.dn));
             }
             let _ = writeln!(out, "  review with `zoomsync plan`, apply with `zoomsync approve`");
         }
@@ -91,7 +92,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
                 "connector: QUARANTINED since {} ({} in a row): {}; next attempt {}",
                 when(q.since),
                 q.consecutive,
-                q.reason,
+                printable(&q.reason),
                 when(q.next_attempt)
             )
         }
@@ -117,9 +118,9 @@ pub fn quarantine_list<S: StateStore>(store: &S, all: bool) -> Result<String, St
         let _ = writeln!(out, "{}", if all { "no failing objects" } else { "nothing is quarantined" });
     }
     for f in &failures {
-        let _ = writeln!(out, "{} {}", f.anchor, f.user_name);
-        let _ = writeln!(out, "  dn: {}", f.dn);
-        let _ = writeln!(out, "  reason: {}", f.last_error);
+        let _ = writeln!(out, "{} {}", printable(f.anchor.as_str()), printable(&f.user_name));
+        let _ = writeln!(out, "  dn: {}", printable(&f.dn));
+        let _ = writeln!(out, "  reason: {}", printable(&f.last_error));
         let _ = writeln!(
             out,
             "  attempts: {} since {}; next attempt {}",
@@ -151,7 +152,12 @@ pub fn quarantine_release<S: StateStore>(
     let mut out = String::new();
     for f in &chosen {
         store.clear_failure(&f.anchor)?;
-        let _ = writeln!(out, "released {} ({}); the next cycle tries it again", f.anchor, f.user_name);
+        let _ = writeln!(
+            out,
+            "released {} ({}); the next cycle tries it again",
+            printable(f.anchor.as_str()),
+            printable(&f.user_name)
+        );
     }
     store.flush()?;
     Ok(Some(out))
@@ -182,20 +188,20 @@ pub fn history<S: StateStore>(store: &S, query: &HistoryQuery) -> Result<String,
             r.cycle,
             r.action,
             r.result,
-            r.user_name,
-            r.dn
+            printable(&r.user_name),
+            printable(&r.dn)
         );
         for c in &r.changes {
             let _ = writeln!(
                 out,
                 "    {}: {} -> {}",
                 c.field.config_name(),
-                c.old.as_deref().unwrap_or("∅"),
-                c.new.as_deref().unwrap_or("∅")
+                printable(c.old.as_deref().unwrap_or("∅")),
+                printable(c.new.as_deref().unwrap_or("∅"))
             );
         }
         if let Some(d) = &r.detail {
-            let _ = writeln!(out, "    {d}");
+            let _ = writeln!(out, "    {}", printable(d));
         }
     }
     Ok(out)
@@ -206,9 +212,9 @@ pub fn history<S: StateStore>(store: &S, query: &HistoryQuery) -> Result<String,
 pub fn approve<S: StateStore>(store: &S) -> Result<Option<String>, StateError> {
     let mut meta = store.meta()?;
     let Some(held) = meta.held.clone() else { return Ok(None) };
-    let mut out = format!("approving {} held operation(s) ({}):\n", held.ops.len(), held.reason);
+    let mut out = format!("approving {} held operation(s) ({}):\n", held.ops.len(), printable(&held.reason));
     for op in &held.ops {
-        let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
+        let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, printable(&op.user_name), printable(&op.dn));
     }
     meta.approved = Some(held.ops);
     store.put_meta(&meta)?;

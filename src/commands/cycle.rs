@@ -24,7 +24,7 @@ type CliEngine<S> = Engine<AnyDirectory, ScimClient, S>;
 /// The engine for a config, or the exit status that says why there is none.
 fn engine<S: StateStore + Clone + 'static>(config: &Config, path: &Path, store: S) -> Result<CliEngine<S>, ExitCode> {
     Engine::from_config(config, store).map_err(|e| {
-        eprintln!("zoomsync: config {}: {e}", path.display());
+        esay!("zoomsync: config {}: {e}", path.display());
         match e {
             EngineError::NoTarget => ExitCode::from(EXIT_CONFIG),
             EngineError::Client(_) => ExitCode::FAILURE,
@@ -89,9 +89,9 @@ pub async fn sync_once(path: &Path, full: bool) -> anyhow::Result<ExitCode> {
     }
     plan_view::print_outcomes(&report);
     tracing::info!(cycle = report.cycle, "{}", report.summary());
-    println!("{}", report.summary());
+    say!("{}", report.summary());
     if let Some(mib) = peak_rss_mib() {
-        println!("peak memory {mib:.1} MiB");
+        say!("peak memory {mib:.1} MiB");
     }
     Ok(exit(report.outcome()))
 }
@@ -138,17 +138,17 @@ pub async fn approve(path: &Path, sync_now: bool) -> anyhow::Result<ExitCode> {
     }
     let engine = or_exit!(engine(&config, path, open_store(&config)?));
     let Some(text) = render::approve(engine.store())? else {
-        println!("nothing is held: no operation waits for approval");
+        say!("nothing is held: no operation waits for approval");
         return Ok(ExitCode::SUCCESS);
     };
     print!("{text}");
     if !sync_now {
-        println!("approved; the next cycle applies them");
+        say!("approved; the next cycle applies them");
         return Ok(ExitCode::SUCCESS);
     }
     let report = run_once(&engine, &CycleOptions::default()).await?;
     plan_view::print_outcomes(&report);
-    println!("{}", report.summary());
+    say!("{}", report.summary());
     Ok(exit(report.outcome()))
 }
 
@@ -157,7 +157,7 @@ pub async fn run_daemon(path: &Path) -> anyhow::Result<ExitCode> {
     match zoomsync::daemon::run(path.to_path_buf()).await {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(zoomsync::daemon::DaemonError::Config(e)) => {
-            eprintln!("zoomsync: config {}: {e}", path.display());
+            esay!("zoomsync: config {}: {e}", path.display());
             Ok(ExitCode::from(EXIT_CONFIG))
         }
         Err(e) => Err(e.into()),
@@ -168,32 +168,32 @@ pub async fn run_daemon(path: &Path) -> anyhow::Result<ExitCode> {
 pub async fn provision(path: &Path, selector: &str) -> anyhow::Result<ExitCode> {
     let config = or_exit!(load_config(path));
     let engine = or_exit!(engine(&config, path, open_store(&config)?));
-    println!("1. read: searching the directory for {selector:?}");
+    say!("1. read: searching the directory for {selector:?}");
     let read = source::read_users(engine.directory(), engine.decoder()).await?;
     let anchor = match locate(selector, read.snapshot(), engine.store().users()?) {
         Located::InScope(u) => {
-            println!("   found {} (anchor {}, userName {})", u.dn, u.anchor, u.user_name);
+            say!("   found {} (anchor {}, userName {})", u.dn, u.anchor, u.user_name);
             let state = if u.disabled { "disabled" } else { "enabled" };
-            println!("2. scope: in scope (matches directory.user_filter); {state}");
+            say!("2. scope: in scope (matches directory.user_filter); {state}");
             u.anchor.clone()
         }
         Located::Managed(k) => {
-            println!("   not in the directory scope; zoomsync manages it as {} ({})", k.user_name, k.dn);
-            println!("2. scope: out of scope (gone, moved or filtered out)");
+            say!("   not in the directory scope; zoomsync manages it as {} ({})", k.user_name, k.dn);
+            say!("2. scope: out of scope (gone, moved or filtered out)");
             k.anchor
         }
         Located::Rejected(r) => {
-            println!("   {} was rejected: {}", r.dn, r.reason);
+            say!("   {} was rejected: {}", r.dn, r.reason);
             return Ok(ExitCode::FAILURE);
         }
         Located::Nowhere => {
-            println!("   no such user in the directory scope or in zoomsync's state");
+            say!("   no such user in the directory scope or in zoomsync's state");
             return Ok(ExitCode::FAILURE);
         }
     };
     match engine.store().user(&anchor)? {
-        Some(k) => println!("3. match: Zoom user {} ({}, {:?})", k.zoom_id, k.user_name, k.lifecycle),
-        None => println!(
+        Some(k) => say!("3. match: Zoom user {} ({}, {:?})", k.zoom_id, k.user_name, k.lifecycle),
+        None => say!(
             "3. match: no Zoom user recorded yet (create; an existing Zoom user with the same userName is adopted)"
         ),
     }
@@ -205,20 +205,20 @@ pub async fn provision(path: &Path, selector: &str) -> anyhow::Result<ExitCode> 
 /// Steps 4 and 5 of `provision`: what was decided and what came of it.
 fn print_provision_result(report: &CycleReport) {
     match (report.outcomes.first(), report.plan.held.first(), report.plan.skipped.first()) {
-        (Some(o), _, _) => println!("4. action: {} — {}", o.action.name(), o.reason),
+        (Some(o), _, _) => say!("4. action: {} — {}", o.action.name(), o.reason),
         (None, Some(op), _) => {
-            println!("4. action: {} held — {}", op.action.name(), report.plan.guard.clone().unwrap_or_default())
+            say!("4. action: {} held — {}", op.action.name(), report.plan.guard.clone().unwrap_or_default())
         }
-        (None, None, Some(skip)) => println!("4. action: none — {}", skip.reason),
-        (None, None, None) => println!("4. action: none — already in step"),
+        (None, None, Some(skip)) => say!("4. action: none — {}", skip.reason),
+        (None, None, None) => say!("4. action: none — already in step"),
     }
     let Some(o) = report.outcomes.first() else {
-        println!("5. result: nothing sent");
+        say!("5. result: nothing sent");
         return;
     };
-    println!("5. result: {}{}", o.result.name(), o.result.detail().map(|d| format!(" — {d}")).unwrap_or_default());
+    say!("5. result: {}{}", o.result.name(), o.result.detail().map(|d| format!(" — {d}")).unwrap_or_default());
     for c in &o.changes {
         let (old, new) = (c.old.as_deref().unwrap_or("∅"), c.new.as_deref().unwrap_or("∅"));
-        println!("   {}: {old} -> {new}", c.field.config_name());
+        say!("   {}: {old} -> {new}", c.field.config_name());
     }
 }

@@ -25,11 +25,11 @@ async fn read(config: &Config) -> anyhow::Result<(AnyDirectory, Decoder, Directo
 fn print_groups(config: &Config, scoped: &InScope) -> bool {
     let (Some(settings), Some(read)) = (&config.groups, &scoped.groups) else { return true };
     let in_scope: HashSet<&Anchor> = scoped.desired.users.iter().map(|u| &u.anchor).collect();
-    println!("groups: {} found (nesting: {:?})", read.groups.len(), settings.nesting);
+    say!("groups: {} found (nesting: {:?})", read.groups.len(), settings.nesting);
     for g in &read.groups {
         let role = if read.pushed.contains(&g.dn) { "pushed" } else { "scope only" };
         let members = g.members.iter().filter(|a| in_scope.contains(a)).count();
-        println!("  {}: {members} users in scope ({role}) — {}", g.name, g.dn);
+        say!("  {}: {members} users in scope ({role}) — {}", g.name, g.dn);
     }
     super::plan_view::print_group_findings(&read.missing, &read.rejected, &read.cycles, read.incomplete.as_deref());
     read.missing.is_empty() && read.rejected.is_empty() && read.incomplete.is_none()
@@ -40,12 +40,12 @@ fn print_groups(config: &Config, scoped: &InScope) -> bool {
 async fn print_server(config: &Config, directory: &AnyDirectory) -> Option<String> {
     match root_dse::read(directory).await {
         Ok(Some(dse)) => {
-            println!("server: {}", dse.describe());
+            say!("server: {}", dse.describe());
             dse.flavor_mismatch(&config.directory.decode)
         }
         Ok(None) => None,
         Err(e) => {
-            println!("server: the root DSE could not be read ({e})");
+            say!("server: the root DSE could not be read ({e})");
             None
         }
     }
@@ -59,43 +59,43 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    println!("config: {} OK", path.display());
+    say!("config: {} OK", path.display());
     let directory = AnyDirectory::from_config(&config.directory);
     let started = std::time::Instant::now();
     let scoped = users_in_scope(&config, &directory).await?;
     let elapsed = started.elapsed();
-    println!("directory: {}", directory.describe());
+    say!("directory: {}", directory.describe());
     let mut attention: Vec<String> = print_server(&config, &directory).await.into_iter().collect();
     let entries = scoped.users_read + scoped.rejected.len();
     match peak_rss_mib() {
-        Some(mib) => println!("read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB", elapsed.as_secs_f64()),
-        None => println!("read: {entries} entries in {:.3} s", elapsed.as_secs_f64()),
+        Some(mib) => say!("read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB", elapsed.as_secs_f64()),
+        None => say!("read: {entries} entries in {:.3} s", elapsed.as_secs_f64()),
     }
-    println!("users in scope: {} ({} disabled)", scoped.desired.users.len(), scoped.disabled());
+    say!("users in scope: {} ({} disabled)", scoped.desired.users.len(), scoped.disabled());
     if config.groups.as_ref().is_some_and(|g| !g.scope.is_empty()) {
-        println!("  groups.scope: {} of {} users are in no scoping group", scoped.out_of_scope, scoped.users_read);
+        say!("  groups.scope: {} of {} users are in no scoping group", scoped.out_of_scope, scoped.users_read);
     }
     let decode = &config.directory.decode;
     if let (n @ 1.., Some(fallback)) = (scoped.fallback_anchors, &decode.anchor_fallback) {
-        println!(
+        say!(
             "note: {n} entries are anchored on {fallback}, having no readable {anchor}. Should {anchor} become \
              readable later (an ACI, the entryUUID plugin's fixup task), their anchors change and they look like \
              new users: set directory.anchor_attribute = \"{fallback}\" to keep them",
             anchor = decode.anchor_attribute
         );
     }
-    println!("rejected entries: {}", scoped.rejected.len());
+    say!("rejected entries: {}", scoped.rejected.len());
     for r in &scoped.rejected {
-        println!("  {}: {}", r.dn, r.reason);
+        say!("  {}: {}", r.dn, r.reason);
     }
     let groups_ok = print_groups(&config, &scoped);
     attention.extend(scoped.nobody_in_scope(&config));
     for problem in &attention {
-        println!("needs attention: {problem}");
+        say!("needs attention: {problem}");
     }
     Ok(match &scoped.read_incomplete {
         Some(reason) => {
-            println!("read INCOMPLETE: {reason}; a sync would deactivate nobody");
+            say!("read INCOMPLETE: {reason}; a sync would deactivate nobody");
             ExitCode::from(EXIT_INCOMPLETE)
         }
         None if !groups_ok || !attention.is_empty() => ExitCode::from(EXIT_ATTENTION),
@@ -127,15 +127,15 @@ pub async fn dump(path: &Path, format: DumpFormat) -> anyhow::Result<ExitCode> {
         DumpFormat::Ldif => dump_ldif(&config).await?,
     };
     for r in &read.snapshot().rejected {
-        eprintln!("rejected {}: {}", r.dn, r.reason);
+        esay!("rejected {}: {}", r.dn, r.reason);
     }
     let mut code = ExitCode::SUCCESS;
     if let DirectoryRead::Incomplete { reason, .. } = &read {
-        eprintln!("zoomsync: read INCOMPLETE: {reason}");
+        esay!("zoomsync: read INCOMPLETE: {reason}");
         code = ExitCode::from(EXIT_INCOMPLETE);
     }
     if let Some(reason) = groups_incomplete {
-        eprintln!("zoomsync: group read INCOMPLETE: {reason}");
+        esay!("zoomsync: group read INCOMPLETE: {reason}");
         code = ExitCode::from(EXIT_INCOMPLETE);
     }
     Ok(code)

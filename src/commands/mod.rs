@@ -1,5 +1,18 @@
 //! Bodies of the CLI commands. Shared here: loading the config and the exit statuses.
 
+/// `println!` for a line that carries directory or target text (a DN, a name, an error the
+/// server sent): every control character is escaped ([`zoomsync::model::printable`]), so
+/// an ESC sequence in a DN cannot drive the terminal nor a newline forge a line. The
+/// format string itself must not contain a newline.
+macro_rules! say {
+    ($($arg:tt)*) => { println!("{}", zoomsync::model::printable(&format!($($arg)*))) };
+}
+
+/// `eprintln!` as [`say!`].
+macro_rules! esay {
+    ($($arg:tt)*) => { eprintln!("{}", zoomsync::model::printable(&format!($($arg)*))) };
+}
+
 pub mod admin;
 pub mod cycle;
 pub mod demo;

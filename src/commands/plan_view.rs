@@ -53,38 +53,35 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }
-    println!("directory: {} users read, {} rejected", report.users_read, report.rejected.len());
+    say!("directory: {} users read, {} rejected", report.users_read, report.rejected.len());
     for r in &report.rejected {
-        println!("  rejected {}: {}", r.dn, r.reason);
+        say!("  rejected {}: {}", r.dn, r.reason);
     }
     if let Some(reason) = &report.incomplete {
-        println!("  read INCOMPLETE: {reason} — nobody will be deactivated");
+        say!("  read INCOMPLETE: {reason} — nobody will be deactivated");
     }
     if let Some(r) = &report.reconcile {
-        println!(
-            "target: {} users read; {} adopted, {} drifted, {} gone",
-            r.target_users, r.adopted, r.drift, r.forgotten
-        );
+        say!("target: {} users read; {} adopted, {} drifted, {} gone", r.target_users, r.adopted, r.drift, r.forgotten);
     }
     if let Some(why) = &report.target_unread {
         println!("target: NOT READ ({why}) — planned from the state alone: no drift repaired, nobody adopted");
     }
     for op in &plan.ops {
-        println!("{:<10} {:<40} {} — {}", op.action.name(), op.user_name, op.dn, op.reason);
+        say!("{:<10} {:<40} {} — {}", op.action.name(), op.user_name, op.dn, op.reason);
         for c in op_changes(op, store)? {
-            println!("{:<10}   {}", "", change_text(&c));
+            say!("{:<10}   {}", "", change_text(&c));
         }
     }
     if let Some(guard) = &plan.guard {
-        println!("GUARD: {guard}");
+        say!("GUARD: {guard}");
     }
     for op in &plan.held {
-        println!("{:<10} {:<40} {} — {} (HELD)", op.action.name(), op.user_name, op.dn, op.reason);
+        say!("{:<10} {:<40} {} — {} (HELD)", op.action.name(), op.user_name, op.dn, op.reason);
     }
     for s in &plan.skipped {
-        println!("{:<10} {:<40} {} — {}", "skip", s.user_name, s.dn, s.reason);
+        say!("{:<10} {:<40} {} — {}", "skip", s.user_name, s.dn, s.reason);
     }
-    println!("totals: {}", totals(report));
+    say!("totals: {}", totals(report));
     if let Some(groups) = &report.groups {
         show_groups(groups);
     }
@@ -99,24 +96,24 @@ pub fn print_group_findings(
     incomplete: Option<&str>,
 ) {
     for name in missing {
-        println!("  NOT FOUND: {name} — no group is deleted or unlinked while a configured group is missing");
+        say!("  NOT FOUND: {name} — no group is deleted or unlinked while a configured group is missing");
     }
     for r in rejected {
-        println!("  rejected {}: {}", r.dn, r.reason);
+        say!("  rejected {}: {}", r.dn, r.reason);
     }
     for cycle in cycles {
-        println!("  nesting cycle: {} (members counted once)", cycle.join(" -> "));
+        say!("  nesting cycle: {} (members counted once)", cycle.join(" -> "));
     }
     if let Some(reason) = incomplete {
-        println!("  group read INCOMPLETE: {reason} — nobody is removed from a group");
+        say!("  group read INCOMPLETE: {reason} — nobody is removed from a group");
     }
 }
 
 fn show_groups(g: &GroupReport) {
-    println!("groups: {} read, {} rejected", g.groups_read, g.rejected.len());
+    say!("groups: {} read, {} rejected", g.groups_read, g.rejected.len());
     print_group_findings(&g.missing, &g.rejected, &g.cycles, g.incomplete.as_deref());
     if g.out_of_scope > 0 {
-        println!("  {} users are in no scoping group (out of scope)", g.out_of_scope);
+        say!("  {} users are in no scoping group (out of scope)", g.out_of_scope);
     }
     for op in &g.plan.ops {
         let what = match &op.change {
@@ -129,10 +126,10 @@ fn show_groups(g: &GroupReport) {
                 .to_string(),
             GroupChange::Unlink => "no longer pushed; not created by zoomsync, so the group is kept".to_string(),
         };
-        println!("{:<13} {:<30} {what}", op.change.name(), op.zoom_name);
+        say!("{:<13} {:<30} {what}", op.change.name(), op.zoom_name);
     }
     let (added, removed) = g.plan.member_counts();
-    println!(
+    say!(
         "group totals: {} operations, +{added} -{removed} members, {} members not active on the target yet (being \
          created or reactivated, failing), {} removals withheld (read incomplete, or a deactivation held or not done \
          yet), {} group deletions withheld",
@@ -163,7 +160,7 @@ pub fn print_outcomes(report: &CycleReport) {
     for o in &report.outcomes {
         match &o.result {
             OutcomeResult::Success => {}
-            other => println!(
+            other => say!(
                 "{:<10} {:<40} {} — {}: {}",
                 o.action.name(),
                 o.user_name,
@@ -174,12 +171,12 @@ pub fn print_outcomes(report: &CycleReport) {
         }
     }
     for f in report.groups.iter().flat_map(|g| &g.failed) {
-        println!("{:<13} {:<30} failure: {}", f.operation, f.group, f.error);
+        say!("{:<13} {:<30} failure: {}", f.operation, f.group, f.error);
     }
     if let Some(guard) = &report.plan.guard {
-        println!("GUARD: {guard}");
+        say!("GUARD: {guard}");
         if !report.plan.held.is_empty() {
-            println!(
+            say!(
                 "  {} operation(s) held: `zoomsync status` lists them, `zoomsync approve` applies them",
                 report.plan.held.len()
             );

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use zoomsync::admin::socket::{self, AdminRequest};
 use zoomsync::config::Config;
-use zoomsync::model::{HeldOps, Lifecycle, UnixTime};
+use zoomsync::model::{HeldOps, Lifecycle, UnixTime, printable};
 use zoomsync::scim::Target;
 use zoomsync::state::sled_store::SledStore;
 use zoomsync::state::snapshot::{self, SnapshotPolicy};
@@ -34,7 +34,7 @@ fn policy(config: &Config) -> SnapshotPolicy {
 /// Refuses while the daemon answers on its admin socket (it holds the store).
 async fn daemon_running(config: &Config) -> anyhow::Result<bool> {
     if socket::call(&config.admin.socket, &AdminRequest::Status { json: false }).await?.is_some() {
-        eprintln!(
+        esay!(
             "zoomsync: the daemon is running (admin socket {}): stop it first (`systemctl stop zoomsync`)",
             config.admin.socket.display()
         );
@@ -48,18 +48,18 @@ fn fresh_store(config: &Config) -> Result<(SledStore, Option<PathBuf>), ExitCode
     let dir = &config.state.path;
     let aside = SledStore::set_aside(dir).map_err(|e| {
         match e {
-            StateError::Locked { .. } => eprintln!("zoomsync: {e}; stop it first"),
-            other => eprintln!("zoomsync: cannot move the old store aside: {other}"),
+            StateError::Locked { .. } => esay!("zoomsync: {e}; stop it first"),
+            other => esay!("zoomsync: cannot move the old store aside: {other}"),
         }
         ExitCode::FAILURE
     })?;
     if let Some(a) = &aside {
-        println!("the old store is kept in {}", a.display());
+        say!("the old store is kept in {}", a.display());
     }
     match SledStore::create(dir, policy(config)) {
         Ok(store) => Ok((store, aside)),
         Err(e) => {
-            eprintln!("zoomsync: cannot create a new store in {}: {e}", dir.display());
+            esay!("zoomsync: cannot create a new store in {}: {e}", dir.display());
             SledStore::abandon_new(dir, aside.as_deref());
             Err(ExitCode::FAILURE)
         }
@@ -76,10 +76,10 @@ fn held_lines(held: Option<&HeldOps>) -> String {
                 "{} held operation(s) waiting for `zoomsync approve` (held since {}: {}):",
                 h.ops.len(),
                 when(h.since),
-                h.reason
+                printable(&h.reason)
             );
             for op in &h.ops {
-                let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, op.user_name, op.dn);
+                let _ = writeln!(out, "  {:<10} {:<40} {}", op.action, printable(&op.user_name), printable(&op.dn));
             }
         }
         _ => out.push_str("held operations: none\n"),
@@ -99,7 +99,7 @@ pub async fn restore(path: &Path, file: Option<PathBuf>, latest: bool) -> anyhow
         (None, true) => match snapshot::latest(&snapshots) {
             Some(f) => f,
             None => {
-                eprintln!(
+                esay!(
                     "zoomsync: no snapshot in {}: use `--snapshot FILE` (e.g. from a backup), or `zoomsync state rebuild`",
                     snapshots.display()
                 );
@@ -107,7 +107,7 @@ pub async fn restore(path: &Path, file: Option<PathBuf>, latest: bool) -> anyhow
             }
         },
         (None, false) => {
-            eprintln!("zoomsync: name a snapshot with --snapshot FILE, or use --latest");
+            esay!("zoomsync: name a snapshot with --snapshot FILE, or use --latest");
             return Ok(ExitCode::from(EXIT_CONFIG));
         }
     };
@@ -115,7 +115,7 @@ pub async fn restore(path: &Path, file: Option<PathBuf>, latest: bool) -> anyhow
     let snap = match snapshot::read(&file) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("zoomsync: {e}; nothing was changed (try an older one in {})", snapshots.display());
+            esay!("zoomsync: {e}; nothing was changed (try an older one in {})", snapshots.display());
             return Ok(ExitCode::FAILURE);
         }
     };
@@ -130,19 +130,19 @@ pub async fn restore(path: &Path, file: Option<PathBuf>, latest: bool) -> anyhow
         .and_then(|()| store.set_generation(snap.header.generation))
         .and_then(|()| store.commit_cycle());
     if let Err(e) = imported {
-        eprintln!("zoomsync: restoring {} failed: {e}", file.display());
+        esay!("zoomsync: restoring {} failed: {e}", file.display());
         drop(store);
         SledStore::abandon_new(&config.state.path, aside.as_deref());
         return Ok(ExitCode::FAILURE);
     }
     let deactivated = snap.users.iter().filter(|(u, _)| matches!(u.lifecycle, Lifecycle::Deactivated { .. })).count();
-    println!(
+    say!(
         "restored state from {} (written {}, after cycle {}; checksum ok)",
         file.display(),
         when(snap.header.written_at),
         snap.header.generation
     );
-    println!(
+    say!(
         "{} user(s) ({} active, {deactivated} deactivated), {} group(s), {} failure record(s)",
         snap.users.len(),
         snap.users.len() - deactivated,
@@ -150,7 +150,7 @@ pub async fn restore(path: &Path, file: Option<PathBuf>, latest: bool) -> anyhow
         snap.failures.len()
     );
     print!("{}", held_lines(snap.meta.held.as_ref()));
-    println!(
+    say!(
         "the next cycle reads every Zoom user again (full reconcile) and repairs what changed since the \
          snapshot; review it with `zoomsync plan`, apply held operations with `zoomsync approve`"
     );
@@ -165,7 +165,7 @@ pub async fn rebuild(path: &Path) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     if config.target.is_none() {
-        eprintln!("zoomsync: config {}: target: section is required for this command", path.display());
+        esay!("zoomsync: config {}: target: section is required for this command", path.display());
         return Ok(ExitCode::from(EXIT_CONFIG));
     }
     if daemon_running(&config).await? {
@@ -177,7 +177,7 @@ pub async fn rebuild(path: &Path) -> anyhow::Result<ExitCode> {
     };
     let dir = config.state.path.clone();
     let fail = |store: SledStore, what: String| {
-        eprintln!("zoomsync: rebuild failed: {what}");
+        esay!("zoomsync: rebuild failed: {what}");
         drop(store);
         SledStore::abandon_new(&dir, aside.as_deref());
         Ok(ExitCode::FAILURE)
@@ -213,7 +213,7 @@ pub async fn rebuild(path: &Path) -> anyhow::Result<ExitCode> {
             departures.push(r);
         }
     }
-    println!(
+    say!(
         "rebuilt state from Zoom: {} user(s) under management ({} adopted, {} Zoom user(s) read; {} directory user(s) read)",
         known.len(),
         summary.adopted,
@@ -221,12 +221,12 @@ pub async fn rebuild(path: &Path) -> anyhow::Result<ExitCode> {
         report.users_read
     );
     if let Some(why) = &report.incomplete {
-        println!("WARNING: the directory read was incomplete ({why}): users it missed were not adopted; run it again");
+        say!("WARNING: the directory read was incomplete ({why}): users it missed were not adopted; run it again");
     }
     if departures.is_empty() {
-        println!("every other Zoom user is an owner or admin ({privileged}), which zoomsync never manages");
+        say!("every other Zoom user is an owner or admin ({privileged}), which zoomsync never manages");
     } else {
-        println!(
+        say!(
             "{} Zoom user(s) not tied to a directory user (left the directory, or never zoomsync's; \
              {privileged} owner/admin account(s) not counted). zoomsync will not touch them: deactivate \
              the leavers among them in Zoom, or restore a snapshot, which knows them:",
@@ -234,10 +234,10 @@ pub async fn rebuild(path: &Path) -> anyhow::Result<ExitCode> {
         );
         for r in &departures {
             let state = if r.user.active { "active" } else { "inactive" };
-            println!("  {:<40} {state:<8} {}", r.user.user_name(), r.id);
+            say!("  {:<40} {state:<8} {}", r.user.user_name(), r.id);
         }
     }
-    println!("held operations: none (a rebuild cannot know what a guard held; the list above is where they were)");
-    println!("nothing was sent to Zoom; the next cycle creates, updates and deactivates as usual");
+    say!("held operations: none (a rebuild cannot know what a guard held; the list above is where they were)");
+    say!("nothing was sent to Zoom; the next cycle creates, updates and deactivates as usual");
     Ok(ExitCode::SUCCESS)
 }

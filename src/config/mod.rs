@@ -8,6 +8,7 @@
 pub mod mapping;
 mod raw;
 mod secret;
+mod state_path;
 mod validate;
 
 use std::net::SocketAddr;
@@ -342,7 +343,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         .map_err(|e| ConfigError::Unreadable { path: path.to_path_buf(), reason: e.kind().to_string() })?;
     let credentials = std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from);
     let base = path.parent().unwrap_or(Path::new("."));
-    parse(&text, base, credentials.as_deref())
+    let config = parse(&text, base, credentials.as_deref())?;
+    state_path::check(&config.state.path)?;
+    Ok(config)
 }
 
 /// Parses config text. Relative paths in it are resolved against `base_dir`.

@@ -11,6 +11,7 @@ use super::{
 };
 
 mod directory;
+mod dn;
 mod groups;
 mod mapping;
 mod target;
@@ -134,6 +135,11 @@ pub(super) fn choice<'a>(
         .ok_or_else(|| ConfigError::invalid(key, format!("{v:?} is not one of {}", allowed.join(", "))))
 }
 
+/// A DN-valued key must be an RFC 4514 DN.
+pub(super) fn dn_syntax(key: &str, dn: &str) -> Result<(), ConfigError> {
+    dn::check(dn).map_err(|e| ConfigError::invalid(key, format!("{dn:?} is not a distinguished name: {e}")))
+}
+
 pub(super) fn positive_duration(key: &str, d: Duration) -> Result<Duration, ConfigError> {
     if d.is_zero() { Err(ConfigError::invalid(key, "must be greater than zero")) } else { Ok(d) }
 }
@@ -150,6 +156,15 @@ fn schedule(raw: RawSchedule) -> Result<ScheduleConfig, ConfigError> {
                     "schedule.cron",
                     format!("{expr:?} needs 6 fields, seconds first (UTC), e.g. \"0 15 * * * *\""),
                 ));
+            }
+            // The parser tokio-cron-scheduler builds its jobs with (`Job::new_async`), set up the
+            // same way: `run` must not refuse what `check` accepted.
+            let parser = croner::parser::CronParser::builder()
+                .seconds(croner::parser::Seconds::Required)
+                .dom_and_dow(true)
+                .build();
+            if let Err(e) = parser.parse(&expr) {
+                return Err(ConfigError::invalid("schedule.cron", format!("{expr:?}: {e}")));
             }
             ScheduleTrigger::Cron(expr)
         }

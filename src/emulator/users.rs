@@ -113,7 +113,8 @@ pub fn create(knobs: &Knobs, store: &mut Store, origin: &str, body: &[u8]) -> Re
         return r;
     }
     let id = store.new_id();
-    let mut u = store.blank_user(id, name.to_string());
+    // Zoom keeps the login lower-cased, whatever case it was sent in.
+    let mut u = store.blank_user(id, name.to_lowercase());
     if let Err(detail) = apply_attributes(&mut u, &body, true) {
         return Reply::scim_error(400, detail);
     }
@@ -165,11 +166,11 @@ pub fn put(knobs: &Knobs, store: &mut Store, origin: &str, id: &str, body: &[u8]
         let Some(name) = v.as_str() else {
             return Reply::scim_error(400, "The \"userName\" of the request is invalid.");
         };
-        if identity && name != u.user_name {
+        if identity && name.to_lowercase() != u.user_name {
             if let Err(r) = check_user_name(knobs, store, name, Some(id)) {
                 return r;
             }
-            rename = Some(name.to_string());
+            rename = Some(name.to_lowercase());
         }
     }
     if let Err(detail) = apply_attributes(&mut u, &body, identity) {

@@ -13,10 +13,12 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub mod ldap_filter;
+pub mod printable;
 pub mod record;
 pub mod scim_user;
 
 pub use ldap_filter::Filter;
+pub use printable::printable;
 pub use record::*;
 pub use scim_user::{Change, Field, Fields, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 

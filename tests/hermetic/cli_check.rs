@@ -42,8 +42,11 @@ fn check_ldif(ldif: &str, directory: &str, extra: &str) -> (i32, String, String)
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("people.ldif"), ldif).unwrap();
     let path = dir.path().join("zoomsync.toml");
-    std::fs::write(&path, format!("[directory]\nkind = \"ldif\"\npath = \"people.ldif\"\n{directory}\n{extra}"))
-        .unwrap();
+    // A state directory this user can create: the default, /var/lib/zoomsync, is not
+    // creatable by everyone, and `check` refuses an unusable `state.path`.
+    let text = format!("[directory]\nkind = \"ldif\"\npath = \"people.ldif\"\n{directory}\n{extra}");
+    let text = if text.contains("[state]") { text } else { format!("{text}\n[state]\npath = \"state\"\n") };
+    std::fs::write(&path, text).unwrap();
     zoomsync(&["check", "--config", path.to_str().unwrap()])
 }
 
@@ -142,4 +145,91 @@ fn nsaccountlock_true_is_disabled_and_false_is_not() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("users in scope: 10 (3 disabled)"), "{out}");
     assert!(out.contains("3 entries are anchored on nsUniqueId"), "{out}");
+}
+
+/// `check` refuses at load what `run` and `sync` refuse: a cron expression
+/// tokio-cron-scheduler cannot parse, a malformed base DN (before any connection: it used
+/// to be "read INCOMPLETE", exit 3, after contacting Zoom), an unusable `state.path` (it
+/// used to be exit 1 at the first write, restarted by systemd every 30 s).
+#[test]
+fn check_refuses_what_run_and_sync_refuse() {
+    let cases = [
+        ("", "[schedule]\ncron = \"99 99 99 * * *\"\n", "schedule.cron"),
+        ("", "[schedule]\ncron = \"0 0 25 * * *\"\n", "schedule.cron"),
+        ("", "[state]\npath = \"people.ldif\"\n", "state.path"),
+        ("", "[state]\npath = \"people.ldif/state\"\n", "state.path"),
+        ("", "[groups]\nnames = [\"A\"]\nbase_dn = \"ou=staff,,dc=acme=x\"\n", "groups.base_dn"),
+    ];
+    let ldif = people(3, uuid, |_| String::new());
+    for (directory, extra, key) in cases {
+        let (code, out, err) = check_ldif(&ldif, directory, extra);
+        assert_eq!(code, 2, "{extra}\n{out}{err}");
+        assert!(err.contains(key), "{key} not named: {err}");
+        assert!(!out.contains("OK"), "{out}");
+    }
+}
+
+/// The same malformed base DN stops `check` and `sync` at load (exit 2, naming the key),
+/// before the directory or Zoom is contacted (nothing listens at either address).
+#[test]
+fn a_malformed_base_dn_is_a_config_error_for_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pw"), "secret\n").unwrap();
+    std::fs::write(dir.path().join("zoom-secret"), "secret\n").unwrap();
+    std::fs::set_permissions(dir.path().join("pw"), std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(dir.path().join("zoom-secret"), std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .unwrap();
+    let path = dir.path().join("zoomsync.toml");
+    std::fs::write(
+        &path,
+        "[directory]\nurl = \"ldaps://127.0.0.1:9\"\nbind_dn = \"cn=sync,dc=acme\"\nbind_password_file = \"pw\"\n\
+         base_dn = \"ou=staff,,dc=acme=x\"\n\n[target]\nbase_url = \"http://127.0.0.1:9/scim2\"\n\
+         token_url = \"http://127.0.0.1:9/oauth/token\"\naccount_id = \"a\"\nclient_id = \"c\"\n\
+         client_secret_file = \"zoom-secret\"\n\n[state]\npath = \"state\"\n",
+    )
+    .unwrap();
+    for command in [&["check"][..], &["plan"], &["sync", "--once"]] {
+        let mut args = command.to_vec();
+        args.extend(["--config", path.to_str().unwrap()]);
+        let (code, out, err) = zoomsync(&args);
+        assert_eq!(code, 2, "{command:?}\n{out}{err}");
+        assert!(err.contains("directory.base_dn") && err.contains("RDN 2 is empty"), "{command:?}: {err}");
+        assert!(!err.contains("INCOMPLETE"), "{err}");
+    }
+    assert!(!dir.path().join("state").exists(), "nothing was created");
+}
+
+/// `check` counts the users the mapping rejects (a value over 256 characters, a control
+/// character) exactly as `plan` and `sync` do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_rejects_what_the_mapping_rejects_as_sync_does() {
+    use base64::Engine as _;
+    let w = crate::cli_state::CliWorld::start(2, "", "").await;
+    let path = w.dir.path().join("people.ldif");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let long = "T".repeat(300);
+    let bell = base64::engine::general_purpose::STANDARD.encode("Bell\u{7}Ringer");
+    let extra = [
+        ("long", format!("title: {long}\n"), "mail: long@example.com\n"),
+        ("bell", format!("cn:: {bell}\n"), "mail: bell@example.com\n"),
+        ("nomail", String::new(), ""),
+    ];
+    for (n, (name, attr, mail)) in extra.iter().enumerate() {
+        text.push_str(&format!(
+            "dn: uid={name},ou=people,dc=example,dc=org\nobjectClass: inetOrgPerson\n\
+             entryUUID: 00000000-0000-4000-8000-0000000001{n:02}\nuid: {name}\n{}{}givenName: G\n{mail}{attr}\n",
+            if attr.starts_with("cn") { "" } else { "cn: Some One\n" },
+            if attr.starts_with("sn") { "" } else { "sn: One\n" },
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let out = w.expect(&["check"], 0).await;
+    assert!(out.contains("rejected entries: 3"), "{out}");
+    for reason in ["longer than 256", "control character"] {
+        assert!(out.contains(reason), "check: {reason}: {out}");
+    }
+    let plan = w.expect(&["plan"], 0).await;
+    assert!(plan.contains("users read, 3 rejected"), "{plan}");
+    let (_, sync, err) = w.zoomsync(&["sync", "--once"]).await;
+    assert_eq!(w.zoom.users().len(), 3, "the owner and the two good users: {sync}{err}");
 }

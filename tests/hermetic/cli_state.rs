@@ -19,15 +19,15 @@ use crate::cycle::directory::{people_ldif, person_ldif, uid, user_name};
 use crate::support::servers::ports::free_port;
 
 /// The binary's world: `people.ldif`, `zoomsync.toml`, `state/`, an emulator.
-struct CliWorld {
-    dir: tempfile::TempDir,
-    zoom: RunningEmulator,
+pub(crate) struct CliWorld {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) zoom: RunningEmulator,
     people: usize,
     removed: BTreeSet<usize>,
 }
 
 impl CliWorld {
-    async fn start(people: usize, safety: &str, extra: &str) -> CliWorld {
+    pub(crate) async fn start(people: usize, safety: &str, extra: &str) -> CliWorld {
         zoomsync::install_crypto_provider();
         let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let dir = tempfile::Builder::new().prefix("zoomsync-state-").tempdir().unwrap();
@@ -73,7 +73,7 @@ impl CliWorld {
     }
 
     /// Runs the binary (without blocking the runtime: the emulator must keep answering).
-    async fn zoomsync(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) async fn zoomsync(&self, args: &[&str]) -> (i32, String, String) {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_zoomsync"))
             .args(args)
             .arg("--config")
@@ -89,7 +89,7 @@ impl CliWorld {
     }
 
     /// Runs the binary and asserts its exit status; returns stdout + stderr.
-    async fn expect(&self, args: &[&str], status: i32) -> String {
+    pub(crate) async fn expect(&self, args: &[&str], status: i32) -> String {
         let (code, out, err) = self.zoomsync(args).await;
         assert_eq!(code, status, "zoomsync {args:?}\nstdout:\n{out}\nstderr:\n{err}");
         format!("{out}{err}")
@@ -327,4 +327,42 @@ async fn the_daemon_refuses_a_lost_store_and_says_so() {
     let text = std::fs::read_to_string(&log).unwrap();
     assert_eq!(status.code(), Some(1), "{text}");
     assert_refused(&text);
+}
+
+/// Terminal safety: a DN with an ESC sequence (and a line break) reaches the operator's
+/// terminal escaped, never raw, from `check`, `plan`, `sync` and `history`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dn_with_terminal_escapes_is_printed_escaped() {
+    use base64::Engine as _;
+    let w = CliWorld::start(2, "", "").await;
+    let evil_dn = "uid=evil\u{1b}[31m\u{1b}]0;pwned\u{7},ou=people,dc=example,dc=org";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(evil_dn);
+    // One user who syncs (the DN shows in the plan and the history) and one rejected for
+    // want of a mail (the DN shows among the rejected entries).
+    let person = person_ldif(90, "evil@example.com");
+    let (_, rest) = person.split_once('\n').unwrap();
+    let synced = format!("dn:: {encoded}\n{rest}");
+    let rejected_dn = "uid=nomail\u{1b}[31m,ou=people,dc=example,dc=org";
+    let rejected = format!(
+        "dn:: {}\nobjectClass: inetOrgPerson\nentryUUID: 00000000-0000-4000-8000-0000000000aa\nuid: nomail\ncn: No Mail\nsn: Mail\n\n",
+        base64::engine::general_purpose::STANDARD.encode(rejected_dn)
+    );
+    let path = w.dir.path().join("people.ldif");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&synced);
+    text.push_str(&rejected);
+    std::fs::write(&path, text).unwrap();
+
+    for args in [&["check"][..], &["plan"], &["sync", "--once"], &["history"], &["status"]] {
+        let (code, out, err) = w.zoomsync(args).await;
+        assert!(
+            !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+            "zoomsync {args:?} ({code}) printed ESC:\n{out}{err}"
+        );
+        assert!(!out.contains('\u{7}'), "zoomsync {args:?} printed BEL:\n{out}");
+        // `sync` prints a summary (the rejected DN goes to the log, escaped by the logger).
+        if args != ["status"] && args != ["sync", "--once"] {
+            assert!(out.contains("\\x1b[31m"), "zoomsync {args:?} ({code}) shows the DN escaped:\n{out}\n{err}");
+        }
+    }
 }

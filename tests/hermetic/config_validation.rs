@@ -98,6 +98,14 @@ fn bad_configs_name_their_key() {
         (with("[safety]\nmax_deactivations = -1\n"), "safety.max_deactivations", "0 or more"),
         (with("[schedule]\ninterval = \"40m\"\ncron = \"0 0 * * * *\"\n"), "schedule.cron", "not both"),
         (with("[schedule]\ncron = \"*/40 * * * *\"\n"), "schedule.cron", "6 fields"),
+        // Six fields, but not a schedule tokio-cron-scheduler accepts: `run` used to refuse
+        // it while `check` said OK.
+        (with("[schedule]\ncron = \"99 99 99 * * *\"\n"), "schedule.cron", "99 99 99"),
+        (with("[schedule]\ncron = \"0 0 12 * * Funday\"\n"), "schedule.cron", "Funday"),
+        (replace("ou=people,dc=example,dc=com", "ou=staff,,dc=acme=x"), "directory.base_dn", "RDN 2 is empty"),
+        (replace("ou=people,dc=example,dc=com", "people.example.com"), "directory.base_dn", "not attribute=value"),
+        (replace("ou=people,dc=example,dc=com", "ou=a;b,dc=example"), "directory.base_dn", "must be escaped"),
+        (with("[groups]\nnames = [\"A\"]\nbase_dn = \"ou=groups,dc=example,\"\n"), "groups.base_dn", "is empty"),
         (with("[metrics]\nlisten = \"everywhere\"\n"), "metrics.listen", "not an address"),
         (with("[logging]\nformat = \"xml\"\n"), "logging.format", "not one of"),
         (with("[target]\naccount_id = \"a\"\nclient_id = \"c\"\n"), "target.client_secret_file", "required"),
@@ -215,4 +223,64 @@ fn flavour_389ds_requests_the_operational_lock_and_anchor_attributes() {
     // nsAccountLock named without a value, under any flavour: 389-ds's rule (true, not present).
     let cfg = parse(&format!("{GOOD}disabled_attribute = \"nsAccountLock\"\n"), dir.path()).unwrap();
     assert!(cfg.directory.decode.requested_attributes().iter().any(|r| r == "nsRole"));
+}
+
+#[test]
+fn valid_cron_and_dn_spellings_still_load() {
+    let dir = fixture();
+    for extra in [
+        "[schedule]\ncron = \"0 15 * * * *\"\n",
+        "[schedule]\ncron = \"0 0 6 * * Mon-Fri\"\n",
+        "[schedule]\ncron = \"0 */20 8-18 * * *\"\n",
+        "[groups]\nnames = [\"A\"]\nbase_dn = \"OU=Groups, DC=corp, DC=example\"\n",
+    ] {
+        let text = format!("{GOOD}{extra}");
+        assert!(parse(&text, dir.path()).is_ok(), "{text}: {:?}", parse(&text, dir.path()).err());
+    }
+    let escaped = GOOD.replace("\"ou=people,dc=example,dc=com\"", "'ou=Doe\\, John+cn=x,dc=example,dc=com'");
+    assert!(parse(&escaped, dir.path()).is_ok(), "{escaped}");
+}
+
+/// `state.path` is checked when the file loads (every command, the daemon and its reload):
+/// a file, or a place this user cannot create it, names the key; nothing is created.
+#[test]
+fn an_unusable_state_path_names_the_key_and_a_usable_one_is_not_created() {
+    let dir = fixture();
+    let load = |state: &str| {
+        let path = dir.path().join("zoomsync.toml");
+        std::fs::write(&path, format!("{GOOD}\n[state]\npath = \"{state}\"\n")).unwrap();
+        config::load(&path)
+    };
+    std::fs::write(dir.path().join("a-file"), "x").unwrap();
+    for (state, problem) in [("a-file", "is a file"), ("a-file/state", "is a file")] {
+        match load(state) {
+            Err(ConfigError::Invalid { key, problem: p }) => {
+                assert_eq!(key, "state.path", "{p}");
+                assert!(p.contains(problem), "{state}: {p}");
+            }
+            other => panic!("{state}: expected a state.path error, got {other:?}"),
+        }
+    }
+    // Absent but creatable, and existing: accepted; loading creates nothing.
+    assert!(load("new/deeper").is_ok());
+    assert!(!dir.path().join("new").exists(), "loading the config created the state directory");
+    std::fs::create_dir(dir.path().join("existing")).unwrap();
+    assert!(load("existing").is_ok());
+    // A directory this user cannot write in (meaningless for root, who can write anywhere).
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o555)).unwrap();
+    let writable_anyway = std::fs::write(locked.join("probe"), "x").is_ok();
+    if !writable_anyway {
+        for state in ["locked", "locked/state"] {
+            match load(state) {
+                Err(ConfigError::Invalid { key, problem }) => {
+                    assert_eq!(key, "state.path");
+                    assert!(problem.contains("not writable"), "{problem}");
+                }
+                other => panic!("{state}: expected a state.path error, got {other:?}"),
+            }
+        }
+    }
+    std::fs::set_permissions(&locked, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }

@@ -181,6 +181,7 @@ fn ldap(raw: RawDirectory, flavor: Flavor, secrets: &SecretResolver<'_>) -> Resu
         .base_dn
         .filter(|b| !b.trim().is_empty())
         .ok_or_else(|| ConfigError::invalid("directory.base_dn", BASE_DN_REQUIRED))?;
+    super::dn_syntax("directory.base_dn", &base_dn)?;
     let user_filter = user_filter(raw.user_filter, flavor, false)?;
     Filter::parse(&user_filter).map_err(|e| ConfigError::invalid("directory.user_filter", e))?;
     let page_size = raw.page_size.unwrap_or(500);

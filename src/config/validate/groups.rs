@@ -18,6 +18,9 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
         (None, SourceConfig::Ldap(l)) => l.base_dn.clone(),
         (None, SourceConfig::Ldif { .. }) => String::new(),
     };
+    if !base_dn.is_empty() {
+        super::dn_syntax("groups.base_dn", &base_dn)?;
+    }
     let default_class = if active_directory {
         "(objectClass=group)"
     } else {

@@ -35,6 +35,7 @@ mod world;
 
 mod adoption;
 mod bounded;
+mod convergence;
 mod crash;
 mod groups;
 mod guards;
