@@ -42,6 +42,8 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             "quarantined_objects": quarantined,
             "connector_quarantine": meta.connector_quarantine,
             "target_paused": meta.target_paused,
+            "approval_applying": meta.approval_applying,
+            "approval_interrupted": meta.approval_interrupted,
         }));
     }
     let now = unix_now();
@@ -78,6 +80,27 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             let _ = writeln!(out, "  review with `zoomsync plan`, apply with `zoomsync approve`");
         }
         None => _ = writeln!(out, "held operations: none"),
+    }
+    if let Some(run) = &meta.approval_interrupted {
+        let rest = if meta.held.is_some() {
+            "the rest are held again — run `zoomsync approve` to apply them"
+        } else {
+            "nothing of it is held now"
+        };
+        let _ = writeln!(
+            out,
+            "INTERRUPTED APPROVAL: an approval of {} operation(s) was being applied by cycle {}, which did not \
+             finish; {rest}",
+            run.ops, run.cycle
+        );
+    }
+    if let Some(run) = &meta.approval_applying {
+        let _ = writeln!(
+            out,
+            "approval: cycle {} is applying an approval of {} operation(s) (if no cycle is running, it did not \
+             finish: the next cycle holds the rest again)",
+            run.cycle, run.ops
+        );
     }
     let _ = writeln!(
         out,

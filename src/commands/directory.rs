@@ -8,7 +8,9 @@ use std::process::ExitCode;
 use zoomsync::config::{Config, SourceConfig};
 use zoomsync::model::{Anchor, Filter};
 use zoomsync::source::groups::dump_request;
-use zoomsync::source::{self, AnyDirectory, Decoder, Directory, DirectoryRead, ReadEnd, ldif, root_dse};
+use zoomsync::source::{
+    self, AnyDirectory, DecodeNotes, Decoder, Directory, DirectoryRead, NOTE_EXAMPLES, Noted, ReadEnd, ldif, root_dse,
+};
 use zoomsync::sync::{GroupSync, InScope, users_in_scope};
 
 use super::{EXIT_ATTENTION, EXIT_INCOMPLETE, load_config, peak_rss_mib};
@@ -33,6 +35,29 @@ fn print_groups(config: &Config, scoped: &InScope) -> bool {
     }
     super::plan_view::print_group_findings(&read.missing, &read.rejected, &read.cycles, read.incomplete.as_deref());
     read.missing.is_empty() && read.rejected.is_empty() && read.incomplete.is_none()
+}
+
+/// What decode took without rejecting it but the operator may want to fix in the directory:
+/// entries with several user-name values (the first is used) and values that are not UTF-8
+/// (ignored). Warnings only: the sync does the same with them.
+fn print_decode_notes(user_name_attribute: &str, notes: &DecodeNotes) {
+    let listed = |noted: &Noted| {
+        let more =
+            if noted.count > noted.examples.len() { format!(", … (first {NOTE_EXAMPLES})") } else { String::new() };
+        format!("{}{more}", noted.examples.join(", "))
+    };
+    let several = &notes.several_user_names;
+    if several.count > 0 {
+        println!(
+            "warning: {} entries have several {user_name_attribute} values; the first is used: {}",
+            several.count,
+            listed(several)
+        );
+    }
+    let non_utf8 = &notes.non_utf8;
+    if non_utf8.count > 0 {
+        println!("warning: {} attribute values are not UTF-8 and were ignored: {}", non_utf8.count, listed(non_utf8));
+    }
 }
 
 /// The server as its root DSE describes it; a warning when the flavour is made for
@@ -88,6 +113,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     for r in &scoped.rejected {
         say!("  {}: {}", r.dn, r.reason);
     }
+    print_decode_notes(&decode.user_name_attribute, &scoped.notes);
     let groups_ok = print_groups(&config, &scoped);
     attention.extend(scoped.nobody_in_scope(&config));
     for problem in &attention {

@@ -191,6 +191,22 @@ pub struct Meta {
     /// is not paused.
     #[serde(default)]
     pub target_paused: Option<TargetPause>,
+    /// Set when a cycle starts applying an approval, cleared when that cycle ends having
+    /// applied it. Still set when a later cycle begins: the cycle crashed mid-way.
+    #[serde(default)]
+    pub approval_applying: Option<ApprovalRun>,
+    /// An approval whose cycle crashed or was stopped before applying all of it. Not applied
+    /// again (what is left is held again, for a new `approve`); shown by `status` until an
+    /// approval is applied or nothing is held.
+    #[serde(default)]
+    pub approval_interrupted: Option<ApprovalRun>,
+}
+
+/// An approval being applied: by which cycle, how many operations it allowed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApprovalRun {
+    pub cycle: u64,
+    pub ops: usize,
 }
 
 /// One line of the provisioning log.

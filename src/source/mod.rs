@@ -18,7 +18,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 pub use decode::Decoder;
-pub use snapshot::{Convert, Snapshot, SnapshotBuilder};
+pub use snapshot::{Convert, DecodeNotes, NOTE_EXAMPLES, Noted, Snapshot, SnapshotBuilder};
 
 use crate::config::{DirectoryConfig, SourceConfig};
 use crate::model::{DirectoryUser, Identity, RawEntry};

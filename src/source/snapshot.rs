@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::Decoder;
+use super::decode::EntryNotes;
 use crate::model::{DirectoryUser, Identity, RawEntry, Rejected};
 
 /// Users (decoded, or further converted, e.g. mapped) and rejected entries of one read.
@@ -13,11 +14,58 @@ use crate::model::{DirectoryUser, Identity, RawEntry, Rejected};
 pub struct Snapshot<U = DirectoryUser> {
     pub users: Vec<U>,
     pub rejected: Vec<Rejected>,
+    /// What decode noticed without rejecting anything (for `check`).
+    #[serde(skip_serializing_if = "DecodeNotes::is_empty")]
+    pub notes: DecodeNotes,
 }
 
 impl<U> Default for Snapshot<U> {
     fn default() -> Self {
-        Self { users: Vec::new(), rejected: Vec::new() }
+        Self { users: Vec::new(), rejected: Vec::new(), notes: DecodeNotes::default() }
+    }
+}
+
+/// How many DNs a note keeps as examples.
+pub const NOTE_EXAMPLES: usize = 10;
+
+/// A count and its first [`NOTE_EXAMPLES`] examples.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Noted {
+    pub count: usize,
+    pub examples: Vec<String>,
+}
+
+impl Noted {
+    fn add(&mut self, example: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.examples.len() < NOTE_EXAMPLES {
+            self.examples.push(example());
+        }
+    }
+}
+
+/// What decode noticed over a read without changing its outcome: entries with several
+/// values of the user-name attribute (the first is used), attribute values that are not
+/// UTF-8 (ignored). Examples are `dn` and `dn (attribute)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DecodeNotes {
+    pub several_user_names: Noted,
+    pub non_utf8: Noted,
+}
+
+impl DecodeNotes {
+    pub fn is_empty(&self) -> bool {
+        self.several_user_names.count == 0 && self.non_utf8.count == 0
+    }
+
+    /// Adds one entry's notes.
+    pub fn add(&mut self, dn: &str, notes: &EntryNotes) {
+        if notes.several_user_names.is_some() {
+            self.several_user_names.add(|| dn.to_string());
+        }
+        for attribute in &notes.non_utf8 {
+            self.non_utf8.add(|| format!("{dn} ({attribute})"));
+        }
     }
 }
 
@@ -50,7 +98,11 @@ impl<U: Identity> Snapshot<U> {
 
 impl<U: Identity> SnapshotBuilder<'_, U> {
     pub fn push(&mut self, entry: &RawEntry) {
-        match self.decoder.decode(entry).and_then(&mut self.convert) {
+        let (decoded, notes) = self.decoder.decode_noted(entry);
+        if !notes.is_empty() {
+            self.snapshot.notes.add(&entry.dn, &notes);
+        }
+        match decoded.and_then(&mut self.convert) {
             Ok(user) => self.snapshot.users.push(user),
             Err(rejected) => self.snapshot.rejected.push(rejected),
         }
@@ -60,7 +112,7 @@ impl<U: Identity> SnapshotBuilder<'_, U> {
     /// server sent them in, so the outcome does not flap between cycles. Their anchors stay
     /// on the rejection: present-but-unreadable, never deleted.
     pub fn finish(self) -> Snapshot<U> {
-        let Snapshot { users, mut rejected } = self.snapshot;
+        let Snapshot { users, mut rejected, notes } = self.snapshot;
         // First pass allocates nothing per user beyond the two index maps; only values seen
         // twice get a list of holders.
         let mut first_anchor: HashMap<&str, usize> = HashMap::with_capacity(users.len());
@@ -89,7 +141,7 @@ impl<U: Identity> SnapshotBuilder<'_, U> {
             }
         }
         if reasons.is_empty() {
-            return Snapshot { users, rejected };
+            return Snapshot { users, rejected, notes };
         }
         let mut kept = Vec::with_capacity(users.len() - reasons.len());
         for (i, u) in users.into_iter().enumerate() {
@@ -100,7 +152,7 @@ impl<U: Identity> SnapshotBuilder<'_, U> {
                 None => kept.push(u),
             }
         }
-        Snapshot { users: kept, rejected }
+        Snapshot { users: kept, rejected, notes }
     }
 }
 
@@ -147,5 +199,28 @@ mod tests {
         let e = s.rejected.iter().find(|r| r.dn == "cn=e").unwrap();
         assert!(e.reason.contains("duplicate anchor") && e.anchor.is_some(), "{}", e.reason);
         assert!(s.rejected.iter().any(|r| r.dn == "cn=f" && r.anchor.is_none()));
+    }
+
+    #[test]
+    fn notes_count_every_entry_and_keep_the_first_examples() {
+        let d = decoder();
+        let mut b = Snapshot::builder(&d);
+        for i in 0..12 {
+            let mut e = entry(&format!("cn={i}"), &i.to_string(), &format!("u{i}@example.com"));
+            e.push("mail", b"other@example.com".to_vec());
+            b.push(&e);
+        }
+        let mut bad = RawEntry::new("cn=bad");
+        bad.push("uid", b"\xff".to_vec());
+        bad.push("mail", b"bad@example.com".to_vec());
+        b.push(&bad);
+        let s = b.finish();
+        assert_eq!(s.users.len(), 12, "notes reject nothing");
+        assert_eq!(s.notes.several_user_names.count, 12);
+        let first: Vec<String> = (0..10).map(|i| format!("cn={i}")).collect();
+        assert_eq!(s.notes.several_user_names.examples, first);
+        // The anchor is not a kept attribute: its bytes are the rejection's business.
+        assert_eq!(s.notes.non_utf8.count, 0);
+        assert_eq!(s.rejected.len(), 1);
     }
 }

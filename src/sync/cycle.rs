@@ -9,7 +9,7 @@ use super::GroupSync;
 use super::groups::{self, GroupStep};
 use super::read::{Read, State};
 use super::{CycleOptions, CycleReport};
-use crate::model::{Anchor, HeldOps, KnownUser, Meta, UnixTime, unix_now};
+use crate::model::{Anchor, ApprovalRun, HeldOps, KnownUser, Meta, UnixTime, unix_now};
 use crate::plan::{self, Desired, Limits, Plan, PlanInput};
 use crate::state::{StateError, StateStore};
 
@@ -99,6 +99,12 @@ impl<'o> Cycle<'o> {
 
     /// Counts the cycle and records what the guards hold (for `status` and `approve`); an
     /// approval is used up by this cycle. `provision` leaves both alone.
+    ///
+    /// An approval is applied once, by the cycle that takes it: should that cycle crash
+    /// mid-way, the next one does not apply the rest (the guards hold it again, safe by
+    /// default) but records the interrupted approval for `status`. The mark is set here, as
+    /// the cycle takes the approval, and cleared by [`super::record::finish`] once the cycle
+    /// has applied it; still set here, the cycle that took it never finished.
     pub fn hold<S: StateStore>(&mut self, store: &S, plan: &Plan) -> Result<(), StateError> {
         self.meta.cycle_counter = self.report.cycle;
         if self.options.only.is_none() {
@@ -107,7 +113,23 @@ impl<'o> Cycle<'o> {
                 since: self.meta.held.as_ref().map_or(self.now, |h| h.since),
                 ops: plan.held.iter().map(plan::held_op).collect(),
             });
-            self.meta.approved = None;
+            match self.meta.approval_applying.take() {
+                Some(crashed) => {
+                    tracing::warn!(
+                        cycle = crashed.cycle,
+                        ops = crashed.ops,
+                        held = plan.held.len(),
+                        "the cycle applying an approval did not finish; what is left is held again"
+                    );
+                    self.meta.approval_interrupted = Some(crashed);
+                }
+                None if plan.held.is_empty() => self.meta.approval_interrupted = None,
+                None => {}
+            }
+            if let Some(approved) = self.meta.approved.take() {
+                self.meta.approval_applying = Some(ApprovalRun { cycle: self.report.cycle, ops: approved.len() });
+                self.meta.approval_interrupted = None;
+            }
         }
         store.put_meta(&self.meta)
     }

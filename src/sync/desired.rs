@@ -29,7 +29,7 @@ pub fn desired_from_read(read: DirectoryRead<DesiredUser>) -> (Desired, Vec<Reje
         DirectoryRead::Complete(s) => (s, None),
         DirectoryRead::Incomplete { partial, reason } => (partial, Some(reason)),
     };
-    let Snapshot { users, rejected } = snapshot;
+    let Snapshot { users, rejected, .. } = snapshot;
     let unreadable = rejected.iter().filter_map(|r| r.anchor.clone()).collect();
     (Desired { users, unreadable, incomplete }, rejected)
 }

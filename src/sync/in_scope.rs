@@ -10,7 +10,7 @@ use crate::config::{Config, SourceConfig};
 use crate::model::Rejected;
 use crate::plan::Desired;
 use crate::source::groups::GroupRead;
-use crate::source::{Decoder, Directory, SourceError};
+use crate::source::{DecodeNotes, Decoder, Directory, SourceError};
 
 /// The directory as a cycle would see it, scope applied.
 #[derive(Debug)]
@@ -31,6 +31,9 @@ pub struct InScope {
     /// Entries whose anchor came from the fallback attribute (389-ds: nsUniqueId where no
     /// entryUUID could be read).
     pub fallback_anchors: usize,
+    /// What decode noticed in the users read without rejecting them (several userName
+    /// values, values not UTF-8).
+    pub notes: DecodeNotes,
 }
 
 /// Reads the users (and groups) as a cycle's read stage does, and applies group-based scope
@@ -56,6 +59,7 @@ pub async fn users_in_scope<D: Directory>(config: &Config, directory: &D) -> Res
         .await?;
     let users_read = users.snapshot().users.len();
     let disabled_read = users.snapshot().users.iter().filter(|u| !u.user.active).count();
+    let notes = users.snapshot().notes.clone();
     let (mut desired, rejected) = desired::desired_from_read(users);
     let read_incomplete = desired.incomplete.clone();
     let (groups, out_of_scope) = match (&settings, fetched) {
@@ -75,6 +79,7 @@ pub async fn users_in_scope<D: Directory>(config: &Config, directory: &D) -> Res
         out_of_scope,
         groups,
         fallback_anchors,
+        notes,
     })
 }
 
@@ -149,6 +154,7 @@ mod tests {
             out_of_scope: 0,
             groups: None,
             fallback_anchors: 0,
+            notes: DecodeNotes::default(),
         }
     }
 

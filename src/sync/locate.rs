@@ -80,6 +80,7 @@ mod tests {
         let read = Snapshot {
             users: vec![user("a1", "ann"), user("b2", "bob")],
             rejected: vec![Rejected { dn: "uid=bad,ou=people".into(), anchor: None, reason: "no mail".into() }],
+            ..Snapshot::default()
         };
         let state = || vec![known("c3", "cid")];
         let dn_of = |l: Located<'_>| match l {

@@ -31,6 +31,14 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
         meta.last_success = Some(now);
     }
     meta.target_paused = report.paused.clone();
+    // This cycle's approval: applied, or (stopped, paused, a fatal error) only in part — the
+    // next cycle holds the rest again rather than apply an approval twice.
+    if meta.approval_applying.as_ref().is_some_and(|run| run.cycle == report.cycle) {
+        let run = meta.approval_applying.take();
+        if report.fatal.is_some() || report.interrupted || report.paused.is_some() {
+            meta.approval_interrupted = run;
+        }
+    }
     meta.last_cycle_summary = Some(report.summary());
     if options.only.is_none() {
         meta.connector_quarantine = connector_after(

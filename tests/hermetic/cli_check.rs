@@ -232,4 +232,39 @@ async fn check_rejects_what_the_mapping_rejects_as_sync_does() {
     assert!(plan.contains("users read, 3 rejected"), "{plan}");
     let (_, sync, err) = w.zoomsync(&["sync", "--once"]).await;
     assert_eq!(w.zoom.users().len(), 3, "the owner and the two good users: {sync}{err}");
+
+/// Two things decode takes without rejecting the entry, which the operator may want to fix
+/// in the directory: several mail values (the first becomes the userName) and a value that
+/// is not UTF-8 (`sn:: ` base64 of Latin-1 "Müller", ignored). `check` names the entries;
+/// they are warnings, not a reason for exit 4.
+#[test]
+fn check_names_several_mail_values_and_values_that_are_not_utf8() {
+    let extra = |i: usize| match i {
+        1 => "mail: second1@example.com\n".to_string(),
+        3 => "mail: second3@example.com\nmail: third3@example.com\n".to_string(),
+        4 => "description:: TfxsbGVy\ntitle:: TfxsbGVy\n".to_string(),
+        _ => String::new(),
+    };
+    let ldif = people(6, uuid, extra);
+    let (code, out, err) = check_ldif(&ldif, "", "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("users in scope: 6 (0 disabled)"), "nobody rejected: {out}");
+    assert!(
+        out.contains(
+            "warning: 2 entries have several mail values; the first is used: uid=u1,ou=people,dc=example,dc=com, \
+             uid=u3,ou=people,dc=example,dc=com\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "warning: 1 attribute values are not UTF-8 and were ignored: uid=u4,ou=people,dc=example,dc=com (title)\n"
+        ),
+        "only kept attributes are decoded (description is not): {out}"
+    );
+
+    // Clean entries: no warning.
+    let (code, out, err) = check_ldif(&people(3, uuid, |_| String::new()), "", "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!out.contains("warning:"), "{out}");
 }

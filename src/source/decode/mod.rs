@@ -13,6 +13,23 @@ use crate::model::{Anchor, Attributes, DirectoryUser, RawEntry, Rejected};
 /// AD's ACCOUNTDISABLE bit in `userAccountControl`.
 const UAC_ACCOUNTDISABLE: u32 = 0x2;
 
+/// What decode noticed in one entry without rejecting it (reported by `check`, never logged
+/// here): several values of the user-name attribute (the first is used), and attribute values
+/// that are not UTF-8 (ignored). No effect on the decoded user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EntryNotes {
+    /// How many values the user-name attribute has, when more than one.
+    pub several_user_names: Option<usize>,
+    /// Kept attributes (lower-cased names) with a value that is not UTF-8, once each.
+    pub non_utf8: Vec<String>,
+}
+
+impl EntryNotes {
+    pub fn is_empty(&self) -> bool {
+        self.several_user_names.is_none() && self.non_utf8.is_empty()
+    }
+}
+
 /// Decode rules with attribute names lower-cased once, not per entry.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -40,6 +57,21 @@ impl Decoder {
 
     /// Decides one entry. Rejections keep the anchor when it could be read.
     pub fn decode(&self, entry: &RawEntry) -> Result<DirectoryUser, Rejected> {
+        self.decode_noted(entry).0
+    }
+
+    /// [`Decoder::decode`], with what it noticed on the way (see [`EntryNotes`]).
+    pub fn decode_noted(&self, entry: &RawEntry) -> (Result<DirectoryUser, Rejected>, EntryNotes) {
+        let mut notes = EntryNotes::default();
+        let user_names = entry.values(&self.user_name_attr).len();
+        if user_names > 1 {
+            notes.several_user_names = Some(user_names);
+        }
+        let decoded = self.decode_into(entry, &mut notes);
+        (decoded, notes)
+    }
+
+    fn decode_into(&self, entry: &RawEntry, notes: &mut EntryNotes) -> Result<DirectoryUser, Rejected> {
         let reject = |anchor: Option<Anchor>, reason: String| Rejected { dn: entry.dn.clone(), anchor, reason };
         let anchor = self.anchor(entry).map_err(|reason| reject(None, reason))?;
         let user_name = match entry.first_text(&self.user_name_attr) {
@@ -64,10 +96,17 @@ impl Decoder {
                 continue;
             };
             for value in values {
-                if let Ok(text) = std::str::from_utf8(value) {
-                    let text = text.trim();
-                    if !text.is_empty() {
-                        attrs.push(shared.clone(), text);
+                match std::str::from_utf8(value) {
+                    Ok(text) => {
+                        let text = text.trim();
+                        if !text.is_empty() {
+                            attrs.push(shared.clone(), text);
+                        }
+                    }
+                    Err(_) => {
+                        if !notes.non_utf8.iter().any(|n| n == name) {
+                            notes.non_utf8.push(name.clone());
+                        }
                     }
                 }
             }

@@ -229,3 +229,81 @@ fn ds389_anchor_falls_back_to_nsuniqueid_and_locks_are_read_by_value() {
     assert_eq!(requested[..4], ["entryUUID", "nsUniqueId", "mail", "nsAccountLock"]);
     assert!(requested.iter().any(|a| a == "nsRole"));
 }
+
+/// Notes change nothing about the user: the first mail is the userName, a value that is not
+/// UTF-8 is left out; they only say so.
+#[test]
+fn notes_table() {
+    let d = Decoder::new(openldap_rules());
+    let uuid: &[u8] = b"4c2d8246-7b01-1041-92b7-bfb3b0785055";
+    let latin1: &[u8] = b"M\xfcller";
+    struct Case {
+        name: &'static str,
+        attrs: Vec<(&'static str, &'static [u8])>,
+        several: Option<usize>,
+        non_utf8: Vec<&'static str>,
+        user_name: Option<&'static str>,
+        sn: Option<&'static str>,
+    }
+    let cases = [
+        Case {
+            name: "plain",
+            attrs: vec![("entryUUID", uuid), ("mail", b"a@example.com"), ("sn", b"Smith")],
+            several: None,
+            non_utf8: vec![],
+            user_name: Some("a@example.com"),
+            sn: Some("Smith"),
+        },
+        Case {
+            name: "two mails, the first is used",
+            attrs: vec![("entryUUID", uuid), ("mail", b"First@example.com"), ("mail", b"second@example.com")],
+            several: Some(2),
+            non_utf8: vec![],
+            user_name: Some("first@example.com"),
+            sn: None,
+        },
+        Case {
+            name: "a surname in Latin-1 is ignored",
+            attrs: vec![("entryUUID", uuid), ("mail", b"a@example.com"), ("sn", latin1), ("sn", latin1)],
+            several: None,
+            non_utf8: vec!["sn"],
+            user_name: Some("a@example.com"),
+            sn: None,
+        },
+        Case {
+            name: "a good value beside a bad one is kept",
+            attrs: vec![("entryUUID", uuid), ("mail", b"a@example.com"), ("sn", latin1), ("sn", b"Mueller")],
+            several: None,
+            non_utf8: vec!["sn"],
+            user_name: Some("a@example.com"),
+            sn: Some("Mueller"),
+        },
+        Case {
+            name: "both, on a rejected entry (no anchor) too",
+            attrs: vec![("mail", b"a@example.com"), ("mail", b"b@example.com")],
+            several: Some(2),
+            non_utf8: vec![],
+            user_name: None,
+            sn: None,
+        },
+        Case {
+            name: "attributes not kept are not looked at",
+            attrs: vec![("entryUUID", uuid), ("mail", b"a@example.com"), ("description", latin1)],
+            several: None,
+            non_utf8: vec![],
+            user_name: Some("a@example.com"),
+            sn: None,
+        },
+    ];
+    for c in cases {
+        let e = entry("uid=x,dc=example,dc=com", &c.attrs);
+        let (decoded, notes) = d.decode_noted(&e);
+        assert_eq!(notes.several_user_names, c.several, "{}", c.name);
+        assert_eq!(notes.non_utf8, c.non_utf8, "{}", c.name);
+        assert_eq!(notes.is_empty(), c.several.is_none() && c.non_utf8.is_empty(), "{}", c.name);
+        assert_eq!(decoded.clone().ok(), d.decode(&e).ok(), "{}: same user either way", c.name);
+        let user = decoded.ok();
+        assert_eq!(user.as_ref().map(|u| u.user_name.as_str()), c.user_name, "{}", c.name);
+        assert_eq!(user.as_ref().and_then(|u| u.attrs.first("sn")), c.sn, "{}", c.name);
+    }
+}

@@ -1,15 +1,19 @@
 //! The guards: a mass removal is held until an operator approves exactly those operations;
-//! an incomplete read and an empty directory deactivate nobody; a plan that could not read
-//! the target says so.
+//! an approval a crash or shutdown interrupted is not applied again but held again, and
+//! said so; an incomplete read and an empty directory deactivate nobody; a plan that could
+//! not read the target says so.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
+use tokio::sync::{Notify, watch};
 use zoomsync::emulator::{FaultConfig, FaultSpec, Route, UserState};
-use zoomsync::model::Lifecycle;
+use zoomsync::model::{ApprovalRun, Lifecycle};
 use zoomsync::plan::Action;
-use zoomsync::sync::{CycleOptions, CycleOutcome};
+use zoomsync::sync::{CycleOptions, CycleOutcome, Shutdown};
 
 use crate::cycle::directory::{ReadMode, user_name};
+use crate::cycle::target::{Halt, HaltingTarget};
 use crate::cycle::world::{HermeticWorld, names};
 
 const PEOPLE: usize = 40;
@@ -187,4 +191,115 @@ async fn a_full_plan_that_cannot_list_the_target_says_so() {
     assert!(r.summary().contains("target NOT READ"), "{}", r.summary());
     // Planned from the state: the pending deactivation shows.
     assert!(r.plan.ops.iter().any(|op| op.action == Action::Deactivate), "{:?}", r.plan.ops);
+}
+
+/// 12 people gone with a limit of 5: held, then approved. Returns the world, ready for the
+/// approved cycle.
+async fn approved_mass_removal(concurrency: usize) -> HermeticWorld {
+    let w = HermeticWorld::builder(PEOPLE)
+        .safety("[safety]\nmax_deactivations = 5\nmax_deactivation_percent = 50\n")
+        .max_concurrency(concurrency)
+        .start()
+        .await;
+    w.cycle().await;
+    w.edit(|entries| entries.retain(|e| !(0..12).any(|i| e.first_text("uid") == Some(&format!("user{i:03}")))));
+    let r = w.cycle().await;
+    assert_eq!(r.plan.held.len(), 12, "{}", r.summary());
+    zoomsync::admin::render::approve(&w.store).unwrap().expect("something is held");
+    w
+}
+
+fn status(w: &HermeticWorld) -> String {
+    zoomsync::admin::render::status(&w.store, false).unwrap()
+}
+
+/// A crash while an approved mass deactivation is applied: the approval is not applied
+/// again by the restarted process (what is left is over the limit and held again, safe by
+/// default), and `status` says the approval was interrupted and what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_a_crash_interrupted_is_held_again_and_status_says_so() {
+    const STOP_AFTER: usize = 4;
+    let mut w = approved_mass_removal(1).await;
+    let crashed = Arc::new(Notify::new());
+    let halting = w.engine_with(HaltingTarget::new(
+        w.client(),
+        Halt::CrashOnDeactivation { after: STOP_AFTER, crashed: crashed.clone() },
+    ));
+    let (options, never) = (CycleOptions::default(), Shutdown::never());
+    tokio::select! {
+        r = halting.run_cycle(&options, &never) => {
+            panic!("the cycle should have crashed: {:?}", r.map(|r| r.summary()));
+        }
+        () = crashed.notified() => {}
+    }
+    drop(halting);
+    let meta = w.meta();
+    let crashed_cycle = meta.cycle_counter;
+    assert_eq!(meta.approved, None, "taken by the cycle that crashed");
+    assert_eq!(meta.approval_applying, Some(ApprovalRun { cycle: crashed_cycle, ops: 12 }));
+    let text = status(&w);
+    assert!(text.contains(&format!("approval: cycle {crashed_cycle} is applying an approval of 12")), "{text}");
+    assert_eq!(inactive(&w).len(), STOP_AFTER + 1, "deactivation {} reached Zoom", STOP_AFTER + 1);
+    let recorded = w.known().iter().filter(|k| k.lifecycle != Lifecycle::Active).count();
+    assert_eq!(recorded, STOP_AFTER);
+
+    // Restarted: the 8 left are over the limit and held again, not applied.
+    w.restart();
+    w.zoom.reset_requests();
+    let r = w.cycle().await;
+    assert_eq!(r.outcome(), CycleOutcome::Attention, "{}", r.summary());
+    assert_eq!((r.plan.held.len(), r.succeeded(Action::Deactivate)), (12 - recorded, 0), "{}", r.summary());
+    assert_eq!(w.user_writes(), 0);
+    let meta = w.meta();
+    assert_eq!(meta.approval_applying, None);
+    assert_eq!(meta.approval_interrupted, Some(ApprovalRun { cycle: crashed_cycle, ops: 12 }));
+    assert_eq!(meta.held.as_ref().map(|h| h.ops.len()), Some(12 - recorded));
+    let text = status(&w);
+    assert!(
+        text.contains(&format!(
+            "INTERRUPTED APPROVAL: an approval of 12 operation(s) was being applied by cycle {crashed_cycle}, which \
+             did not finish; the rest are held again — run `zoomsync approve` to apply them"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("is applying an approval"), "{text}");
+    // Still said on the next cycle, while the rest is held.
+    w.cycle().await;
+    assert!(w.meta().approval_interrupted.is_some());
+
+    // Approved again: applied, and the note goes.
+    zoomsync::admin::render::approve(&w.store).unwrap().expect("the rest is held");
+    let r = w.cycle().await;
+    assert_eq!(r.outcome(), CycleOutcome::Success, "{}", r.summary());
+    assert_eq!(r.succeeded(Action::Deactivate), 12 - recorded);
+    let meta = w.meta();
+    assert_eq!((meta.approval_applying, meta.approval_interrupted, meta.held), (None, None, None));
+    assert!(!status(&w).contains("APPROVAL"), "{}", status(&w));
+    assert_eq!(inactive(&w), names(0..12));
+}
+
+/// Shut down while an approved mass deactivation is applied: the cycle records itself, and
+/// the approval as interrupted; the next cycle holds the rest again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_a_shutdown_interrupted_is_held_again() {
+    let w = approved_mass_removal(1).await;
+    let (signal, stop) = watch::channel(false);
+    let halting = w.engine_with(HaltingTarget::new(w.client(), Halt::ShutdownAfterDeactivations { after: 3, signal }));
+    let r = halting.run_cycle(&CycleOptions::default(), &Shutdown::new(stop)).await.unwrap();
+    drop(halting);
+    assert_eq!(r.outcome(), CycleOutcome::Interrupted, "{}", r.summary());
+    let done = r.succeeded(Action::Deactivate);
+    assert!((3..12).contains(&done), "{}", r.summary());
+    let meta = w.meta();
+    assert_eq!(meta.approval_applying, None);
+    assert_eq!(meta.approval_interrupted, Some(ApprovalRun { cycle: r.cycle, ops: 12 }));
+
+    let next = w.cycle().await;
+    assert_eq!((next.plan.held.len(), next.succeeded(Action::Deactivate)), (12 - done, 0), "{}", next.summary());
+    let text = status(&w);
+    assert!(
+        text.contains(&format!("an approval of 12 operation(s) was being applied by cycle {}", r.cycle))
+            && text.contains("the rest are held again"),
+        "{text}"
+    );
 }

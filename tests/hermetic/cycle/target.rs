@@ -1,6 +1,6 @@
-//! A [`Target`] wrapper that stops a cycle at an exact point: after K creates it either
-//! requests a shutdown (SIGTERM: the cycle winds down and records itself) or "crashes" —
-//! the next create reaches Zoom, then its answer never comes and the test drops the cycle
+//! A [`Target`] wrapper that stops a cycle at an exact point: after K creates (or K
+//! deactivations) it either requests a shutdown (SIGTERM: the cycle winds down and records
+//! itself) or "crashes" — the next create (deactivation) reaches Zoom, then its answer never comes and the test drops the cycle
 //! future, so nothing after the Zoom write is recorded (a SIGKILL between the target write
 //! and the state write). Counting happens in the wrapper, so the point does not depend on
 //! timing.
@@ -18,6 +18,11 @@ pub enum Halt {
     /// Create number `after + 1` is sent to Zoom; then its caller waits forever and `crashed`
     /// is notified.
     Crash { after: usize, crashed: Arc<Notify> },
+    /// As `Shutdown`, counting successful deactivations (`set_active(false)`) instead.
+    ShutdownAfterDeactivations { after: usize, signal: watch::Sender<bool> },
+    /// As `Crash`, counting deactivations: number `after + 1` reaches Zoom, its answer never
+    /// comes.
+    CrashOnDeactivation { after: usize, crashed: Arc<Notify> },
 }
 
 pub struct HaltingTarget<T> {
@@ -62,7 +67,24 @@ impl<T: Target> Target for HaltingTarget<T> {
     }
 
     async fn set_active(&self, id: &str, active: bool) -> Result<(), ScimError> {
-        self.inner.set_active(id, active).await
+        if active {
+            return self.inner.set_active(id, active).await;
+        }
+        let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let result = self.inner.set_active(id, active).await;
+        match &self.halt {
+            Halt::CrashOnDeactivation { after, crashed } if number > *after => {
+                crashed.notify_one();
+                std::future::pending::<()>().await;
+            }
+            Halt::ShutdownAfterDeactivations { after, signal }
+                if result.is_ok() && self.succeeded.fetch_add(1, Ordering::SeqCst) + 1 == *after =>
+            {
+                let _ = signal.send(true);
+            }
+            _ => {}
+        }
+        result
     }
 
     async fn delete_user(&self, id: &str) -> Result<(), ScimError> {
