@@ -232,6 +232,7 @@ async fn check_rejects_what_the_mapping_rejects_as_sync_does() {
     assert!(plan.contains("users read, 3 rejected"), "{plan}");
     let (_, sync, err) = w.zoomsync(&["sync", "--once"]).await;
     assert_eq!(w.zoom.users().len(), 3, "the owner and the two good users: {sync}{err}");
+}
 
 /// Two things decode takes without rejecting the entry, which the operator may want to fix
 /// in the directory: several mail values (the first becomes the userName) and a value that
