@@ -11,11 +11,11 @@ use zoomsync::sync::CycleOptions;
 
 /// Requests scim2-server logged (wsgiref access log) for `method`, since `from` lines.
 fn logged(server: &Scim2Server, from: usize, method: &str) -> usize {
-    server.log_text().lines().skip(from).filter(|l| l.contains(&format!("\"{method} /"))).count()
+    server.request_lines().iter().skip(from).filter(|l| l.contains(&format!("\"{method} /"))).count()
 }
 
 fn log_len(server: &Scim2Server) -> usize {
-    server.log_text().lines().count()
+    server.requests_logged()
 }
 
 async fn users(server: &Scim2Server, tenant: &str) -> Vec<Value> {

@@ -17,11 +17,11 @@ const TENANT: &str = "groups";
 
 /// Requests scim2-server logged (wsgiref access log) matching `method path-prefix`, since `from`.
 fn logged(server: &Scim2Server, from: usize, needle: &str) -> usize {
-    server.log_text().lines().skip(from).filter(|l| l.contains(needle)).count()
+    server.request_lines().iter().skip(from).filter(|l| l.contains(needle)).count()
 }
 
 fn log_len(server: &Scim2Server) -> usize {
-    server.log_text().lines().count()
+    server.requests_logged()
 }
 
 async fn get_all(server: &Scim2Server, collection: &str) -> Vec<Value> {

@@ -78,6 +78,19 @@ impl Scim2Server {
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// Requests in the server's access log so far. Only request lines count: the log also
+    /// carries the server's own messages, and one of those once made a no-change cycle look
+    /// like it had sent a request.
+    pub fn requests_logged(&self) -> usize {
+        self.request_lines().len()
+    }
+
+    /// The access log's request lines, in order.
+    pub fn request_lines(&self) -> Vec<String> {
+        let methods = ["\"GET /", "\"POST /", "\"PUT /", "\"PATCH /", "\"DELETE /"];
+        self.log_text().lines().filter(|l| methods.iter().any(|m| l.contains(m))).map(String::from).collect()
+    }
 }
 
 /// `GET /v2/ServiceProviderConfig` gets an HTTP answer. It is open without a token (RFC 7644);
