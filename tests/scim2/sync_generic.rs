@@ -22,7 +22,7 @@ async fn users(server: &Scim2Server, tenant: &str) -> Vec<Value> {
     let client = reqwest::Client::new();
     let mut out = Vec::new();
     loop {
-        let url = format!("{}Users?startIndex={}&count=1000", server.tenant_url(tenant), out.len() + 1);
+        let url = server.inspection_url(tenant, &format!("Users?startIndex={}&count=1000", out.len() + 1));
         let page: Value = client.get(url).bearer_auth(&server.token).send().await.unwrap().json().await.unwrap();
         let resources = page["Resources"].as_array().cloned().unwrap_or_default();
         if resources.is_empty() {

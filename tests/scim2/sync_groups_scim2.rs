@@ -28,7 +28,7 @@ async fn get_all(server: &Scim2Server, collection: &str) -> Vec<Value> {
     let client = reqwest::Client::new();
     let mut out = Vec::new();
     loop {
-        let url = format!("{}{collection}?startIndex={}&count=1000", server.tenant_url(TENANT), out.len() + 1);
+        let url = server.inspection_url(TENANT, &format!("{collection}?startIndex={}&count=1000", out.len() + 1));
         let page: Value = client.get(url).bearer_auth(&server.token).send().await.unwrap().json().await.unwrap();
         let resources = page["Resources"].as_array().cloned().unwrap_or_default();
         if resources.is_empty() {
@@ -48,7 +48,7 @@ async fn server_groups(server: &Scim2Server) -> BTreeMap<String, BTreeSet<String
     let client = reqwest::Client::new();
     let mut out = BTreeMap::new();
     for g in get_all(server, "Groups").await {
-        let url = format!("{}Groups/{}", server.tenant_url(TENANT), g["id"].as_str().unwrap());
+        let url = server.inspection_url(TENANT, &format!("Groups/{}", g["id"].as_str().unwrap()));
         let full: Value = client.get(url).bearer_auth(&server.token).send().await.unwrap().json().await.unwrap();
         let members = full["members"]
             .as_array()
