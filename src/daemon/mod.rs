@@ -57,8 +57,10 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let signals = Signals::watch().map_err(|e| DaemonError::startup("signal handlers", e))?;
     let prometheus = http::install_recorder()?;
     // Creates state.path 0700 when missing; a store that does not match its integrity
-    // record (or that sled cannot read) is refused: no cycle runs on it.
-    let store = match SledStore::from_config(&config.state) {
+    // record (or that sled cannot read) is refused: no cycle runs on it. The users are
+    // counted here once (opening leaves that to a cycle's first read), so a store that lost
+    // records is refused as the daemon starts, not by its first cycle.
+    let store = match SledStore::from_config(&config.state).and_then(|s| s.verify_users().map(|()| s)) {
         Ok(store) => store,
         Err(refused @ StateError::Integrity { .. }) => {
             return refuse(config, config_path, signals, prometheus, refused).await;

@@ -69,6 +69,9 @@ pub fn ensure_dir(path: &Path) -> Result<(), StateError> {
     Ok(())
 }
 
+/// A user record and the payload last pushed for it, as [`StateStore::users_with_payloads`] yields them.
+pub type UserRecords<'a> = Box<dyn Iterator<Item = Result<(KnownUser, Option<ScimUser>), StateError>> + 'a>;
+
 /// Storage for sync state. Implementations commit each call durably enough that a crash
 /// after it returns does not lose the write (sled: flushed by `flush` at cycle end and by
 /// its own timer; a lost tail is repaired by the next cycle's conflict/adopt handling).
@@ -79,6 +82,19 @@ pub trait StateStore: Send + Sync {
     fn put_user(&self, user: &KnownUser, pushed: Option<&ScimUser>) -> Result<(), StateError>;
     fn remove_user(&self, anchor: &Anchor) -> Result<(), StateError>;
     fn pushed(&self, anchor: &Anchor) -> Result<Option<ScimUser>, StateError>;
+    /// How many user records there are.
+    fn user_count(&self) -> Result<u64, StateError> {
+        Ok(self.users()?.len() as u64)
+    }
+    /// Every user record with the payload last pushed for it, one at a time: a snapshot of
+    /// 100,000 users is written without holding them all. The default reads them all first.
+    fn users_with_payloads(&self) -> Result<UserRecords<'_>, StateError> {
+        let users = self.users()?;
+        Ok(Box::new(users.into_iter().map(|u| {
+            let pushed = self.pushed(&u.anchor)?;
+            Ok((u, pushed))
+        })))
+    }
 
     fn groups(&self) -> Result<Vec<KnownGroup>, StateError>;
     fn put_group(&self, group: &KnownGroup) -> Result<(), StateError>;

@@ -150,7 +150,7 @@ pub fn write<S: StateStore + ?Sized>(
     now: UnixTime,
 ) -> Result<PathBuf, SnapshotError> {
     super::ensure_dir(dir)?;
-    let users = store.users()?;
+    let users = store.user_count()?;
     let groups = store.groups()?;
     let failures = store.failures()?;
     let meta = store.meta()?;
@@ -159,7 +159,7 @@ pub fn write<S: StateStore + ?Sized>(
         store_id: store_id.to_string(),
         generation,
         written_at: now,
-        users: users.len() as u64,
+        users,
         groups: groups.len() as u64,
         failures: failures.len() as u64,
         held: meta.held.as_ref().map_or(0, |h| h.ops.len() as u64),
@@ -181,9 +181,17 @@ pub fn write<S: StateStore + ?Sized>(
             records: 0,
         };
         w.line(&Line::Header(header)).map_err(on_tmp)?;
-        for user in users {
-            let pushed = store.pushed(&user.anchor)?;
+        let mut written = 0;
+        for record in store.users_with_payloads()? {
+            let (user, pushed) = record?;
             w.line(&Line::User { user, pushed }).map_err(on_tmp)?;
+            written += 1;
+        }
+        if written != users {
+            return Err(invalid(
+                &tmp,
+                format!("{written} users written, {users} counted: the store changed meanwhile"),
+            ));
         }
         for group in groups {
             w.line(&Line::Group(group)).map_err(on_tmp)?;

@@ -69,12 +69,14 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
     pub async fn run_cycle(&self, options: &CycleOptions, shutdown: &Shutdown) -> Result<CycleReport, CycleError> {
         self.target.begin_cycle();
         let mut cycle = Cycle::begin(&self.store, options)?;
+        let with_groups = self.groups.is_some() && options.only.is_none();
+        // The state's first full read checks the number of users against the integrity
+        // record, so the cycle is noted as begun only after it.
+        let read = read::both_sides(self, with_groups).await?;
         if !options.dry_run {
             // Before the first write: a crash from here on is not taken for lost records.
             self.store.begin_cycle()?;
         }
-        let with_groups = self.groups.is_some() && options.only.is_none();
-        let read = read::both_sides(self, with_groups).await?;
         let (desired, mut state, groups) = cycle.scope(read, self.groups.as_ref());
         if cycle.reconcile_due() || options.reconcile_only {
             if let Err(stop) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {

@@ -14,7 +14,8 @@
 use std::cell::Cell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Once;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Once};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -23,7 +24,7 @@ use super::integrity::{self, IntegrityRecord, Observed, SnapshotNote, Verdict};
 use super::snapshot::{self, SnapshotPolicy};
 use super::{Committed, SCHEMA_VERSION, StateError, StateStore};
 use crate::config::StateConfig;
-use crate::model::unix_now;
+use crate::model::{KnownUser, unix_now};
 
 const META_KEY: &[u8] = b"meta";
 const CACHE_BYTES: u64 = 8 * 1024 * 1024;
@@ -44,6 +45,10 @@ pub struct SledStore {
     path: String,
     dir: PathBuf,
     policy: SnapshotPolicy,
+    /// Records in the users tree, once known (−1 until then): set by the first full read or
+    /// count since opening, then kept by each write. sled's `len()` is a full scan, and the
+    /// integrity record needs the number after every cycle; the cycle reads every user anyway.
+    user_count: Arc<AtomicI64>,
 }
 
 /// What to do about a store that must not be used: the refusal, with the way back.
@@ -140,13 +145,16 @@ impl SledStore {
             }
         }
         let store = Self::open_db(path, policy)?;
+        // The users are not counted here (a full scan): the first full read of them checks
+        // their number (`verify_users`), and the daemon does that as it starts.
         let observed = store.observe()?;
         match integrity::verify(record.as_ref(), &observed) {
             Verdict::Refused(detail) => return Err(refusal(path, detail)),
             Verdict::Trusted => {}
             Verdict::Start => {
-                if observed.store_id.is_some() || observed.users > 0 {
-                    tracing::warn!(path = %path.display(), users = observed.users, "state store has no integrity record; starting one");
+                let observed = store.observe_counted()?;
+                if observed.store_id.is_some() || observed.users > Some(0) {
+                    tracing::warn!(path = %path.display(), users = ?observed.users, "state store has no integrity record; starting one");
                 }
                 store.start_record(observed)?;
             }
@@ -163,7 +171,7 @@ impl SledStore {
             return Err(StateError::Storage(format!("{} already holds a database", path.display())));
         }
         let store = Self::open_db(path, policy)?;
-        let observed = store.observe()?;
+        let observed = store.observe_counted()?;
         store.start_record(Observed { store_id: None, ..observed })?;
         store.check_schema()?;
         Ok(store)
@@ -191,6 +199,7 @@ impl SledStore {
                     path: shown.clone(),
                     dir: path.to_path_buf(),
                     policy,
+                    user_count: Arc::new(AtomicI64::new(-1)),
                 })
             });
             match opened {
@@ -220,15 +229,63 @@ impl SledStore {
         }
     }
 
-    /// What the store holds, for the integrity check.
+    /// What the store holds, for the integrity check; the users uncounted.
     fn observe(&self) -> Result<Observed, StateError> {
         let store_id = self.meta.get(STORE_ID_KEY).map_err(storage)?.map(|v| decode(STORE_ID_KEY, &v)).transpose()?;
         Ok(Observed {
             store_id,
             generation: self.generation()?,
-            users: self.users.len() as u64,
+            users: None,
             held: self.meta()?.held.map_or(0, |h| h.ops.len() as u64),
         })
+    }
+
+    /// [`Self::observe`] with the users counted: known since the first full read, else a scan.
+    fn observe_counted(&self) -> Result<Observed, StateError> {
+        let users = match self.known_user_count() {
+            Some(n) => n,
+            None => {
+                let n = self.users.len() as u64;
+                self.user_count.store(n as i64, Ordering::SeqCst);
+                n
+            }
+        };
+        Ok(Observed { users: Some(users), ..self.observe()? })
+    }
+
+    fn known_user_count(&self) -> Option<u64> {
+        u64::try_from(self.user_count.load(Ordering::SeqCst)).ok()
+    }
+
+    /// Checks the number of users against the integrity record, which opening leaves out;
+    /// counts them unless a full read already did. The daemon calls it as it starts, so a
+    /// store that lost records is refused there like any other untrustworthy store.
+    pub fn verify_users(&self) -> Result<(), StateError> {
+        let observed = self.observe_counted()?;
+        self.verify_observed(&observed)
+    }
+
+    fn verify_observed(&self, observed: &Observed) -> Result<(), StateError> {
+        let record = integrity::read(&self.dir).map_err(|detail| refusal(&self.dir, detail))?;
+        match integrity::verify(record.as_ref(), observed) {
+            Verdict::Refused(detail) => Err(refusal(&self.dir, detail)),
+            Verdict::Trusted | Verdict::Start => Ok(()),
+        }
+    }
+
+    /// Every user record, read in full. The first full read since opening counts them and
+    /// checks the number against the integrity record (refused: records were lost).
+    fn read_all_users(&self) -> Result<Vec<KnownUser>, StateError> {
+        let users: Vec<KnownUser> = Self::all(&self.users)?;
+        if self.user_count.compare_exchange(-1, users.len() as i64, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+            self.verify_observed(&Observed { users: Some(users.len() as u64), ..self.observe()? })?;
+        }
+        Ok(users)
+    }
+
+    /// A write added (`+1`) or removed (`-1`) a user record; ignored until the count is known.
+    fn count_users(&self, change: i64) {
+        let _ = self.user_count.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n >= 0).then_some(n + change));
     }
 
     fn generation(&self) -> Result<u64, StateError> {
@@ -255,7 +312,7 @@ impl SledStore {
         let record = IntegrityRecord {
             store_id,
             generation: observed.generation,
-            users: observed.users,
+            users: observed.users.unwrap_or_default(),
             held: observed.held,
             written_at: unix_now(),
             last_snapshot: None,
@@ -296,7 +353,8 @@ impl SledStore {
 
     fn commit(&self, force_snapshot: bool) -> Result<Committed, StateError> {
         let now = unix_now();
-        let observed = self.observe()?;
+        let observed = self.observe_counted()?;
+        let users = observed.users.unwrap_or_default();
         let store_id = observed.store_id.clone().ok_or_else(|| StateError::Storage("the store has no id".into()))?;
         let mut last = self.integrity_record().and_then(|r| r.last_snapshot);
         let mut committed = Committed::default();
@@ -320,7 +378,7 @@ impl SledStore {
                             written_at: now,
                             held_digest: digest,
                         });
-                        tracing::info!(path = %path.display(), users = observed.users, held = observed.held, "state snapshot written");
+                        tracing::info!(path = %path.display(), users, held = observed.held, "state snapshot written");
                         committed.snapshot_written = Some(path);
                     }
                     Err(e) => {
@@ -334,7 +392,7 @@ impl SledStore {
         self.write_record(&IntegrityRecord {
             store_id,
             generation: observed.generation,
-            users: observed.users,
+            users,
             held: observed.held,
             written_at: now,
             last_snapshot: last,

@@ -6,11 +6,11 @@ use sled::Transactional;
 
 use super::{GENERATION_KEY, META_KEY, SledStore, decode, encode, storage};
 use crate::model::{Anchor, FailureRecord, HistoryRecord, KnownGroup, KnownUser, Meta, ScimUser};
-use crate::state::{Committed, HistoryFilter, StateError, StateStore};
+use crate::state::{Committed, HistoryFilter, StateError, StateStore, UserRecords};
 
 impl StateStore for SledStore {
     fn users(&self) -> Result<Vec<KnownUser>, StateError> {
-        Self::all(&self.users)
+        self.read_all_users()
     }
 
     fn user(&self, anchor: &Anchor) -> Result<Option<KnownUser>, StateError> {
@@ -22,26 +22,47 @@ impl StateStore for SledStore {
         let key = user.anchor.as_str().as_bytes();
         let record = encode(user)?;
         let payload = pushed.map(encode).transpose()?;
-        (&self.users, &self.pushed)
+        let added = (&self.users, &self.pushed)
             .transaction(|(users, pushed_tree)| {
-                users.insert(key, record.as_slice())?;
+                let before = users.insert(key, record.as_slice())?;
                 if let Some(p) = &payload {
                     pushed_tree.insert(key, p.as_slice())?;
                 }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+                Ok::<bool, sled::transaction::ConflictableTransactionError<()>>(before.is_none())
             })
-            .map_err(|e| StateError::Storage(format!("{e:?}")))
+            .map_err(|e| StateError::Storage(format!("{e:?}")))?;
+        if added {
+            self.count_users(1);
+        }
+        Ok(())
     }
 
     fn remove_user(&self, anchor: &Anchor) -> Result<(), StateError> {
         let key = anchor.as_str().as_bytes();
-        (&self.users, &self.pushed)
+        let removed = (&self.users, &self.pushed)
             .transaction(|(users, pushed)| {
-                users.remove(key)?;
+                let before = users.remove(key)?;
                 pushed.remove(key)?;
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+                Ok::<bool, sled::transaction::ConflictableTransactionError<()>>(before.is_some())
             })
-            .map_err(|e| StateError::Storage(format!("{e:?}")))
+            .map_err(|e| StateError::Storage(format!("{e:?}")))?;
+        if removed {
+            self.count_users(-1);
+        }
+        Ok(())
+    }
+
+    fn user_count(&self) -> Result<u64, StateError> {
+        Ok(self.observe_counted()?.users.unwrap_or_default())
+    }
+
+    fn users_with_payloads(&self) -> Result<UserRecords<'_>, StateError> {
+        Ok(Box::new(self.users.iter().map(|kv| {
+            let (k, v) = kv.map_err(storage)?;
+            let user: KnownUser = decode(&k, &v)?;
+            let pushed = self.pushed.get(&k).map_err(storage)?.map(|p| decode(&k, &p)).transpose()?;
+            Ok((user, pushed))
+        })))
     }
 
     fn pushed(&self, anchor: &Anchor) -> Result<Option<ScimUser>, StateError> {

@@ -50,10 +50,35 @@ fn a_crash_mid_cycle_is_not_taken_for_lost_records_but_a_silent_loss_is() {
     store.commit_cycle().unwrap();
     drop(store);
 
-    // A record lost with no cycle begun: refused.
+    // A record lost with no cycle begun: opening does not count the users, the first full
+    // read of them (every cycle's) and `verify_users` (the daemon's start) refuse.
     SledStore::open(dir.path()).unwrap().remove_user(&user(1).anchor).unwrap();
-    let why = refused(dir.path());
-    assert!(why.contains("records were lost") && why.contains("state restore --latest"), "{why}");
+    for check in [SledStore::verify_users, |s: &SledStore| s.users().map(drop)] {
+        let store = SledStore::open(dir.path()).unwrap();
+        let why = match check(&store) {
+            Err(StateError::Integrity { detail, recovery, .. }) => format!("{detail} / {recovery}"),
+            other => panic!("not an integrity refusal: {other:?}"),
+        };
+        assert!(why.contains("records were lost") && why.contains("state restore --latest"), "{why}");
+    }
+}
+
+#[test]
+fn the_user_count_follows_writes_without_a_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    cycle(dir.path(), true, |s| {
+        (0..4).for_each(|i| s.put_user(&user(i), None).unwrap());
+        assert_eq!(s.users().unwrap().len(), 4, "the first full read counts");
+        s.put_user(&user(1), None).unwrap();
+        s.put_user(&user(9), None).unwrap();
+        s.remove_user(&user(0).anchor).unwrap();
+        s.remove_user(&user(0).anchor).unwrap();
+    });
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.integrity_record().unwrap().users, 4);
+    assert_eq!(store.user_count().unwrap(), 4);
+    let streamed: Vec<_> = store.users_with_payloads().unwrap().map(|r| r.unwrap().0.anchor).collect();
+    assert_eq!(streamed.len(), 4);
 }
 
 #[test]
