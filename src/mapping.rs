@@ -38,10 +38,20 @@ pub fn map_user(user: &DirectoryUser, mapping: &MappingConfig) -> Result<ScimUse
             return Err(format!("mapping.{}: value is longer than 256 characters", field.config_name()));
         }
         if !value.is_empty() {
-            fields.insert(*field, value);
+            fields.insert(*field, typed_value(*field, &value)?);
         }
     }
     Ok(ScimUser { fields: fields.into_iter().collect(), active: !user.disabled })
+}
+
+/// The value in its attribute's canonical form (booleans, integers); a value Zoom refuses
+/// (`userType` "Basic") is a reason to reject the user rather than a request that fails.
+fn typed_value(field: Field, value: &str) -> Result<String, String> {
+    let canonical = field.canonical(value).map_err(|e| format!("mapping.{e}"))?;
+    match field.def().refused.iter().find(|(v, _)| v.eq_ignore_ascii_case(&canonical)) {
+        Some((_, why)) => Err(format!("mapping.{}: {canonical:?}: {why}", field.config_name())),
+        None => Ok(canonical),
+    }
 }
 
 #[cfg(test)]

@@ -32,9 +32,37 @@ pub enum TemplatePart {
 }
 
 impl MappingConfig {
+    /// Every field zoomsync manages: `userName` and each rule's.
+    pub fn managed(&self) -> BTreeSet<Field> {
+        std::iter::once(Field::UserName).chain(self.rules.keys().copied()).collect()
+    }
+
     /// Fields sent on create only.
     pub fn create_only(&self) -> BTreeSet<Field> {
         self.rules.iter().filter(|(_, r)| r.only_on_create).map(|(f, _)| *f).collect()
+    }
+
+    /// What an admin should know about the mapping but that does not stop it: attributes
+    /// outside Zoom's catalogue, deprecated ones, constants outside the documented values.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (field, rule) in &self.rules {
+            let def = field.def();
+            let key = format!("mapping.{}", field.config_name());
+            if !def.known {
+                out.push(format!("{key}: not in Zoom's documented attributes (a custom attribute, or a generic SCIM server's); sent as a string"));
+            }
+            if let Some(why) = def.deprecated {
+                out.push(format!("{key}: deprecated: {why}"));
+            }
+            if let ValueSource::Constant(c) = &rule.source
+                && !def.allowed.is_empty()
+                && !def.allowed.iter().any(|a| a.eq_ignore_ascii_case(c))
+            {
+                out.push(format!("{key}: {c:?} is not one of the documented values ({})", def.allowed.join(", ")));
+            }
+        }
+        out
     }
 
     /// Directory attributes the rules read (they must be requested from the server).

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+pub mod attribute;
 pub mod ldap_filter;
 pub mod printable;
 pub mod record;

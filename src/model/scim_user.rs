@@ -1,85 +1,16 @@
 //! PURE: the SCIM user we want (or found), as a small set of managed fields.
 //!
-//! Fields are an enum rather than free strings so the planner can diff them, the wire code
-//! can place each one (core, enterprise extension, multi-valued `emails[type eq "work"]`),
-//! and nothing outside this list is ever sent (scim2-server rejects unknown attributes).
+//! Fields are [`Field`] handles rather than free strings so the planner can diff them, the
+//! wire code can place each one (core, extensions, multi-valued `emails[type eq "work"]`,
+//! see [`super::attribute`]), and nothing the mapping does not manage is ever sent
+//! (scim2-server rejects unknown attributes).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// A user attribute zoomsync manages. `active` is separate: it is a lifecycle, not data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Field {
-    /// `userName`: the Zoom login e-mail.
-    UserName,
-    /// `name.givenName`
-    GivenName,
-    /// `name.familyName`
-    FamilyName,
-    /// `displayName`
-    DisplayName,
-    /// `emails[type eq "work"].value`
-    WorkEmail,
-    /// `title`
-    Title,
-    /// `phoneNumbers[type eq "work"].value`
-    WorkPhone,
-    /// enterprise extension `department`
-    Department,
-    /// enterprise extension `employeeNumber`
-    EmployeeNumber,
-}
-
-impl Field {
-    pub const ALL: [Field; 9] = [
-        Field::UserName,
-        Field::GivenName,
-        Field::FamilyName,
-        Field::DisplayName,
-        Field::WorkEmail,
-        Field::Title,
-        Field::WorkPhone,
-        Field::Department,
-        Field::EmployeeNumber,
-    ];
-
-    /// The SCIM attribute path, as shown to operators and used in PATCH operations.
-    pub fn scim_path(self) -> &'static str {
-        match self {
-            Field::UserName => "userName",
-            Field::GivenName => "name.givenName",
-            Field::FamilyName => "name.familyName",
-            Field::DisplayName => "displayName",
-            Field::WorkEmail => "emails[type eq \"work\"].value",
-            Field::Title => "title",
-            Field::WorkPhone => "phoneNumbers[type eq \"work\"].value",
-            Field::Department => "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
-            Field::EmployeeNumber => "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
-        }
-    }
-
-    /// The name used in config files (`[mapping]` keys) and in history records.
-    pub fn config_name(self) -> &'static str {
-        match self {
-            Field::UserName => "userName",
-            Field::GivenName => "givenName",
-            Field::FamilyName => "familyName",
-            Field::DisplayName => "displayName",
-            Field::WorkEmail => "email",
-            Field::Title => "title",
-            Field::WorkPhone => "phone",
-            Field::Department => "department",
-            Field::EmployeeNumber => "employeeNumber",
-        }
-    }
-
-    pub fn from_config_name(name: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.config_name().eq_ignore_ascii_case(name))
-    }
-}
+pub use super::attribute::Field;
 
 /// A user as SCIM sees it: managed fields (absent = empty) and the active flag.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +26,14 @@ impl ScimUser {
 
     pub fn user_name(&self) -> &str {
         self.get(Field::UserName).unwrap_or("")
+    }
+
+    /// Keeps only `fields`: what a target returns beyond the managed attributes (its roles,
+    /// an unmapped employee number) is not zoomsync's to compare, nor to clear.
+    pub fn retain(&mut self, fields: &std::collections::BTreeSet<Field>) {
+        if self.fields.iter().any(|(f, _)| !fields.contains(&f)) {
+            self.fields = self.fields.iter().filter(|(f, _)| fields.contains(f)).collect();
+        }
     }
 }
 

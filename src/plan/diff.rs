@@ -38,16 +38,42 @@ pub fn changes(
     create_only: &BTreeSet<Field>,
     rename_refused: Option<&str>,
 ) -> Vec<Change> {
-    Field::ALL
+    let mut fields: Vec<Field> = pushed.fields.iter().chain(desired.fields.iter()).map(|(f, _)| f).collect();
+    fields.sort_unstable();
+    fields.dedup();
+    fields
         .into_iter()
         .filter(|f| !create_only.contains(f))
         .filter(|f| !(*f == Field::UserName && rename_refused.is_some_and(|r| desired.get(*f) == Some(r))))
         .filter_map(|field| {
             let old = pushed.get(field);
             let new = desired.get(field);
-            (old != new).then(|| Change { field, old: old.map(String::from), new: new.map(String::from) })
+            let same = match (old, new) {
+                (Some(a), Some(b)) => field.same(a, b),
+                (a, b) => a == b,
+            };
+            (!same).then(|| Change { field, old: old.map(String::from), new: new.map(String::from) })
         })
         .collect()
+}
+
+/// `changes` plus, beside each changed entry of a multi-valued attribute
+/// (`phoneNumbers[type eq "mobile"]`), the unchanged entries `desired` has in the same list,
+/// as changes to the same value: a Zoom PUT replaces the whole list, and would otherwise
+/// drop the work phone when the mobile one changes.
+pub fn with_list_entries(changes: &[Change], desired: &ScimUser) -> Vec<Change> {
+    let mut out = changes.to_vec();
+    for c in changes.iter().filter(|c| c.field.path().filter.is_some()) {
+        let (schema, attr) = (c.field.path().schema, c.field.path().attr);
+        for (field, value) in desired.fields.iter() {
+            let p = field.path();
+            let sibling = p.filter.is_some() && p.attr == attr && p.schema == schema;
+            if sibling && !out.iter().any(|o| o.field == field) {
+                out.push(Change { field, old: Some(value.to_string()), new: Some(value.to_string()) });
+            }
+        }
+    }
+    out
 }
 
 /// `pushed` with `changes` applied (what the target holds after a successful update).

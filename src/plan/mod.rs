@@ -15,7 +15,7 @@ mod tests;
 
 use std::collections::{HashMap, HashSet};
 
-pub use diff::{apply_changes, changes, fingerprint};
+pub use diff::{apply_changes, changes, fingerprint, with_list_entries};
 pub use guard::{Limits, held_op};
 pub use model::*;
 

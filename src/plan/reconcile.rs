@@ -31,21 +31,15 @@ pub enum RepairKind {
     Adopted,
 }
 
-/// Fields the target stores lower-cased (Zoom lower-cases the login and the work email): a
-/// value that differs from what we pushed only in case is not drift.
-pub const CASE_FOLDED: [Field; 2] = [Field::UserName, Field::WorkEmail];
-
 /// The payload as the target holds it: what we pushed, overlaid with every field the target
-/// returned (a trimmed list leaves the others as we pushed them). A [`CASE_FOLDED`] field
-/// the target holds in another case keeps the pushed value, so a mixed-case mail is not
-/// seen as drift (and sent again) on every full reconcile.
+/// returned (a trimmed list leaves the others as we pushed them). A field the target stores
+/// case-folded (`AttrDef::folds_case`: Zoom lower-cases the login and the work e-mail) held
+/// in another case keeps the pushed value, so a mixed-case mail is not seen as drift (and
+/// sent again) on every full reconcile.
 pub fn remote_view(pushed: &ScimUser, remote: &RemoteUser) -> ScimUser {
     let mut view = pushed.clone();
     if !remote.user.fields.is_empty() {
-        let same_but_case = |field: Field, value: &str| {
-            CASE_FOLDED.contains(&field)
-                && pushed.get(field).is_some_and(|p| p != value && p.to_lowercase() == value.to_lowercase())
-        };
+        let same_but_case = |field: Field, value: &str| pushed.get(field).is_some_and(|p| field.same(p, value));
         let from_remote = remote.user.fields.iter().filter(|&(f, v)| !same_but_case(f, v));
         view.fields = view.fields.iter().chain(from_remote).collect();
     }

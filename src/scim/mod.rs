@@ -14,6 +14,7 @@ pub mod retry;
 pub mod throttle;
 pub mod wire;
 pub mod wire_body;
+pub mod wire_path;
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};

@@ -1,46 +1,19 @@
 //! PURE: SCIM user and group resources and list responses on the wire -> [`RemoteUser`],
 //! [`RemoteGroup`].
 //!
-//! Only the managed [`Field`]s are read, and only when the target returned them: Zoom's
+//! Only known [`Field`]s are read (see `wire_path`), and only when the target returned them: Zoom's
 //! trimmed list resources lack most attributes, and "absent" must stay "unknown" there.
 //! An empty string counts as absent, matching [`crate::model::ScimUser`] (absent = empty).
 
 use serde_json::Value;
 
+use super::wire_path;
 use crate::model::{Field, RemoteGroup, RemoteUser, ScimUser};
 
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const CORE_GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub use crate::model::attribute::ENTERPRISE;
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
-/// The `value` of the multi-valued entry of `type` "work" (or the primary one, or the only
-/// one when no entry has a type).
-fn work_value(v: &Value, attr: &str) -> Option<String> {
-    let items = v.get(attr)?.as_array()?;
-    let typed = |t: &str| items.iter().find(|i| i.get("type").and_then(Value::as_str) == Some(t));
-    let item = typed("work")
-        .or_else(|| items.iter().find(|i| i.get("primary").and_then(Value::as_bool) == Some(true)))
-        .or_else(|| (items.len() == 1 && items[0].get("type").is_none()).then(|| &items[0]))?;
-    item.get("value").and_then(Value::as_str).map(str::to_string)
-}
-
-/// The value of one managed field, if the resource carries it.
-fn field_value(v: &Value, field: Field) -> Option<String> {
-    let s = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
-    match field {
-        Field::UserName => s(v.get("userName")),
-        Field::GivenName => s(v.get("name").and_then(|n| n.get("givenName"))),
-        Field::FamilyName => s(v.get("name").and_then(|n| n.get("familyName"))),
-        Field::DisplayName => s(v.get("displayName")),
-        Field::WorkEmail => work_value(v, "emails"),
-        Field::Title => s(v.get("title")),
-        Field::WorkPhone => work_value(v, "phoneNumbers"),
-        Field::Department => s(v.get(ENTERPRISE).and_then(|e| e.get("department"))),
-        Field::EmployeeNumber => s(v.get(ENTERPRISE).and_then(|e| e.get("employeeNumber"))),
-    }
-    .filter(|s| !s.is_empty())
-}
 
 /// Zoom's owner/admin roles (`roles[].value` or `display`), which zoomsync never
 /// deactivates or deletes.
@@ -68,7 +41,7 @@ fn is_pending(v: &Value) -> bool {
 /// A user resource; `None` without a string `id`.
 pub fn parse_user(v: &Value) -> Option<RemoteUser> {
     let id = v.get("id")?.as_str().filter(|s| !s.is_empty())?.to_string();
-    let fields = Field::ALL.into_iter().filter_map(|f| field_value(v, f).map(|val| (f, val))).collect();
+    let fields = Field::all().into_iter().filter_map(|f| wire_path::read(v, f).map(|val| (f, val))).collect();
     Some(RemoteUser {
         id,
         user: ScimUser {
@@ -156,7 +129,10 @@ mod tests {
         assert_eq!(u.user.get(Field::WorkPhone), Some("2"));
         assert_eq!(u.user.get(Field::Department), Some("R&D"));
         assert_eq!(u.user.get(Field::EmployeeNumber), Some("42"));
-        assert_eq!(u.user.fields.len(), 8);
+        // Every catalogue attribute the resource carries is read (the engine keeps the
+        // managed ones): here also the primary role.
+        assert_eq!(u.user.get(Field::from_config_name("role").unwrap()), Some("Admin"));
+        assert_eq!(u.user.fields.len(), 9);
     }
 
     #[test]

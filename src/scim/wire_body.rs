@@ -11,59 +11,15 @@
 use serde_json::{Map, Value, json};
 
 use super::wire::{CORE_USER, ENTERPRISE, PATCH_OP};
+use super::wire_path;
 use crate::model::Anchor;
-use crate::model::{Change, Field, ScimUser};
+use crate::model::{Change, ScimUser};
 
-/// Multi-valued attribute holding a `work` entry, for the fields that live in one.
-fn multi_valued(field: Field) -> Option<&'static str> {
-    match field {
-        Field::WorkEmail => Some("emails"),
-        Field::WorkPhone => Some("phoneNumbers"),
-        _ => None,
-    }
-}
-
-fn work_entry(field: Field, value: &str) -> Value {
-    match field {
-        Field::WorkEmail => json!({"type": "work", "value": value, "primary": true}),
-        _ => json!({"type": "work", "value": value}),
-    }
-}
-
-/// Sets `field` in a resource object; `None` = the profile's "cleared" form (Zoom: "").
-fn put_field(obj: &mut Map<String, Value>, field: Field, value: Option<&str>) {
-    let text = json!(value.unwrap_or(""));
-    let mut nested = |outer: &str, inner: &str| {
-        let slot = obj.entry(outer).or_insert_with(|| json!({}));
-        if let Value::Object(m) = slot {
-            m.insert(inner.to_string(), text.clone());
-        }
-    };
-    match field {
-        Field::GivenName => nested("name", "givenName"),
-        Field::FamilyName => nested("name", "familyName"),
-        Field::Department => nested(ENTERPRISE, "department"),
-        Field::EmployeeNumber => nested(ENTERPRISE, "employeeNumber"),
-        Field::UserName => {
-            obj.insert("userName".into(), text);
-        }
-        Field::DisplayName => {
-            obj.insert("displayName".into(), text);
-        }
-        Field::Title => {
-            obj.insert("title".into(), text);
-        }
-        Field::WorkEmail | Field::WorkPhone => {
-            let attr = multi_valued(field).unwrap_or("emails");
-            // Clearing a multi-valued attribute is an empty list; "" would be a bad e-mail.
-            let list = value.map_or_else(Vec::new, |v| vec![work_entry(field, v)]);
-            obj.insert(attr.into(), Value::Array(list));
-        }
-    }
-}
-
+/// Every schema the object uses: core, then the extensions present.
 fn schemas(obj: &Map<String, Value>) -> Value {
-    if obj.contains_key(ENTERPRISE) { json!([CORE_USER, ENTERPRISE]) } else { json!([CORE_USER]) }
+    let mut out = vec![json!(CORE_USER)];
+    out.extend(obj.keys().filter(|k| k.to_ascii_lowercase().starts_with("urn:")).map(|k| json!(k)));
+    Value::Array(out)
 }
 
 /// POST /Users. `anchor` goes out as `externalId` only when given (generic profile).
@@ -71,23 +27,27 @@ pub fn create_body(user: &ScimUser, anchor: Option<&Anchor>, always_enterprise: 
     let mut obj = Map::new();
     for (field, value) in user.fields.iter() {
         if !value.is_empty() {
-            put_field(&mut obj, field, Some(value));
+            wire_path::write(&mut obj, field, Some(value));
         }
     }
     obj.insert("active".into(), json!(user.active));
     if let Some(a) = anchor {
         obj.insert("externalId".into(), json!(a.as_str()));
     }
-    let schemas = if always_enterprise { json!([CORE_USER, ENTERPRISE]) } else { schemas(&obj) };
-    obj.insert("schemas".into(), schemas);
+    if always_enterprise {
+        obj.entry(ENTERPRISE).or_insert_with(|| json!({}));
+    }
+    obj.insert("schemas".into(), schemas(&obj));
     Value::Object(obj)
 }
 
-/// Zoom PUT: `schemas` plus only the changed attributes; a cleared one is sent empty.
+/// Zoom PUT: `schemas` plus only the changed attributes; a cleared one is sent empty. A
+/// PUT replaces a multi-valued attribute's whole list, so the changes carry the unchanged
+/// entries zoomsync manages beside a changed one (`plan::diff::with_list_entries`).
 pub fn zoom_put_body(changes: &[Change]) -> Value {
     let mut obj = Map::new();
     for c in changes {
-        put_field(&mut obj, c.field, c.new.as_deref().filter(|v| !v.is_empty()));
+        wire_path::write(&mut obj, c.field, c.new.as_deref().filter(|v| !v.is_empty()));
     }
     obj.insert("schemas".into(), schemas(&obj));
     Value::Object(obj)
@@ -97,14 +57,21 @@ pub fn zoom_put_body(changes: &[Change]) -> Value {
 fn patch_op(c: &Change) -> Value {
     let new = c.new.as_deref().filter(|v| !v.is_empty());
     let old = c.old.as_deref().filter(|v| !v.is_empty());
-    match (multi_valued(c.field), new) {
-        // A valuePath `replace` fails with noTarget when no work entry exists yet: add one.
-        (Some(attr), Some(v)) if old.is_none() => {
-            json!({"op": "add", "path": attr, "value": [work_entry(c.field, v)]})
+    let path = c.field.path();
+    let attr = match path.schema {
+        Some(urn) => format!("{urn}:{}", path.attr),
+        None => path.attr.to_string(),
+    };
+    match (path.filter, new) {
+        // A valuePath `replace` fails with noTarget when no such entry exists yet: add one.
+        (Some(_), Some(v)) if old.is_none() => {
+            json!({"op": "add", "path": attr, "value": [wire_path::new_entry(c.field, v)]})
         }
         // Removing only `.value` would leave an empty entry behind: remove the entry.
-        (Some(attr), None) => json!({"op": "remove", "path": format!("{attr}[type eq \"work\"]")}),
-        (_, Some(v)) => json!({"op": "replace", "path": c.field.scim_path(), "value": v}),
+        (Some((fa, fv)), None) => json!({"op": "remove", "path": format!("{attr}[{fa} eq \"{fv}\"]")}),
+        (_, Some(v)) => {
+            json!({"op": "replace", "path": c.field.scim_path(), "value": wire_path::typed(c.field, Some(v))})
+        }
         (None, None) => json!({"op": "remove", "path": c.field.scim_path()}),
     }
 }
@@ -128,6 +95,7 @@ pub fn active_body(active: bool) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Field;
 
     fn user() -> ScimUser {
         let mut u = ScimUser { active: true, ..ScimUser::default() };

@@ -19,7 +19,7 @@ use crate::model::{Anchor, Change, FailureClass, Field, RemoteUser, ScimUser};
 use crate::model::{FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, UnixTime, all_as_changes};
 use crate::plan::quarantine::record_failure;
 use crate::plan::reconcile::remote_view;
-use crate::plan::{Action, Op, Plan, apply_changes, changes, fingerprint};
+use crate::plan::{Action, Op, Plan, apply_changes, changes, fingerprint, with_list_entries};
 use crate::scim::{ScimError, Target};
 use crate::source::Directory;
 use crate::state::{StateError, StateStore};
@@ -43,6 +43,7 @@ pub(super) async fn users<D: Directory, T: Target, S: StateStore + Clone + 'stat
         target: &engine.target,
         store: &engine.store,
         create_only: &engine.create_only,
+        managed: &engine.managed,
         now: cycle.now,
         cycle: cycle.report.cycle,
         stop: &stop,
@@ -117,6 +118,7 @@ struct ApplyContext<'a, T: Target, S: StateStore> {
     target: &'a T,
     store: &'a S,
     create_only: &'a BTreeSet<Field>,
+    managed: &'a BTreeSet<Field>,
     now: UnixTime,
     cycle: u64,
     /// Set by a Fatal error: operations not yet started are not attempted.
@@ -279,7 +281,7 @@ async fn adopt<T: Target, S: StateStore>(
     want: &ScimUser,
     conflict: &str,
 ) -> Result<Done, Failure> {
-    let Some(remote) = ctx.target.find_user(want.user_name()).await? else {
+    let Some(mut remote) = ctx.target.find_user(want.user_name()).await? else {
         return Err(Failure::Refused(format!(
             "the target refused the create ({conflict}) but has no user named {}",
             want.user_name()
@@ -305,6 +307,7 @@ async fn adopt<T: Target, S: StateStore>(
     if !remote.marked_for(&op.anchor) {
         ctx.target.mark_user(&remote.id, &op.anchor).await?;
     }
+    remote.user.retain(ctx.managed);
     let view = remote_view(&ScimUser::default(), &remote);
     let mut known = record(op, &remote.id, &view, Origin::Adopted, fingerprint(&view, ctx.create_only), ctx.now);
     known.privileged = remote.privileged;
@@ -313,7 +316,7 @@ async fn adopt<T: Target, S: StateStore>(
     let mut result =
         Done { changes: wanted_changes.clone(), warning: Some(format!("adopted existing Zoom user {}", remote.id)) };
     if !wanted_changes.is_empty() {
-        let updated = ctx.target.update_user(&remote.id, &wanted_changes).await?;
+        let updated = ctx.target.update_user(&remote.id, &with_list_entries(&wanted_changes, want)).await?;
         result.warning = Some(format!("adopted existing Zoom user {} and updated it", updated.id));
     }
     if want.active != remote.user.active && !remote.privileged {
@@ -350,7 +353,7 @@ async fn update<T: Target, S: StateStore>(
     now_pushed.active = want.active;
     let mut warning = None;
     if !wanted_changes.is_empty() {
-        let remote = match ctx.target.update_user(&known.zoom_id, &wanted_changes).await {
+        let remote = match ctx.target.update_user(&known.zoom_id, &with_list_entries(&wanted_changes, want)).await {
             Ok(r) => r,
             Err(ScimError::NotFound { .. }) => return forget_gone(ctx, &known),
             Err(e) => return Err(e.into()),

@@ -35,6 +35,9 @@ pub struct Engine<D: Directory, T: Target, S: StateStore + Clone + 'static> {
     pub(super) mapping: MappingConfig,
     /// Fields sent on create only (excluded from fingerprints and updates).
     pub(super) create_only: BTreeSet<Field>,
+    /// Fields the mapping manages: a target user's other attributes are left out of every
+    /// comparison.
+    pub(super) managed: BTreeSet<Field>,
     pub(super) target: T,
     pub(super) store: S,
     pub(super) limits: Limits,
@@ -61,6 +64,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
             directory,
             decoder: Decoder::new(config.directory.decode.clone()),
             create_only: config.mapping.create_only(),
+            managed: config.mapping.managed(),
             mapping: config.mapping.clone(),
             target,
             store,

@@ -26,7 +26,7 @@ pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clon
     state: &mut State,
     desired: &Desired,
 ) -> Result<Result<(), ScimError>, CycleError> {
-    let remote = match engine.target.list_users().await {
+    let mut remote = match engine.target.list_users().await {
         Ok(remote) => remote,
         Err(e) if e.stops_cycle() => return Ok(Err(e)),
         Err(e) => {
@@ -35,6 +35,7 @@ pub(super) async fn full_reconcile<D: Directory, T: Target, S: StateStore + Clon
             return Ok(Ok(()));
         }
     };
+    remote.iter_mut().for_each(|r| r.user.retain(&engine.managed));
     let pushed = pushed_payloads(&engine.store, state, &remote)?;
     let repair = reconcile::reconcile(&state.known, &pushed, &remote, desired, &engine.create_only, cycle.now);
     let dry_run = cycle.options.dry_run;

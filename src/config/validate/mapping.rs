@@ -37,9 +37,13 @@ pub(super) fn validate(
         .collect();
     for (name, value) in raw.unwrap_or_default() {
         let key = format!("mapping.{name}");
-        let field = Field::from_config_name(&name).ok_or_else(|| {
-            let known: Vec<&str> = Field::ALL.iter().skip(1).map(|f| f.config_name()).collect();
-            ConfigError::invalid(&key, format!("not a field zoomsync manages; use one of {}", known.join(", ")))
+        let field = Field::resolve(&name).map_err(|e| {
+            ConfigError::invalid(
+                &key,
+                format!(
+                    "{e}; use a catalogue name (title, zoomPhoneSite, ... see docs/configuration.md) or a SCIM path"
+                ),
+            )
         })?;
         if field == Field::UserName {
             return Err(ConfigError::invalid(key, "userName comes from directory.user_name_attribute"));
@@ -52,17 +56,17 @@ pub(super) fn validate(
                 return Err(ConfigError::invalid(key, "use an attribute name or a table; `false` stops managing it"));
             }
             RawMappingValue::Attribute(a) => {
-                rules.insert(field, rule(&key, RawMappingRule { attribute: Some(a), ..Default::default() })?);
+                rules.insert(field, rule(&key, field, RawMappingRule { attribute: Some(a), ..Default::default() })?);
             }
             RawMappingValue::Rule(r) => {
-                rules.insert(field, rule(&key, r)?);
+                rules.insert(field, rule(&key, field, r)?);
             }
         }
     }
     Ok(MappingConfig { rules })
 }
 
-fn rule(key: &str, raw: RawMappingRule) -> Result<MappingRule, ConfigError> {
+fn rule(key: &str, field: Field, raw: RawMappingRule) -> Result<MappingRule, ConfigError> {
     let source = match (raw.attribute, raw.constant, raw.template) {
         (Some(a), None, None) => {
             if a.is_empty() || !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';') {
@@ -70,7 +74,7 @@ fn rule(key: &str, raw: RawMappingRule) -> Result<MappingRule, ConfigError> {
             }
             ValueSource::Attribute(a)
         }
-        (None, Some(c), None) => ValueSource::Constant(c),
+        (None, Some(c), None) => ValueSource::Constant(constant(key, field, &c)?),
         (None, None, Some(t)) => ValueSource::Template(parse_template(&t).map_err(|e| ConfigError::invalid(key, e))?),
         _ => return Err(ConfigError::invalid(key, "set exactly one of attribute, constant or template")),
     };
@@ -79,4 +83,13 @@ fn rule(key: &str, raw: RawMappingRule) -> Result<MappingRule, ConfigError> {
         lowercase: raw.lowercase.unwrap_or(false),
         only_on_create: raw.only_on_create.unwrap_or(false),
     })
+}
+
+/// A constant in its canonical form; a value Zoom refuses is a config error.
+fn constant(key: &str, field: Field, value: &str) -> Result<String, ConfigError> {
+    let canonical = field.canonical(value).map_err(|e| ConfigError::invalid(key, e))?;
+    if let Some((_, why)) = field.def().refused.iter().find(|(v, _)| v.eq_ignore_ascii_case(&canonical)) {
+        return Err(ConfigError::invalid(key, format!("{canonical:?}: {why}")));
+    }
+    Ok(canonical)
 }
