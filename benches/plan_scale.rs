@@ -67,6 +67,7 @@ fn build() -> Input {
                     origin: Origin::Created,
                     privileged: false,
                     rename_refused: None,
+                    not_kept: Default::default(),
                 },
             );
         }

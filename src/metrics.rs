@@ -38,6 +38,7 @@ pub const CONNECTOR_QUARANTINED: &str = "zoomsync_connector_quarantined";
 pub const TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS: &str = "zoomsync_target_paused_until_timestamp_seconds";
 /// Gauge: users whose userName change Zoom kept refusing.
 pub const RENAME_REFUSED_USERS: &str = "zoomsync_rename_refused_users";
+pub const VALUES_NOT_KEPT_USERS: &str = "zoomsync_values_not_kept_users";
 /// Gauge `{state}`: configured directory groups by state (found, missing, rejected).
 pub const DIRECTORY_GROUPS: &str = "zoomsync_directory_groups";
 /// Counter `{operation, result}`: group operations (group_link, group_create, group_rename,
@@ -71,6 +72,10 @@ pub fn describe() {
         "Unix time until which the target refuses requests (daily rate limit); 0 when not paused"
     );
     describe_gauge!(RENAME_REFUSED_USERS, "Users whose userName change the target kept refusing");
+    describe_gauge!(
+        VALUES_NOT_KEPT_USERS,
+        "Users with an attribute value the target answered differently (not re-sent)"
+    );
     describe_gauge!(DIRECTORY_GROUPS, "Configured directory groups by state");
     describe_counter!(GROUP_OPERATIONS_TOTAL, "Group operations on the target, by operation and result");
     describe_counter!(GROUP_MEMBER_CHANGES_TOTAL, "Group memberships added or removed on the target");

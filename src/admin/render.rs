@@ -26,6 +26,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
     let active = users.iter().filter(|k| k.lifecycle == Lifecycle::Active).count();
     let privileged = users.iter().filter(|k| k.privileged).count();
     let refused: Vec<_> = users.iter().filter(|k| k.rename_refused.is_some()).collect();
+    let not_kept: Vec<_> = users.iter().filter(|k| !k.not_kept.is_empty()).collect();
     let quarantined = failures.iter().filter(|f| f.quarantined).count();
     if as_json {
         return json(&serde_json::json!({
@@ -37,6 +38,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             "deactivated": users.len() - active,
             "privileged": privileged,
             "rename_refused": refused.iter().map(|k| serde_json::json!({"anchor": k.anchor, "user_name": k.user_name, "asked": k.rename_refused})).collect::<Vec<_>>(),
+            "values_not_kept": not_kept.iter().map(|k| serde_json::json!({"anchor": k.anchor, "user_name": k.user_name, "asked": k.not_kept})).collect::<Vec<_>>(),
             "held": meta.held,
             "failing_objects": failures.len(),
             "quarantined_objects": quarantined,
@@ -69,6 +71,17 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             printable(&k.user_name),
             printable(k.rename_refused.as_deref().unwrap_or(""))
         );
+    }
+    for k in &not_kept {
+        for (field, asked) in k.not_kept.iter() {
+            let _ = writeln!(
+                out,
+                "  WARNING {}: Zoom did not keep {} {:?} (not re-sent while the directory asks for it)",
+                printable(&k.user_name),
+                field.config_name(),
+                printable(asked)
+            );
+        }
     }
     match &meta.held {
         Some(h) => {

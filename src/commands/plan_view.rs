@@ -19,8 +19,8 @@ struct OpView<'a> {
 fn op_changes<S: StateStore>(op: &Op, store: &S) -> anyhow::Result<Vec<Change>> {
     let (Some(want), Action::Update | Action::Reactivate) = (&op.desired, op.action) else { return Ok(vec![]) };
     let pushed = store.pushed(&op.anchor)?.unwrap_or_default();
-    let refused = store.user(&op.anchor)?.and_then(|k| k.rename_refused);
-    Ok(changes(&pushed, want, &Default::default(), refused.as_deref()))
+    let refused = store.user(&op.anchor)?.map(|k| k.refused_values()).unwrap_or_default();
+    Ok(changes(&pushed, want, &Default::default(), &refused))
 }
 
 fn change_text(c: &Change) -> String {

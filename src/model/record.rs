@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::Anchor;
-use super::scim_user::{Change, Field, ScimUser};
+use super::scim_user::{Change, Field, Fields, ScimUser};
 
 /// Seconds since the Unix epoch (UTC). Plain integers keep records comparable and small.
 pub type UnixTime = i64;
@@ -38,6 +38,22 @@ pub struct KnownUser {
     /// the rename is not retried while the directory still asks for this value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rename_refused: Option<String>,
+    /// Other attributes the target answered with another value than the one sent (Zoom may
+    /// ignore a displayName or normalise a value): field -> the value asked for. Not re-sent,
+    /// and not taken for drift, while the directory still asks for that value.
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    pub not_kept: Fields,
+}
+
+impl KnownUser {
+    /// Every value the target did not keep, userName included: field -> the value asked for.
+    pub fn refused_values(&self) -> Fields {
+        let mut all = self.not_kept.clone();
+        if let Some(asked) = &self.rename_refused {
+            all.insert(Field::UserName, asked.clone());
+        }
+        all
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{Change, Field, ScimUser};
+use crate::model::{Change, Field, Fields, ScimUser};
 
 /// A stable 64-bit fingerprint (FNV-1a over a canonical encoding) of the fields zoomsync
 /// keeps in step. Stored in state, so it must never change between versions: std's hasher
@@ -31,20 +31,16 @@ pub fn fingerprint(user: &ScimUser, exclude: &BTreeSet<Field>) -> u64 {
 }
 
 /// The attribute changes that take `pushed` to `desired`, leaving out only-on-create fields
-/// and a userName the target already refused.
-pub fn changes(
-    pushed: &ScimUser,
-    desired: &ScimUser,
-    create_only: &BTreeSet<Field>,
-    rename_refused: Option<&str>,
-) -> Vec<Change> {
+/// and values the target already refused to keep (`refused`: field -> the value asked for,
+/// `KnownUser::refused_values`), while the directory still asks for that same value.
+pub fn changes(pushed: &ScimUser, desired: &ScimUser, create_only: &BTreeSet<Field>, refused: &Fields) -> Vec<Change> {
     let mut fields: Vec<Field> = pushed.fields.iter().chain(desired.fields.iter()).map(|(f, _)| f).collect();
     fields.sort_unstable();
     fields.dedup();
     fields
         .into_iter()
         .filter(|f| !create_only.contains(f))
-        .filter(|f| !(*f == Field::UserName && rename_refused.is_some_and(|r| desired.get(*f) == Some(r))))
+        .filter(|f| refused.get(*f).is_none_or(|asked| desired.get(*f) != Some(asked)))
         .filter_map(|field| {
             let old = pushed.get(field);
             let new = desired.get(field);
@@ -121,14 +117,27 @@ mod tests {
         let none = BTreeSet::new();
         let old = user(&[(Field::UserName, "a@x.com"), (Field::Title, "Eng"), (Field::Department, "R&D")], true);
         let new = user(&[(Field::UserName, "b@x.com"), (Field::Title, "Eng"), (Field::WorkPhone, "+1 555")], true);
-        let c = changes(&old, &new, &none, None);
+        let nothing = Fields::default();
+        let c = changes(&old, &new, &none, &nothing);
         let fields: Vec<Field> = c.iter().map(|c| c.field).collect();
         assert_eq!(fields, vec![Field::UserName, Field::WorkPhone, Field::Department]);
         assert_eq!(c[2].new, None, "a cleared department is a change to nothing");
         assert_eq!(apply_changes(&old, &c), new);
         let only_dept: BTreeSet<Field> = [Field::Department].into();
-        assert_eq!(changes(&old, &new, &only_dept, None).len(), 2);
-        assert!(changes(&old, &new, &none, Some("b@x.com")).iter().all(|c| c.field != Field::UserName));
-        assert!(changes(&old, &new, &none, Some("c@x.com")).iter().any(|c| c.field == Field::UserName));
+        assert_eq!(changes(&old, &new, &only_dept, &nothing).len(), 2);
+        let refused = |f: Field, v: &str| -> Fields { [(f, v)].into_iter().collect() };
+        assert!(
+            changes(&old, &new, &none, &refused(Field::UserName, "b@x.com")).iter().all(|c| c.field != Field::UserName)
+        );
+        assert!(
+            changes(&old, &new, &none, &refused(Field::UserName, "c@x.com")).iter().any(|c| c.field == Field::UserName)
+        );
+        let phone = changes(&old, &new, &none, &refused(Field::WorkPhone, "+1 555"));
+        assert!(phone.iter().all(|c| c.field != Field::WorkPhone), "a value the target did not keep is not re-sent");
+        assert!(
+            changes(&old, &new, &none, &refused(Field::WorkPhone, "+1 556"))
+                .iter()
+                .any(|c| c.field == Field::WorkPhone)
+        );
     }
 }

@@ -47,6 +47,23 @@ pub fn remote_view(pushed: &ScimUser, remote: &RemoteUser) -> ScimUser {
     view
 }
 
+/// The view as zoomsync counts it in step: a value the target did not keep (it answered
+/// with another, recorded in `KnownUser::not_kept`) and still holds as it answered counts
+/// as the value asked for, so it is not drift and not re-sent on every full reconcile.
+fn as_asked(view: &ScimUser, pushed: &ScimUser, known: &KnownUser) -> ScimUser {
+    let refused = known.refused_values();
+    if refused.is_empty() {
+        return view.clone();
+    }
+    let mut out = view.clone();
+    for (field, asked) in refused.iter() {
+        if view.get(field) == pushed.get(field) {
+            out.fields.insert(field, asked.to_string());
+        }
+    }
+    out
+}
+
 /// `pushed` holds the payloads last pushed for the known users still on the target (a user
 /// without one compares as empty).
 pub fn reconcile(
@@ -64,8 +81,9 @@ pub fn reconcile(
         match by_id.get(k.zoom_id.as_str()) {
             None => repair.forget.push(k.clone()),
             Some(r) => {
-                let view = remote_view(pushed.get(&k.anchor).unwrap_or(&ScimUser::default()), r);
-                let fp = fingerprint(&view, create_only);
+                let pushed = pushed.get(&k.anchor).cloned().unwrap_or_default();
+                let view = remote_view(&pushed, r);
+                let fp = fingerprint(&as_asked(&view, &pushed, k), create_only);
                 let lifecycle_matches = (k.lifecycle == Lifecycle::Active) == r.user.active;
                 if fp != k.fingerprint || !lifecycle_matches || k.privileged != r.privileged {
                     let mut fixed = k.clone();
@@ -102,6 +120,7 @@ pub fn reconcile(
             origin: Origin::Adopted,
             privileged: r.privileged,
             rename_refused: None,
+            not_kept: Default::default(),
         };
         repair.put.push((record, view, RepairKind::Adopted));
     }

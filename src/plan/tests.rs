@@ -36,6 +36,7 @@ fn known_user(i: usize, title: &str, lifecycle: Lifecycle) -> KnownUser {
         origin: Origin::Created,
         privileged: false,
         rename_refused: None,
+        not_kept: Default::default(),
     }
 }
 

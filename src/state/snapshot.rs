@@ -336,6 +336,7 @@ mod tests {
                 origin: Origin::Created,
                 privileged: false,
                 rename_refused: None,
+                not_kept: Default::default(),
             };
             store.put_user(&user, None).unwrap();
         }

@@ -15,7 +15,8 @@ use super::cycle::Cycle;
 use super::read::State;
 use super::report::{Outcome, OutcomeResult};
 use super::{CycleError, Engine, Shutdown};
-use crate::model::{Anchor, Change, FailureClass, Field, RemoteUser, ScimUser};
+use crate::model::attribute::Returned;
+use crate::model::{Anchor, Change, FailureClass, Field, Fields, RemoteUser, ScimUser};
 use crate::model::{FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, UnixTime, all_as_changes};
 use crate::plan::quarantine::record_failure;
 use crate::plan::reconcile::remote_view;
@@ -255,6 +256,7 @@ fn record(op: &Op, zoom_id: &str, pushed: &ScimUser, origin: Origin, fingerprint
         origin,
         privileged: false,
         rename_refused: None,
+        not_kept: Default::default(),
     }
 }
 
@@ -312,7 +314,7 @@ async fn adopt<T: Target, S: StateStore>(
     let mut known = record(op, &remote.id, &view, Origin::Adopted, fingerprint(&view, ctx.create_only), ctx.now);
     known.privileged = remote.privileged;
     ctx.put_user(&known, Some(&view))?;
-    let wanted_changes = changes(&view, want, ctx.create_only, None);
+    let wanted_changes = changes(&view, want, ctx.create_only, &Default::default());
     let mut result =
         Done { changes: wanted_changes.clone(), warning: Some(format!("adopted existing Zoom user {}", remote.id)) };
     if !wanted_changes.is_empty() {
@@ -339,7 +341,7 @@ async fn update<T: Target, S: StateStore>(
         return Err(Failure::Refused("internal: no state for an update".into()));
     };
     let pushed = ctx.store.pushed(&op.anchor)?.unwrap_or_default();
-    let wanted_changes = changes(&pushed, want, ctx.create_only, known.rename_refused.as_deref());
+    let wanted_changes = changes(&pushed, want, ctx.create_only, &known.refused_values());
     if reactivate {
         match ctx.target.set_active(&known.zoom_id, true).await {
             Ok(()) => {}
@@ -361,6 +363,12 @@ async fn update<T: Target, S: StateStore>(
         // Only a PUT that asked for a new userName can have been refused one.
         if wanted_changes.iter().any(|c| c.field == Field::UserName) {
             warning = check_rename(&mut known, &mut now_pushed, want, &remote);
+        }
+        let kept = not_kept(&wanted_changes, &remote.user);
+        warning = kept_warning(warning, &kept);
+        known.not_kept = record_not_kept(&known.not_kept, &wanted_changes, &kept);
+        for k in &kept {
+            now_pushed.fields.insert(k.field, k.kept.clone());
         }
     }
     known.dn = op.dn.clone();
@@ -384,6 +392,57 @@ fn check_rename(known: &mut KnownUser, pushed: &mut ScimUser, want: &ScimUser, r
     Some(format!(
         "the target kept userName {kept} instead of {asked}; rename it in Zoom (managed domain?) — not retried"
     ))
+}
+
+/// A value the target answered differently from the one sent.
+#[derive(Debug, PartialEq, Eq)]
+struct NotKept {
+    field: Field,
+    asked: String,
+    kept: String,
+}
+
+/// The changed values (userName aside: `check_rename`) the target's answer shows it did not
+/// keep. Only attributes the target returns, and returned in this answer, can tell; a
+/// case-only difference where the target folds case is the same value.
+fn not_kept(sent: &[Change], answer: &ScimUser) -> Vec<NotKept> {
+    sent.iter()
+        .filter(|c| c.field != Field::UserName && c.field.def().returned == Returned::Yes)
+        .filter_map(|c| {
+            let asked = c.new.as_deref()?;
+            let kept = answer.get(c.field)?;
+            (!c.field.same(asked, kept)).then(|| NotKept {
+                field: c.field,
+                asked: asked.to_string(),
+                kept: kept.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The user's not-kept record after an update: fields sent again drop out, those kept
+/// differently this time are (re)recorded.
+fn record_not_kept(before: &Fields, sent: &[Change], kept: &[NotKept]) -> Fields {
+    before
+        .iter()
+        .filter(|(f, _)| !sent.iter().any(|c| c.field == *f))
+        .map(|(f, v)| (f, v.to_string()))
+        .chain(kept.iter().map(|k| (k.field, k.asked.clone())))
+        .collect()
+}
+
+/// One warning (history, plan output) naming every value the target did not keep.
+fn kept_warning(rename: Option<String>, kept: &[NotKept]) -> Option<String> {
+    let mut parts: Vec<String> = rename.into_iter().collect();
+    parts.extend(kept.iter().map(|k| {
+        format!(
+            "the target kept {} {:?} instead of {:?}; not re-sent while the directory asks for it",
+            k.field.config_name(),
+            k.kept,
+            k.asked
+        )
+    }));
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn forget_gone<S: StateStore, T: Target>(ctx: &ApplyContext<'_, T, S>, known: &KnownUser) -> Result<Done, Failure> {

@@ -20,16 +20,23 @@ pub(super) struct Cycle<'o> {
     /// Meta as the cycle began (the counter, held and approved operations).
     pub meta: Meta,
     pub options: &'o CycleOptions,
-    /// Users whose rename the target refused, as loaded (a gauge).
-    pub renames_refused: usize,
+    /// Users whose rename, or another value, the target did not keep, as loaded (gauges).
+    pub refused: Refused,
     pub report: CycleReport,
+}
+
+/// Users with values the target did not keep, by kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Refused {
+    pub renames: usize,
+    pub values: usize,
 }
 
 impl<'o> Cycle<'o> {
     pub fn begin<S: StateStore>(store: &S, options: &'o CycleOptions) -> Result<Self, StateError> {
         let meta = store.meta()?;
         let report = CycleReport { cycle: meta.cycle_counter + 1, dry_run: options.dry_run, ..Default::default() };
-        Ok(Self { started: Instant::now(), now: unix_now(), meta, options, renames_refused: 0, report })
+        Ok(Self { started: Instant::now(), now: unix_now(), meta, options, refused: Refused::default(), report })
     }
 
     /// The read as the plan's input: counts for the report; with groups, member DNs matched
@@ -52,7 +59,10 @@ impl<'o> Cycle<'o> {
             step = Some(prepared);
         }
         self.report.incomplete = desired.incomplete.clone();
-        self.renames_refused = state.known.values().filter(|k| k.rename_refused.is_some()).count();
+        self.refused = Refused {
+            renames: state.known.values().filter(|k| k.rename_refused.is_some()).count(),
+            values: state.known.values().filter(|k| !k.not_kept.is_empty()).count(),
+        };
         (desired, state, step)
     }
 

@@ -72,6 +72,7 @@ mod tests {
             origin: Origin::Created,
             privileged: false,
             rename_refused: None,
+            not_kept: Default::default(),
         }
     }
 

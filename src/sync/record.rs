@@ -4,7 +4,7 @@
 
 use metrics::{counter, gauge, histogram};
 
-use super::cycle::Cycle;
+use super::cycle::{Cycle, Refused};
 use super::read::State;
 use super::{CycleError, CycleReport, Engine, GroupReport, HISTORY_RETAIN};
 use crate::metrics::*;
@@ -19,7 +19,7 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     cycle: Cycle<'_>,
     state: &State,
 ) -> Result<CycleReport, CycleError> {
-    let Cycle { started, now, options, renames_refused, mut report, .. } = cycle;
+    let Cycle { started, now, options, refused, mut report, .. } = cycle;
     report.duration = started.elapsed();
     if options.dry_run {
         return Ok(report);
@@ -54,7 +54,7 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     }
     engine.store.put_meta(&meta)?;
     let failures: Vec<&FailureRecord> = state.failures.values().collect();
-    record_cycle(&report, &meta, &quarantine_counts(&failures), renames_refused);
+    record_cycle(&report, &meta, &quarantine_counts(&failures), refused);
     if !report.tally.is_empty() {
         engine.store.trim_history(HISTORY_RETAIN)?;
     }
@@ -85,7 +85,7 @@ pub fn quarantine_counts(failures: &[&FailureRecord]) -> Vec<(FailureClass, usiz
 }
 
 /// Records a finished cycle and the state it left (quarantines, held operations).
-fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass, usize)], renames_refused: usize) {
+fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass, usize)], refused: Refused) {
     counter!(CYCLES_TOTAL, "outcome" => report.outcome().label()).increment(1);
     histogram!(CYCLE_DURATION_SECONDS).record(report.duration.as_secs_f64());
     if let Some(t) = meta.last_success {
@@ -104,7 +104,8 @@ fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass,
     }
     gauge!(CONNECTOR_QUARANTINED).set(if meta.connector_quarantine.is_some() { 1.0 } else { 0.0 });
     gauge!(TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS).set(meta.target_paused.as_ref().map_or(0.0, |p| p.until as f64));
-    gauge!(RENAME_REFUSED_USERS).set(renames_refused as f64);
+    gauge!(RENAME_REFUSED_USERS).set(refused.renames as f64);
+    gauge!(VALUES_NOT_KEPT_USERS).set(refused.values as f64);
     if let Some(groups) = &report.groups {
         record_groups(groups);
     }

@@ -12,6 +12,7 @@ fn user(i: usize) -> KnownUser {
         origin: Origin::Created,
         privileged: false,
         rename_refused: None,
+        not_kept: Default::default(),
     }
 }
 

@@ -91,6 +91,7 @@ fn known_user(a: &str, active: bool) -> (Anchor, KnownUser) {
         origin: crate::model::Origin::Created,
         privileged: false,
         rename_refused: None,
+        not_kept: Default::default(),
     };
     (k.anchor.clone(), k)
 }

@@ -48,3 +48,48 @@ async fn a_mixed_case_mail_is_not_drift_on_full_cycles() {
     let pushed = w.store.pushed(&k.anchor).unwrap().expect("a pushed payload");
     assert_eq!(pushed.get(Field::WorkEmail), Some(MAIL));
 }
+
+/// Zoom answers 200 to a displayName change and keeps the old one (its default here, as
+/// observed): recorded once as a warning, never re-sent by a cycle or a full reconcile
+/// while the directory asks for the same value; a new value is tried again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_value_zoom_does_not_keep_is_recorded_once_and_not_re_sent() {
+    let w = HermeticWorld::start(3).await;
+    w.cycle().await;
+    let before = w.zoom_user(1);
+    w.edit_person(1, |e| e.set("cn", Some("Display Ignored")));
+    w.zoom.reset_requests();
+    let r = w.cycle().await;
+    assert_eq!(r.succeeded(Action::Update), 1, "{}", r.summary());
+    let o = r.outcomes.iter().find(|o| o.user_name == before.user_name).unwrap();
+    assert!(
+        matches!(&o.result, zoomsync::sync::OutcomeResult::Warning(m) if m.contains("kept displayName")),
+        "{:?}",
+        o.result
+    );
+    assert_eq!(w.zoom.user(&before.id).unwrap().display_name, before.display_name, "Zoom kept the old one");
+    let k = w.known().into_iter().find(|k| k.zoom_id == before.id).unwrap();
+    assert_eq!(k.not_kept.get(Field::DisplayName), Some("Display Ignored"));
+    let status = zoomsync::admin::render::status(&w.store, false).unwrap();
+    assert!(status.contains("did not keep displayName \"Display Ignored\""), "{status}");
+
+    w.zoom.reset_requests();
+    w.cycle().await;
+    w.assert_no_requests("the next cycle");
+    for round in 1..=2 {
+        let planned = w.cycle_with(CycleOptions { full: true, dry_run: true, ..Default::default() }).await;
+        assert_eq!(planned.plan.ops.len(), 0, "round {round}: {}", planned.summary());
+        w.zoom.reset_requests();
+        let r = w.cycle_with(CycleOptions { full: true, ..Default::default() }).await;
+        assert_eq!((r.attempted(), w.user_writes()), (0, 0), "round {round}: {}", r.summary());
+    }
+
+    // Zoom accepts it now, and the directory asks for another value: sent, and the record
+    // of the refused one is cleared.
+    w.zoom.update_knobs(|k| k.ignore_identity_changes = false).unwrap();
+    w.edit_person(1, |e| e.set("cn", Some("Display Accepted")));
+    let r = w.cycle().await;
+    assert_eq!(r.succeeded(Action::Update), 1, "{}", r.summary());
+    assert_eq!(w.zoom.user(&before.id).unwrap().display_name.as_deref(), Some("Display Accepted"));
+    assert!(w.known().into_iter().find(|k| k.zoom_id == before.id).unwrap().not_kept.is_empty());
+}
