@@ -85,6 +85,9 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     say!("config: {} OK", path.display());
+    for warning in config.mapping.warnings() {
+        say!("mapping: {warning}");
+    }
     let directory = AnyDirectory::from_config(&config.directory);
     let started = std::time::Instant::now();
     let scoped = users_in_scope(&config, &directory).await?;

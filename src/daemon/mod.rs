@@ -52,6 +52,9 @@ impl DaemonError {
 /// Runs until SIGTERM/SIGINT.
 pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let config = config::load(&config_path)?;
+    for warning in config.mapping.warnings() {
+        tracing::warn!("{warning}");
+    }
     // Registered before the listeners or sd_notify announce anything: a SIGTERM sent the
     // moment the daemon looks up must stop it cleanly, not kill it.
     let signals = Signals::watch().map_err(|e| DaemonError::startup("signal handlers", e))?;
