@@ -10,14 +10,15 @@
 //! - allows `omit()` only where it can become the whole result;
 //! - collects what the expression reads (the plan) and the comparison chains to rewrite.
 
-use minijinja::machinery::ast::{CallArg, Expr};
+use minijinja::machinery::ast::{BinOpKind, CallArg, CompareOpKind, Expr, UnaryOpKind};
 use minijinja::machinery::parse_expr;
 use minijinja::{Error, ErrorKind};
 use regex::RegexBuilder;
 
-use super::engine::{ENV, Plan};
+use super::ENV;
+use super::engine::Plan;
 use super::functions::{Spec, spec_of};
-use super::rewrite::{Chain, is_ordering};
+use super::rewrite::{Chain, extent, is_ordering};
 use super::{dates, phone};
 
 /// Compiled regexes are bounded so a pathological pattern fails at load, not per user.
@@ -31,7 +32,8 @@ pub(super) struct Analysis {
 
 pub(super) fn analyze(source: &str) -> Result<Analysis, String> {
     let ast = parse_expr(source).map_err(|e| describe_syntax(&e))?;
-    let mut walk = Walk { analysis: Analysis { plan: Plan::default(), chains: Vec::new(), uses_groups: false } };
+    let mut walk =
+        Walk { source, analysis: Analysis { plan: Plan::default(), chains: Vec::new(), uses_groups: false } };
     walk.expr(&ast, true)?;
     Ok(walk.analysis)
 }
@@ -44,11 +46,27 @@ fn describe_syntax(e: &Error) -> String {
     }
 }
 
-struct Walk {
+struct Walk<'s> {
+    source: &'s str,
     analysis: Analysis,
 }
 
-impl Walk {
+impl Walk<'_> {
+    /// An operand's byte range, with the parentheses written around it: the spans leave
+    /// them out, and the rewrite replaces everything between a chain's first and last operand.
+    fn range(&self, e: &Expr<'_>) -> (usize, usize) {
+        let (mut start, mut end) = extent(e);
+        loop {
+            let before = self.source.get(..start).unwrap_or_default().trim_end();
+            let after = self.source.get(end..).unwrap_or_default().trim_start();
+            if !(before.ends_with('(') && after.starts_with(')')) {
+                return (start, end);
+            }
+            start = before.len() - 1;
+            end = self.source.len() - after.len() + 1;
+        }
+    }
+
     /// `tail`: this node's value can become the whole result (where `omit()` may stand).
     fn expr(&mut self, e: &Expr<'_>, tail: bool) -> Result<(), String> {
         match e {
@@ -61,14 +79,21 @@ impl Walk {
             Expr::UnaryOp(u) => self.expr(&u.expr, false),
             Expr::BinOp(b) => {
                 self.expr(&b.left, false)?;
-                self.expr(&b.right, false)
+                self.expr(&b.right, false)?;
+                // A single comparison is parsed as a BinOp, a chain (`a < b < c`) as Compare.
+                if let Some(op) = ordering(b.op) {
+                    let operands = vec![self.range(&b.left), self.range(&b.right)];
+                    self.analysis.chains.push(Chain { operands, ops: vec![op] });
+                }
+                Ok(())
             }
             Expr::Compare(c) => {
                 self.expr(&c.expr, false)?;
                 c.ops.iter().try_for_each(|op| self.expr(&op.expr, false))?;
                 if c.ops.iter().any(|op| is_ordering(&op.op)) {
-                    let range = |e: &Expr<'_>| (e.span().start_offset as usize, e.span().end_offset as usize);
-                    let operands = std::iter::once(range(&c.expr)).chain(c.ops.iter().map(|op| range(&op.expr))).collect();
+                    let operands = std::iter::once(self.range(&c.expr))
+                        .chain(c.ops.iter().map(|op| self.range(&op.expr)))
+                        .collect();
                     let ops = c.ops.iter().map(|op| op.op).collect();
                     self.analysis.chains.push(Chain { operands, ops });
                 }
@@ -113,7 +138,9 @@ impl Walk {
             return Err(format!("names starting with __ are reserved ({name})"));
         }
         if spec_of(name).is_some() {
-            return Err(format!("{name} is a function: call it ({name}(…)), or read an attribute of that name with attr(\"{name}\")"));
+            return Err(format!(
+                "{name} is a function: call it ({name}(…)), or read an attribute of that name with attr(\"{name}\")"
+            ));
         }
         let vars = &mut self.analysis.plan.vars;
         if !vars.iter().any(|v| **v == *name) {
@@ -126,7 +153,10 @@ impl Walk {
         let name = match callee {
             Expr::Var(v) => v.id,
             Expr::GetAttr(g) => {
-                return Err(format!("method calls (x.{0}(…)) are not supported: write {0}(x, …) or x | {0}(…)", g.name));
+                return Err(format!(
+                    "method calls (x.{0}(…)) are not supported: write {0}(x, …) or x | {0}(…)",
+                    g.name
+                ));
             }
             _ => return Err("only named functions can be called".into()),
         };
@@ -181,7 +211,13 @@ impl Walk {
     }
 
     /// What a call reads, and the checks of constant arguments.
-    fn record(&mut self, name: &str, first: Option<String>, second: Option<String>, arg2: Option<&&Expr<'_>>) -> Result<(), String> {
+    fn record(
+        &mut self,
+        name: &str,
+        first: Option<String>,
+        second: Option<String>,
+        arg2: Option<&&Expr<'_>>,
+    ) -> Result<(), String> {
         let plan = &mut self.analysis.plan;
         let push = |list: &mut Vec<Box<str>>, value: Option<String>| {
             if let Some(v) = value.filter(|v| !list.iter().any(|x| **x == *v)) {
@@ -206,10 +242,13 @@ impl Walk {
             "e164" => second.map_or(Ok(()), |c| phone::country(&c).map(drop))?,
             "format_date" => second.map_or(Ok(()), |f| dates::parse_format(&f).map(drop))?,
             "truncate" => {
-                if let Some(Expr::Const(c)) = arg2 {
-                    if c.value.as_i64().is_none_or(|n| n < 0) {
-                        return Err(format!("truncate: the length must be a whole number ≥ 0, not {}", c.value));
-                    }
+                let bad = match arg2 {
+                    Some(Expr::Const(c)) => c.value.as_i64().is_none_or(|n| n < 0),
+                    Some(Expr::UnaryOp(u)) => matches!(u.op, UnaryOpKind::Neg) && matches!(u.expr, Expr::Const(_)),
+                    _ => false,
+                };
+                if bad {
+                    return Err("truncate: the length must be a whole number ≥ 0".into());
                 }
             }
             _ => {}
@@ -217,6 +256,16 @@ impl Walk {
         self.analysis.uses_groups |= name.starts_with("member_of");
         Ok(())
     }
+}
+
+fn ordering(op: BinOpKind) -> Option<CompareOpKind> {
+    Some(match op {
+        BinOpKind::Lt => CompareOpKind::Lt,
+        BinOpKind::Lte => CompareOpKind::Lte,
+        BinOpKind::Gt => CompareOpKind::Gt,
+        BinOpKind::Gte => CompareOpKind::Gte,
+        _ => return None,
+    })
 }
 
 fn arity(spec: &Spec, count: usize) -> Result<(), String> {

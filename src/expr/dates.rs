@@ -2,7 +2,8 @@
 //! strftime formats. Two inputs: LDAP GeneralizedTime (`20240102030405Z`,
 //! `20240102030405.0Z`, `202401020304+0100`; RFC 4517 requires the zone, so a bare number
 //! is not one) and AD's FILETIME integers (100 ns ticks since 1601, `accountExpires`,
-//! `lastLogonTimestamp`), where 0 and 9223372036854775807 mean "never" and give undefined.
+//! `lastLogonTimestamp`; 15 digits or more), where 0 and 9223372036854775807 mean "never"
+//! and give undefined.
 
 use std::fmt::Write;
 
@@ -10,7 +11,7 @@ use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 use minijinja::{Error, Value};
 
-use super::functions::{fail, text};
+use super::values::{fail, text};
 
 const DEFAULT_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
@@ -41,6 +42,11 @@ pub(super) fn format_date(value: Value, format: Option<Value>) -> Result<Value, 
 pub(super) fn timestamp(raw: &str) -> Result<Option<DateTime<Utc>>, String> {
     let cannot = || format!("format_date: cannot read '{raw}' as a GeneralizedTime or FILETIME");
     if raw.bytes().all(|b| b.is_ascii_digit()) {
+        // FILETIME: "0", or 15 digits and more (1970 is 18). A shorter number is more
+        // likely a GeneralizedTime without its zone than an instant in 1601.
+        if raw != "0" && raw.len() < 15 {
+            return Err(format!("{} (a GeneralizedTime needs its zone, e.g. Z)", cannot()));
+        }
         let ticks: i64 = raw.parse().map_err(|_| cannot())?;
         return filetime(ticks).ok_or_else(cannot);
     }

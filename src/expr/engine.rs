@@ -1,32 +1,18 @@
-//! The one minijinja environment (built once per process) and the per-user context.
+//! The per-user context an expression is evaluated against.
 //!
 //! The context is a small [`Object`] holding only what the expression reads — the plan
 //! made at compile time lists its bare attribute names, `attr()`/`values()` names and
 //! `member_of` groups — so building it for a user costs one vector of values, not a map of
 //! every attribute, and no environment is built per evaluation.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use minijinja::value::{Object, ObjectRepr};
-use minijinja::{Environment, Error, State, UndefinedBehavior, Value};
+use minijinja::{Error, State, Value};
 use regex::Regex;
 
 use super::Input;
-use super::functions::{self, caseless_eq, fail};
-
-/// The environment every expression is compiled in: minijinja's builtin filters and tests,
-/// our functions (see `functions`), lenient undefined (a missing attribute is undefined:
-/// it prints as "", compares unequal, is false), and no global functions of its own
-/// (`range`, `dict`, `namespace`), so every callable name is one of ours.
-pub(super) static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
-    let mut env = Environment::new();
-    for name in ["range", "dict", "namespace"] {
-        env.remove_global(name);
-    }
-    env.set_undefined_behavior(UndefinedBehavior::Lenient);
-    functions::register(&mut env);
-    env
-});
+use super::values::{caseless_eq, fail};
 
 /// The key under which the context hands itself to our functions (`Ctx::of`). Reserved:
 /// directory attribute names start with a letter, and `analyze` refuses `__` names.

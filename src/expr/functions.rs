@@ -12,10 +12,11 @@
 use std::borrow::Cow;
 
 use minijinja::value::{Object, ObjectRepr, Rest};
-use minijinja::{Environment, Error, ErrorKind, State, Value};
+use minijinja::{Environment, Error, State, Value};
 
 use super::engine::Ctx;
-use super::{dates, phone};
+use super::values::{CMP, caseless_eq, fail, text};
+use super::{dates, phone, rewrite};
 
 /// One custom function: its arity, whether it is also a filter, and which arguments must be
 /// string constants (positions counted with the piped value of the filter form as 0).
@@ -58,10 +59,6 @@ pub(super) fn spec_of(name: &str) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.name == name)
 }
 
-/// The global holding the null-safe ordering comparison the compiler rewrites `<`, `<=`,
-/// `>`, `>=` into (see `rewrite`). Reserved: user names may not start with `__`.
-pub(super) const CMP: &str = "__cmp";
-
 /// Registers every function (and filter form) on the engine's environment.
 pub(super) fn register(env: &mut Environment<'static>) {
     macro_rules! both {
@@ -86,37 +83,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_function("values", values);
     env.add_function("attr", attr);
     env.add_function("omit", omit);
-    env.add_function(CMP, super::rewrite::compare);
-}
-
-/// An error that rejects the user, with the function's own message.
-pub(super) fn fail(message: String) -> Error {
-    Error::new(ErrorKind::InvalidOperation, message)
-}
-
-/// The text of a value: `None` when missing (none or undefined); numbers and booleans as
-/// they print; a list is an error naming the function.
-pub(super) fn text<'a>(function: &str, value: &'a Value) -> Result<Option<Cow<'a, str>>, Error> {
-    if value.is_undefined() || value.is_none() {
-        return Ok(None);
-    }
-    if let Some(s) = value.as_str() {
-        return Ok(Some(Cow::Borrowed(s)));
-    }
-    match value.kind() {
-        minijinja::value::ValueKind::Number | minijinja::value::ValueKind::Bool => Ok(Some(value.to_string().into())),
-        kind => Err(fail(format!("{function}: expected text, got {kind} (pick one value with first, or join the list)"))),
-    }
+    env.add_function(CMP, rewrite::compare);
 }
 
 /// Missing, or the empty string, or an empty list: what `coalesce` skips.
 fn is_empty(value: &Value) -> bool {
     value.is_undefined() || value.is_none() || value.len() == Some(0)
-}
-
-/// Unicode case-insensitive equality without allocating.
-pub(super) fn caseless_eq(a: &str, b: &str) -> bool {
-    a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }
 
 fn coalesce(args: Rest<Value>) -> Value {

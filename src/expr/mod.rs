@@ -20,10 +20,10 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
-use minijinja::Value;
 use minijinja::value::ValueKind;
+use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::model::DirectoryUser;
 
@@ -35,6 +35,21 @@ mod phone;
 mod rewrite;
 #[cfg(test)]
 mod tests;
+mod values;
+
+/// The environment every expression is compiled in: minijinja's builtin filters and tests,
+/// our functions (see `functions`), lenient undefined (a missing attribute is undefined:
+/// it prints as "", compares unequal, is false), and no global functions of its own
+/// (`range`, `dict`, `namespace`), so every callable name is one of ours.
+static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    for name in ["range", "dict", "namespace"] {
+        env.remove_global(name);
+    }
+    env.set_undefined_behavior(UndefinedBehavior::Lenient);
+    functions::register(&mut env);
+    env
+});
 
 /// Longest expression accepted (Entra's limit): a mapping, not a program.
 pub const MAX_SOURCE_CHARS: usize = 10_000;
@@ -83,9 +98,14 @@ impl Expr {
         let analysis = analyze::analyze(source)?;
         let rewritten = match analysis.chains.is_empty() {
             true => source.to_string(),
-            false => rewrite::rewrite(source, &analysis.chains)?,
+            false => {
+                let rewritten = rewrite::rewrite(source, &analysis.chains)?;
+                let pairs = analysis.chains.iter().flat_map(|c| &c.ops).filter(|op| rewrite::is_ordering(op)).count();
+                rewrite::verify(&rewritten, pairs)?;
+                rewritten
+            }
         };
-        let expression = engine::ENV
+        let expression = ENV
             .compile_expression_owned(rewritten)
             .map_err(|e| format!("syntax error: {}", e.detail().unwrap_or("invalid expression")))?;
         Ok(Expr {

@@ -8,7 +8,7 @@ use minijinja::{Error, Value};
 use phonenumber::Mode;
 use phonenumber::country::Id;
 
-use super::functions::{fail, text};
+use super::values::{fail, text};
 
 /// A default country by ISO 3166 alpha-2 code (`GB`, `us`), for numbers written without
 /// `+`. Also used by `analyze` to check a constant code at compile time.
@@ -56,7 +56,5 @@ fn without_trunk_zero(raw: &str) -> std::borrow::Cow<'_, str> {
 /// `+`, a first digit 1–9 and 7–15 digits in all (ITU-T E.164).
 pub(super) fn is_e164(s: &str) -> bool {
     let Some(digits) = s.strip_prefix('+') else { return false };
-    (7..=15).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0')
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
 }

@@ -10,11 +10,12 @@
 
 use std::cmp::Ordering;
 
-use minijinja::machinery::ast::CompareOpKind;
+use minijinja::machinery::ast::{BinOpKind, CallArg, CompareOpKind, Expr};
+use minijinja::machinery::parse_expr;
 use minijinja::value::ValueKind;
 use minijinja::{Error, Value};
 
-use super::functions::{CMP, fail};
+use super::values::{CMP, fail};
 
 /// One comparison chain to rewrite: the byte ranges of its operands and its operators.
 pub(super) struct Chain {
@@ -48,7 +49,8 @@ pub(super) fn rewrite(source: &str, chains: &[Chain]) -> Result<String, String> 
 fn render(source: &str, range: (usize, usize), chains: &[&Chain], out: &mut String) -> Result<(), String> {
     let slice = |a: usize, b: usize| source.get(a..b).ok_or("internal: a comparison's span is not in the source");
     let mut at = range.0;
-    let mut inside: Vec<&Chain> = chains.iter().copied().filter(|c| c.start() >= range.0 && c.end() <= range.1).collect();
+    let mut inside: Vec<&Chain> =
+        chains.iter().copied().filter(|c| c.start() >= range.0 && c.end() <= range.1).collect();
     inside.sort_by_key(|c| (c.start(), std::cmp::Reverse(c.end())));
     for chain in inside {
         if chain.start() < at {
@@ -105,6 +107,64 @@ fn op_name(op: &CompareOpKind) -> &'static str {
         CompareOpKind::In => " in ",
         CompareOpKind::NotIn => " not in ",
     }
+}
+
+/// The byte range a node covers in the source: its own span joined with its children's
+/// (a filter's span starts at its name, not at the value piped into it).
+pub(super) fn extent(e: &Expr<'_>) -> (usize, usize) {
+    let own = (e.span().start_offset as usize, e.span().end_offset as usize);
+    children(e).into_iter().map(extent).fold(own, |(a, b), (c, d)| (a.min(c), b.max(d)))
+}
+
+/// The direct sub-expressions of a node.
+pub(super) fn children<'n, 'a>(e: &'n Expr<'a>) -> Vec<&'n Expr<'a>> {
+    let args = |args: &'n [CallArg<'a>]| -> Vec<&'n Expr<'a>> {
+        args.iter()
+            .map(|a| match a {
+                CallArg::Pos(e) | CallArg::Kwarg(_, e) | CallArg::PosSplat(e) | CallArg::KwargSplat(e) => e,
+            })
+            .collect()
+    };
+    match e {
+        Expr::Var(_) | Expr::Const(_) => Vec::new(),
+        Expr::Slice(s) => std::iter::once(&s.expr).chain([&s.start, &s.stop, &s.step].into_iter().flatten()).collect(),
+        Expr::UnaryOp(u) => vec![&u.expr],
+        Expr::BinOp(b) => vec![&b.left, &b.right],
+        Expr::Compare(c) => std::iter::once(&c.expr).chain(c.ops.iter().map(|op| &op.expr)).collect(),
+        Expr::IfExpr(i) => [&i.test_expr, &i.true_expr].into_iter().chain(i.false_expr.as_ref()).collect(),
+        Expr::Filter(f) => f.expr.iter().chain(args(&f.args)).collect(),
+        Expr::Test(t) => std::iter::once(&t.expr).chain(args(&t.args)).collect(),
+        Expr::GetAttr(g) => vec![&g.expr],
+        Expr::GetItem(g) => vec![&g.expr, &g.subscript_expr],
+        Expr::Call(c) => std::iter::once(&c.expr).chain(args(&c.args)).collect(),
+        Expr::List(l) => l.items.iter().collect(),
+        Expr::Tuple(t) => t.items.iter().collect(),
+        Expr::Map(m) => m.keys.iter().chain(m.values.iter()).collect(),
+    }
+}
+
+/// Checks a rewrite: the new source parses, holds no ordering operator, and calls
+/// [`compare`] once per ordering pair of the original (a span minijinja reported
+/// differently than expected fails here, at load, rather than evaluating wrongly).
+pub(super) fn verify(rewritten: &str, pairs: usize) -> Result<(), String> {
+    fn count(e: &Expr<'_>, ordering: &mut usize, calls: &mut usize) {
+        match e {
+            Expr::BinOp(b) if matches!(b.op, BinOpKind::Lt | BinOpKind::Lte | BinOpKind::Gt | BinOpKind::Gte) => {
+                *ordering += 1
+            }
+            Expr::Compare(c) => *ordering += c.ops.iter().filter(|op| is_ordering(&op.op)).count(),
+            Expr::Call(c) if matches!(&c.expr, Expr::Var(v) if v.id == CMP) => *calls += 1,
+            _ => {}
+        }
+        children(e).into_iter().for_each(|c| count(c, ordering, calls));
+    }
+    let ast = parse_expr(rewritten).map_err(|e| format!("internal: rewritten comparison does not parse: {e}"))?;
+    let (mut ordering, mut calls) = (0, 0);
+    count(&ast, &mut ordering, &mut calls);
+    if ordering != 0 || calls != pairs {
+        return Err(format!("internal: could not rewrite the comparisons null-safely ({rewritten})"));
+    }
+    Ok(())
 }
 
 /// `__cmp(a, "<", b)`: false when either side is missing (none, undefined) or when a number
