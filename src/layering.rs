@@ -11,6 +11,7 @@ fn layer(module: &str) -> Option<u8> {
     Some(match module {
         "model" => 0,
         "config" => 1,
+        "expr" => 1,
         "source" | "scim" | "state" | "mapping" | "plan" | "telemetry" | "emulator" => 2,
         "metrics" => 3,
         "sync" => 4,

@@ -14,6 +14,8 @@
 //!    the crate.
 //! 1. [`config`]: strict TOML -> validated [`config::Config`] (plain data, secrets from files
 //!    or credentials, the `[mapping]` rules). Imports only `model`.
+//!    [`expr`]: mapping expressions (minijinja), compiled at load, evaluated per user.
+//!    Imports only `model`.
 //! 2. Adapters and pure steps, which import `model` and `config` and never each other:
 //!    - [`source`]: the directory adapters (LDAP, LDIF, in-memory), the pure decode, groups;
 //!    - [`scim`]: the SCIM target trait, its error classes and the HTTP client;
@@ -38,6 +40,7 @@ pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod emulator;
+pub mod expr;
 pub mod mapping;
 pub mod metrics;
 pub mod model;

@@ -1,0 +1,60 @@
+//! `e164(number, "GB")`: a directory phone number as E.164 (`+442079460018`), with the
+//! `phonenumber` crate (a port of Google's libphonenumber with its metadata): national
+//! prefixes, trunk "(0)", extensions and per-country lengths are its job, not a regex's.
+
+use std::str::FromStr;
+
+use minijinja::{Error, Value};
+use phonenumber::Mode;
+use phonenumber::country::Id;
+
+use super::values::{fail, text};
+
+/// A default country by ISO 3166 alpha-2 code (`GB`, `us`), for numbers written without
+/// `+`. Also used by `analyze` to check a constant code at compile time.
+pub(super) fn country(code: &str) -> Result<Id, String> {
+    Id::from_str(&code.trim().to_ascii_uppercase())
+        .map_err(|_| format!("e164: unknown country code {code:?} (use an ISO 3166 alpha-2 code such as \"GB\")"))
+}
+
+/// A missing or blank number stays missing; one that does not parse, or is not a valid
+/// number for its country, rejects the user. An extension is dropped (E.164 has none).
+pub(super) fn e164(value: Value, default_country: Option<Value>) -> Result<Value, Error> {
+    let Some(raw) = text("e164", &value)? else { return Ok(Value::UNDEFINED) };
+    if raw.trim().is_empty() {
+        return Ok(Value::UNDEFINED);
+    }
+    let country = match &default_country {
+        Some(code) => match text("e164", code)? {
+            Some(code) => Some(country(&code).map_err(fail)?),
+            None => None,
+        },
+        None => None,
+    };
+    let cannot = || fail(format!("e164: cannot parse '{raw}' as a phone number"));
+    let number = phonenumber::parse(country, without_trunk_zero(&raw)).map_err(|_| cannot())?;
+    if !phonenumber::is_valid(&number) {
+        return Err(cannot());
+    }
+    let formatted = number.format().mode(Mode::E164).to_string();
+    if !is_e164(&formatted) {
+        return Err(cannot());
+    }
+    Ok(Value::from(formatted))
+}
+
+/// `+44 (0)20 …`: the "(0)" is the national trunk prefix written beside the country code,
+/// which is wrong in international form; libphonenumber would read it as a digit.
+fn without_trunk_zero(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.trim_start().starts_with('+') && raw.contains("(0)") {
+        raw.replacen("(0)", "", 1).into()
+    } else {
+        raw.into()
+    }
+}
+
+/// `+`, a first digit 1–9 and 7–15 digits in all (ITU-T E.164).
+pub(super) fn is_e164(s: &str) -> bool {
+    let Some(digits) = s.strip_prefix('+') else { return false };
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0')
+}
