@@ -31,7 +31,7 @@ fn user(i: usize, title: &str) -> ScimUser {
         (Field::WorkPhone, format!("+1 555 {i:07}")),
         (Field::Department, format!("dept{:03}", i % 20)),
     ];
-    ScimUser { fields: fields.into_iter().collect(), active: true }
+    ScimUser { fields: fields.into_iter().collect(), active: true, ..Default::default() }
 }
 
 type Input = (Desired, HashMap<Anchor, KnownUser>);
@@ -52,6 +52,7 @@ fn build() -> Input {
                 dn: format!("uid=user{i:07},ou=people,dc=example,dc=com"),
                 fingerprint: fingerprint(&want, &none),
                 user: want,
+                deferred: None,
             });
         }
         if i % 200 != 11 {

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::expr::Expr;
 use crate::model::Field;
 
 /// Validated `[mapping]` rules.
@@ -23,6 +24,8 @@ pub enum ValueSource {
     Attribute(String),
     Constant(String),
     Template(Vec<TemplatePart>),
+    /// A compiled expression (`crate::expr`): computed values, group membership, omit.
+    Expression(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +34,31 @@ pub enum TemplatePart {
     Attribute(String),
 }
 
+impl MappingRule {
+    pub fn uses_groups(&self) -> bool {
+        matches!(&self.source, ValueSource::Expression(e) if e.uses_groups())
+    }
+}
+
 impl MappingConfig {
+    /// Whether a rule reads group membership (`member_of`): those rules are evaluated once
+    /// the groups are read (`sync::memberships`), and need `[groups]`.
+    pub fn uses_groups(&self) -> bool {
+        self.rules.values().any(MappingRule::uses_groups)
+    }
+
+    /// The group names `member_of` asks about, as written (each is read with `[groups]`).
+    pub fn groups_read(&self) -> BTreeSet<String> {
+        self.rules
+            .values()
+            .filter_map(|r| match &r.source {
+                ValueSource::Expression(e) => Some(e.groups()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     /// Every field zoomsync manages: `userName` and each rule's.
     pub fn managed(&self) -> BTreeSet<Field> {
         std::iter::once(Field::UserName).chain(self.rules.keys().copied()).collect()
@@ -80,6 +107,7 @@ impl MappingConfig {
                         }
                     }
                 }
+                ValueSource::Expression(e) => out.extend(e.attributes()),
                 ValueSource::Constant(_) => {}
             }
         }

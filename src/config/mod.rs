@@ -92,6 +92,9 @@ pub struct GroupsConfig {
     pub delete_created: bool,
     /// Directory group name (lower-cased) -> Zoom group name; default: the same name.
     pub zoom_names: std::collections::BTreeMap<String, String>,
+    /// Groups the mapping asks about (`member_of` in an expression): read and flattened for
+    /// the mapping, never pushed and never scoping. Filled from `[mapping]`, not a key.
+    pub mapped: Vec<String>,
 }
 
 impl GroupsConfig {

@@ -43,6 +43,7 @@ pub struct RawMappingRule {
     pub attribute: Option<String>,
     pub constant: Option<String>,
     pub template: Option<String>,
+    pub expression: Option<String>,
     pub lowercase: Option<bool>,
     pub only_on_create: Option<bool>,
 }

@@ -59,7 +59,18 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
         }
     }
     let target = raw.target.map(|t| target::validate(t, &secrets)).transpose()?;
-    let groups = raw.groups.map(|g| groups::validate(g, &directory)).transpose()?;
+    let mut groups = raw.groups.map(|g| groups::validate(g, &directory)).transpose()?;
+    if let Some(g) = &mut groups {
+        g.mapped = mapping.groups_read().into_iter().collect();
+    }
+    if groups.is_none()
+        && let Some((field, _)) = mapping.rules.iter().find(|(_, r)| r.uses_groups())
+    {
+        return Err(ConfigError::invalid(
+            format!("mapping.{}", field.config_name()),
+            "member_of reads the groups zoomsync reads: add a [groups] section (its base_dn and the groups to read)",
+        ));
+    }
     Ok(Config {
         directory,
         mapping,

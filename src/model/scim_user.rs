@@ -17,6 +17,10 @@ pub use super::attribute::Field;
 pub struct ScimUser {
     pub fields: Fields,
     pub active: bool,
+    /// Fields a mapping said to leave alone for this user (`omit()`): never sent, and an
+    /// update leaves the target's value as it is. Only a desired user has any; not stored.
+    #[serde(skip)]
+    pub omitted: Box<[Field]>,
 }
 
 impl ScimUser {

@@ -39,7 +39,7 @@ pub fn changes(pushed: &ScimUser, desired: &ScimUser, create_only: &BTreeSet<Fie
     fields.dedup();
     fields
         .into_iter()
-        .filter(|f| !create_only.contains(f))
+        .filter(|f| !create_only.contains(f) && !desired.omitted.contains(f))
         .filter(|f| refused.get(*f).is_none_or(|asked| desired.get(*f) != Some(asked)))
         .filter_map(|field| {
             let old = pushed.get(field);
@@ -91,7 +91,7 @@ mod tests {
     use super::*;
 
     fn user(pairs: &[(Field, &str)], active: bool) -> ScimUser {
-        ScimUser { fields: pairs.iter().map(|(f, v)| (*f, *v)).collect(), active }
+        ScimUser { fields: pairs.iter().map(|(f, v)| (*f, *v)).collect(), active, ..Default::default() }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::model::Anchor;
-use crate::model::ScimUser;
+use crate::model::{DirectoryUser, ScimUser};
 
 /// A user the directory wants on the target, after mapping.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +14,9 @@ pub struct DesiredUser {
     pub dn: String,
     pub user: ScimUser,
     pub fingerprint: u64,
+    /// The directory user, kept only while mapping rules that read group membership wait
+    /// for the group read (`sync::memberships`); `None` once mapped in full.
+    pub deferred: Option<Box<DirectoryUser>>,
 }
 
 impl crate::model::Identity for DesiredUser {

@@ -17,12 +17,19 @@ fn scim(i: usize, title: &str, active: bool) -> ScimUser {
             .into_iter()
             .collect(),
         active,
+        ..Default::default()
     }
 }
 
 fn desired_user(i: usize, title: &str, active: bool) -> DesiredUser {
     let user = scim(i, title, active);
-    DesiredUser { anchor: anchor(i), dn: format!("uid=u{i}"), fingerprint: fingerprint(&user, &BTreeSet::new()), user }
+    DesiredUser {
+        anchor: anchor(i),
+        dn: format!("uid=u{i}"),
+        fingerprint: fingerprint(&user, &BTreeSet::new()),
+        user,
+        deferred: None,
+    }
 }
 
 fn known_user(i: usize, title: &str, lifecycle: Lifecycle) -> KnownUser {

@@ -48,6 +48,7 @@ pub fn parse_user(v: &Value) -> Option<RemoteUser> {
             fields,
             // RFC 7643: a user without the attribute is conventionally active.
             active: v.get("active").and_then(Value::as_bool).unwrap_or(true),
+            ..Default::default()
         },
         privileged: is_privileged(v),
         pending: is_pending(v),

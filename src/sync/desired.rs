@@ -12,13 +12,18 @@ use crate::source::{Convert, DirectoryRead, Snapshot};
 /// Maps one decoded user; a mapping failure becomes a rejection that keeps the anchor
 /// (present-but-unreadable, never treated as gone).
 pub fn mapper<'a>(mapping: &'a MappingConfig, create_only: &'a BTreeSet<Field>) -> Convert<'a, DesiredUser> {
+    let waits_for_groups = mapping.uses_groups();
     Box::new(move |user: DirectoryUser| match map_user(&user, mapping) {
-        Ok(scim) => Ok(DesiredUser {
-            fingerprint: fingerprint(&scim, create_only),
-            anchor: user.anchor,
-            dn: user.dn,
-            user: scim,
-        }),
+        Ok(scim) => {
+            let fingerprint = fingerprint(&scim, create_only);
+            // Rules that read group membership are evaluated after the group read
+            // (`memberships::complete`), from the directory user kept here until then.
+            let (anchor, dn, deferred) = match waits_for_groups {
+                true => (user.anchor.clone(), user.dn.clone(), Some(Box::new(user))),
+                false => (user.anchor, user.dn, None),
+            };
+            Ok(DesiredUser { anchor, dn, user: scim, fingerprint, deferred })
+        }
         Err(reason) => Err(Rejected { dn: user.dn, anchor: Some(user.anchor), reason }),
     })
 }

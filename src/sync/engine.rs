@@ -109,6 +109,10 @@ pub struct GroupSync {
     pub config: GroupsConfig,
     /// (base DN, filter) of the user search; `None` for LDIF.
     user_search: Option<(String, String)>,
+    /// The mapping and its only-on-create fields: rules that read membership are
+    /// evaluated once the groups are resolved (`memberships::complete`).
+    pub mapping: MappingConfig,
+    pub create_only: BTreeSet<Field>,
 }
 
 impl GroupSync {
@@ -118,7 +122,12 @@ impl GroupSync {
             SourceConfig::Ldap(l) => Some((l.base_dn.clone(), l.user_filter.clone())),
             SourceConfig::Ldif { .. } => None,
         };
-        config.groups.as_ref().map(|g| Self { config: g.clone(), user_search })
+        config.groups.as_ref().map(|g| Self {
+            config: g.clone(),
+            user_search,
+            mapping: config.mapping.clone(),
+            create_only: config.mapping.create_only(),
+        })
     }
 
     pub fn user_search(&self) -> Option<(&str, &str)> {

@@ -5,7 +5,7 @@
 
 use super::groups;
 use super::read::DirectorySide;
-use super::{GroupSync, desired};
+use super::{GroupSync, desired, memberships};
 use crate::config::{Config, SourceConfig};
 use crate::model::Rejected;
 use crate::plan::Desired;
@@ -60,12 +60,13 @@ pub async fn users_in_scope<D: Directory>(config: &Config, directory: &D) -> Res
     let users_read = users.snapshot().users.len();
     let disabled_read = users.snapshot().users.iter().filter(|u| !u.user.active).count();
     let notes = users.snapshot().notes.clone();
-    let (mut desired, rejected) = desired::desired_from_read(users);
+    let (mut desired, mut rejected) = desired::desired_from_read(users);
     let read_incomplete = desired.incomplete.clone();
     let (groups, out_of_scope) = match (&settings, fetched) {
         (Some(settings), Some(fetched)) => {
             let read = groups::resolve(fetched, &desired);
             let out_of_scope = groups::apply_scope(&mut desired, &read, &settings.config.scope);
+            rejected.extend(memberships::complete(&mut desired, &read, &settings.mapping, &settings.create_only));
             (Some(read), out_of_scope)
         }
         _ => (None, 0),

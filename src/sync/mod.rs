@@ -13,6 +13,7 @@ mod engine;
 pub mod groups;
 mod in_scope;
 pub mod locate;
+mod memberships;
 mod read;
 mod record;
 mod repair;

@@ -131,7 +131,11 @@ fn bad_configs_name_their_key() {
         (with("[mapping]\ntitel = \"title\"\n"), "mapping.titel", "not a field"),
         (with("[mapping]\nuserType = { constant = \"Basic\" }\n"), "mapping.userType", "no longer accepts Basic"),
         (with("[mapping]\nzoomIQ = { constant = \"maybe\" }\n"), "mapping.zoomIQ", "not a boolean"),
-        (with("[mapping]\n'emails[type co \"w\"].value' = \"mail\"\n"), "mapping.emails[type co \"w\"].value", "only `eq`"),
+        (
+            with("[mapping]\n'emails[type co \"w\"].value' = \"mail\"\n"),
+            "mapping.emails[type co \"w\"].value",
+            "only `eq`",
+        ),
         (with("[mapping]\nuserName = \"uid\"\n"), "mapping.userName", "user_name_attribute"),
         (with("[mapping]\ntitle = { attribute = \"title\", constant = \"x\" }\n"), "mapping.title", "exactly one"),
         (with("[mapping]\ndisplayName = { template = \"{givenName\" }\n"), "mapping.displayName", "attribute name"),

@@ -72,6 +72,7 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
         scope,
         delete_created: raw.delete_created.unwrap_or(true),
         zoom_names,
+        mapped: Vec::new(),
     })
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::super::raw::{RawMappingRule, RawMappingValue};
 use super::super::{ConfigError, Flavor};
 use crate::config::mapping::{MappingConfig, MappingRule, ValueSource, parse_template};
+use crate::expr::Expr;
 use crate::model::Field;
 
 /// Defaults: (field, attribute) per flavour. `employeeNumber` is not managed by default
@@ -67,16 +68,21 @@ pub(super) fn validate(
 }
 
 fn rule(key: &str, field: Field, raw: RawMappingRule) -> Result<MappingRule, ConfigError> {
-    let source = match (raw.attribute, raw.constant, raw.template) {
-        (Some(a), None, None) => {
+    let source = match (raw.attribute, raw.constant, raw.template, raw.expression) {
+        (None, None, None, Some(e)) => {
+            ValueSource::Expression(Expr::compile(&e).map_err(|why| ConfigError::invalid(key, why))?)
+        }
+        (Some(a), None, None, None) => {
             if a.is_empty() || !a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == ';') {
                 return Err(ConfigError::invalid(key, format!("{a:?} is not an attribute name")));
             }
             ValueSource::Attribute(a)
         }
-        (None, Some(c), None) => ValueSource::Constant(constant(key, field, &c)?),
-        (None, None, Some(t)) => ValueSource::Template(parse_template(&t).map_err(|e| ConfigError::invalid(key, e))?),
-        _ => return Err(ConfigError::invalid(key, "set exactly one of attribute, constant or template")),
+        (None, Some(c), None, None) => ValueSource::Constant(constant(key, field, &c)?),
+        (None, None, Some(t), None) => {
+            ValueSource::Template(parse_template(&t).map_err(|e| ConfigError::invalid(key, e))?)
+        }
+        _ => return Err(ConfigError::invalid(key, "set exactly one of attribute, constant, template or expression")),
     };
     Ok(MappingRule {
         source,

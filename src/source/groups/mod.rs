@@ -23,6 +23,8 @@ pub struct DirectoryGroup {
     pub name: String,
     /// Users in scope that are members, directly or through nested groups.
     pub members: BTreeSet<Anchor>,
+    /// Users in scope listed in the group itself (for `member_of_direct`).
+    pub direct: BTreeSet<Anchor>,
 }
 
 /// What a group read found.
@@ -268,7 +270,7 @@ pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) ->
         Some(members) => {
             for (i, dns) in selected.iter().zip(members) {
                 let anchors = dns.iter().filter_map(|dn| users_by_dn.get(dn).cloned()).collect();
-                read.groups.push(to_group(&universe[*i], anchors));
+                read.groups.push(to_group(&universe[*i], anchors, users_by_dn));
             }
         }
         None => {
@@ -281,7 +283,7 @@ pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) ->
                         read.cycles.push(cycle);
                     }
                 }
-                read.groups.push(to_group(g, flat.members));
+                read.groups.push(to_group(g, flat.members, users_by_dn));
             }
         }
     }
@@ -291,8 +293,9 @@ pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) ->
     read
 }
 
-fn to_group(g: &RawGroup, members: BTreeSet<Anchor>) -> DirectoryGroup {
-    DirectoryGroup { anchor: g.anchor.clone(), dn: g.dn.clone(), name: g.name.clone(), members }
+fn to_group(g: &RawGroup, members: BTreeSet<Anchor>, users_by_dn: &HashMap<String, Anchor>) -> DirectoryGroup {
+    let direct = g.members.iter().filter_map(|dn| users_by_dn.get(dn).cloned()).collect();
+    DirectoryGroup { anchor: g.anchor.clone(), dn: g.dn.clone(), name: g.name.clone(), members, direct }
 }
 
 /// One group entry -> [`RawGroup`]; the DN is kept normalized so member DNs match it.
@@ -334,7 +337,7 @@ fn select(
     let mut selected: Vec<usize> =
         (0..universe.len()).filter(|i| chosen_by_filter.contains(&universe[*i].dn)).collect();
     let (mut missing, mut ambiguous) = (Vec::new(), Vec::new());
-    for name in config.names.iter().chain(&config.scope) {
+    for name in config.names.iter().chain(&config.scope).chain(&config.mapped) {
         match by_name.get(&name.to_lowercase()).map(Vec::as_slice) {
             Some([one]) => {
                 if !selected.contains(one) {

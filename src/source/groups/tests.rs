@@ -128,6 +128,7 @@ fn config(names: &[&str], scope: &[&str], nesting: Nesting) -> GroupsConfig {
         scope: scope.iter().map(|s| s.to_string()).collect(),
         delete_created: true,
         zoom_names: Default::default(),
+        mapped: Vec::new(),
     }
 }
 

@@ -14,11 +14,12 @@ mod apply;
 use apply::GroupApply;
 
 use super::engine::GroupSync;
+use super::memberships;
 use super::read::State;
 use super::report::{CycleReport, GroupReport};
 use super::{CycleError, Engine, Shutdown};
 use crate::config::GroupsConfig;
-use crate::model::Anchor;
+use crate::model::{Anchor, Rejected};
 use crate::model::{KnownGroup, KnownUser, Lifecycle, MemberPatch, UnixTime};
 use crate::plan::groups::{self, DesiredGroup, GroupPlan, GroupPlanInput, InDirectory, OnTarget, Standing, standing};
 use crate::plan::{Action, Desired, Op};
@@ -66,15 +67,17 @@ pub fn resolve(fetched: FetchedGroups, desired: &Desired) -> GroupRead {
     crate::source::groups::resolve(fetched, &users_by_dn)
 }
 
-/// After the user read: resolve the groups, apply group-based scope to `desired`, and set
-/// up the step (its group state arrives with the user state) and its report.
+/// After the user read: resolve the groups, apply group-based scope to `desired`, map the
+/// rules that read membership, and set up the step (its group state arrives with the user
+/// state) and its report. Returns the users those rules rejected, too.
 pub fn prepare<'a>(
     settings: &'a GroupSync,
     fetched: FetchedGroups,
     desired: &mut Desired,
-) -> (GroupStep<'a>, GroupReport) {
+) -> (GroupStep<'a>, GroupReport, Vec<Rejected>) {
     let read = resolve(fetched, desired);
     let out_of_scope = apply_scope(desired, &read, &settings.config.scope);
+    let rejected = memberships::complete(desired, &read, &settings.mapping, &settings.create_only);
     let complete = desired.incomplete.is_none() && read.incomplete.is_none();
     let directory = in_directory(desired);
     let step = GroupStep {
@@ -94,7 +97,7 @@ pub fn prepare<'a>(
         out_of_scope,
         ..Default::default()
     };
-    (step, report)
+    (step, report, rejected)
 }
 
 /// PURE: group-based scope. Keeps only users in a scoping group; when the groups could not

@@ -18,6 +18,7 @@ fn desired(users: &[&str]) -> Desired {
                 dn: format!("uid={u}"),
                 user: Default::default(),
                 fingerprint: 0,
+                deferred: None,
             })
             .collect(),
         ..Default::default()
@@ -33,6 +34,7 @@ fn read(groups: &[(&str, &[&str])], incomplete: bool) -> GroupRead {
                 dn: format!("cn={name}"),
                 name: name.to_string(),
                 members: members.iter().map(|m| anchor(m)).collect::<BTreeSet<_>>(),
+                direct: members.iter().map(|m| anchor(m)).collect::<BTreeSet<_>>(),
             })
             .collect(),
         incomplete: incomplete.then(|| "cut off".to_string()),
@@ -77,6 +79,7 @@ fn groups_config() -> GroupsConfig {
         scope: vec![],
         delete_created: true,
         zoom_names: Default::default(),
+        mapped: Vec::new(),
     }
 }
 

@@ -1,0 +1,75 @@
+//! The mapping rules that read group membership (`member_of` in an expression), evaluated
+//! once the groups are read and matched to the users: licence or calling plan by group.
+//!
+//! The mapper keeps such a user's directory entry (`DesiredUser::deferred`) until here. A
+//! group read cut short could take a licence from someone still in the group, so then the
+//! users waiting here are not mapped but rejected as present-but-unreadable: kept as they
+//! are on Zoom this cycle, never deactivated for it.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::config::mapping::MappingConfig;
+use crate::mapping::{Memberships, map_group_rules};
+use crate::model::{Anchor, Field, Rejected};
+use crate::plan::{Desired, fingerprint};
+use crate::source::groups::GroupRead;
+
+/// Group names per user: flattened, and direct.
+#[derive(Debug, Default)]
+struct Index<'g> {
+    all: HashMap<&'g Anchor, Vec<&'g str>>,
+    direct: HashMap<&'g Anchor, Vec<&'g str>>,
+}
+
+fn index(read: &GroupRead) -> Index<'_> {
+    let mut out = Index::default();
+    for g in &read.groups {
+        for a in &g.members {
+            out.all.entry(a).or_default().push(g.name.as_str());
+        }
+        for a in &g.direct {
+            out.direct.entry(a).or_default().push(g.name.as_str());
+        }
+    }
+    out
+}
+
+/// Maps the waiting rules of every user in `desired` (groups resolved, scope applied);
+/// returns the users rejected on the way (they stay in `desired.unreadable`).
+pub fn complete(
+    desired: &mut Desired,
+    read: &GroupRead,
+    mapping: &MappingConfig,
+    create_only: &BTreeSet<Field>,
+) -> Vec<Rejected> {
+    if !desired.users.iter().any(|u| u.deferred.is_some()) {
+        return Vec::new();
+    }
+    let index = index(read);
+    let mut rejected = Vec::new();
+    desired.users.retain_mut(|u| {
+        let Some(user) = u.deferred.take() else { return true };
+        let outcome = match &read.incomplete {
+            Some(why) => {
+                Err(format!("group membership could not be read whole ({why}); mapped values that depend on it wait"))
+            }
+            None => {
+                let all = index.all.get(&u.anchor).map_or(&[][..], Vec::as_slice);
+                let direct = index.direct.get(&u.anchor).map_or(&[][..], Vec::as_slice);
+                map_group_rules(&user, mapping, Memberships { groups: all, direct }, &mut u.user)
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                u.fingerprint = fingerprint(&u.user, create_only);
+                true
+            }
+            Err(reason) => {
+                rejected.push(Rejected { dn: u.dn.clone(), anchor: Some(u.anchor.clone()), reason });
+                false
+            }
+        }
+    });
+    desired.unreadable.extend(rejected.iter().filter_map(|r| r.anchor.clone()));
+    rejected
+}
