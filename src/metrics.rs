@@ -38,6 +38,9 @@ pub const CONNECTOR_QUARANTINED: &str = "zoomsync_connector_quarantined";
 pub const TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS: &str = "zoomsync_target_paused_until_timestamp_seconds";
 /// Gauge: users whose userName change Zoom kept refusing.
 pub const RENAME_REFUSED_USERS: &str = "zoomsync_rename_refused_users";
+/// Gauge `{outcome}`: mapped manager references in the last cycle by what became of them
+/// (resolved, not_yet_on_target, disabled, out_of_scope, self_reference, not_read).
+pub const MANAGER_REFERENCES: &str = "zoomsync_manager_references";
 /// Gauge `{state}`: configured directory groups by state (found, missing, rejected).
 pub const DIRECTORY_GROUPS: &str = "zoomsync_directory_groups";
 /// Counter `{operation, result}`: group operations (group_link, group_create, group_rename,
@@ -71,6 +74,7 @@ pub fn describe() {
         "Unix time until which the target refuses requests (daily rate limit); 0 when not paused"
     );
     describe_gauge!(RENAME_REFUSED_USERS, "Users whose userName change the target kept refusing");
+    describe_gauge!(MANAGER_REFERENCES, "Mapped manager references in the last cycle, by outcome");
     describe_gauge!(DIRECTORY_GROUPS, "Configured directory groups by state");
     describe_counter!(GROUP_OPERATIONS_TOTAL, "Group operations on the target, by operation and result");
     describe_counter!(GROUP_MEMBER_CHANGES_TOTAL, "Group memberships added or removed on the target");

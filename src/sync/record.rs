@@ -105,6 +105,9 @@ fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass,
     gauge!(CONNECTOR_QUARANTINED).set(if meta.connector_quarantine.is_some() { 1.0 } else { 0.0 });
     gauge!(TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS).set(meta.target_paused.as_ref().map_or(0.0, |p| p.until as f64));
     gauge!(RENAME_REFUSED_USERS).set(renames_refused as f64);
+    for (outcome, n) in report.managers.by_outcome() {
+        gauge!(MANAGER_REFERENCES, "outcome" => outcome).set(n as f64);
+    }
     if let Some(groups) = &report.groups {
         record_groups(groups);
     }
