@@ -1,4 +1,4 @@
-//! One sync cycle: read both sides, scope, (reconcile), plan, apply, groups, record.
+//! One sync cycle: read both sides, scope, (reconcile), managers, plan, apply, groups, record.
 //!
 //! [`Engine::run_cycle`] is the one entry point; `sync --once`, `plan`, `provision`,
 //! `approve`, the demo, the daemon and the tests all call it. Only this module knows all

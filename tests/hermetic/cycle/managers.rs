@@ -37,8 +37,11 @@ fn stored_manager(w: &HermeticWorld, i: usize) -> Option<String> {
     u.enterprise.get("manager").and_then(|m| m.get("value")).and_then(|v| v.as_str()).map(String::from)
 }
 
-/// (userName, changes as (field, new value)) of every update the cycle sent.
-fn updates(r: &CycleReport) -> Vec<(String, Vec<(Field, Option<String>)>)> {
+/// An update as sent: userName, and each change as (field, new value).
+type Sent = (String, Vec<(Field, Option<String>)>);
+
+/// Every update the cycle sent, by userName.
+fn updates(r: &CycleReport) -> Vec<Sent> {
     let mut out: Vec<_> = r
         .outcomes
         .iter()
