@@ -39,6 +39,9 @@ pub const TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS: &str = "zoomsync_target_paused_
 /// Gauge: users whose userName change Zoom kept refusing.
 pub const RENAME_REFUSED_USERS: &str = "zoomsync_rename_refused_users";
 pub const VALUES_NOT_KEPT_USERS: &str = "zoomsync_values_not_kept_users";
+/// Gauge `{outcome}`: mapped manager references in the last cycle by what became of them
+/// (resolved, not_yet_on_target, disabled, out_of_scope, self_reference, not_read).
+pub const MANAGER_REFERENCES: &str = "zoomsync_manager_references";
 /// Gauge `{state}`: configured directory groups by state (found, missing, rejected).
 pub const DIRECTORY_GROUPS: &str = "zoomsync_directory_groups";
 /// Counter `{operation, result}`: group operations (group_link, group_create, group_rename,
@@ -76,6 +79,7 @@ pub fn describe() {
         VALUES_NOT_KEPT_USERS,
         "Users with an attribute value the target answered differently (not re-sent)"
     );
+    describe_gauge!(MANAGER_REFERENCES, "Mapped manager references in the last cycle, by outcome");
     describe_gauge!(DIRECTORY_GROUPS, "Configured directory groups by state");
     describe_counter!(GROUP_OPERATIONS_TOTAL, "Group operations on the target, by operation and result");
     describe_counter!(GROUP_MEMBER_CHANGES_TOTAL, "Group memberships added or removed on the target");

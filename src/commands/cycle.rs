@@ -212,6 +212,9 @@ fn print_provision_result(report: &CycleReport) {
         (None, None, Some(skip)) => say!("4. action: none — {}", skip.reason),
         (None, None, None) => say!("4. action: none — already in step"),
     }
+    for n in &report.plan.notes {
+        say!("   note: {}", n.note);
+    }
     let Some(o) = report.outcomes.first() else {
         say!("5. result: nothing sent");
         return;

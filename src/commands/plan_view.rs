@@ -46,6 +46,8 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
             "held": held,
             "guard": plan.guard,
             "skipped": plan.skipped,
+            "notes": plan.notes,
+            "managers": report.managers,
             "unchanged": plan.unchanged,
             "totals": totals(report),
             "groups": report.groups,
@@ -80,6 +82,9 @@ pub fn show<S: StateStore>(report: &CycleReport, store: &S, json: bool) -> anyho
     }
     for s in &plan.skipped {
         say!("{:<10} {:<40} {} — {}", "skip", s.user_name, s.dn, s.reason);
+    }
+    for n in &plan.notes {
+        say!("{:<10} {:<40} {} — {}", "note", n.user_name, n.dn, n.note);
     }
     say!("totals: {}", totals(report));
     if let Some(groups) = &report.groups {

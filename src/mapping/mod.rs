@@ -106,7 +106,8 @@ pub fn evaluate(
     if value.chars().any(char::is_control) {
         return Err(format!("mapping.{}: value contains a control character", field.config_name()));
     }
-    if value.chars().count() > 256 {
+    // A reference (a manager's DN) is not sent, its target id is; deep DNs run past 256.
+    if value.chars().count() > 256 && !field.def().reference {
         return Err(format!("mapping.{}: value is longer than 256 characters", field.config_name()));
     }
     if value.is_empty() {

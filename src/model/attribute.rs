@@ -61,6 +61,9 @@ pub struct AttrDef {
     pub folds_case: bool,
     /// In the catalogue (false: a path a mapping named; allowed with a warning).
     pub known: bool,
+    /// The mapped value is the DN of another directory user, sent as that user's target id
+    /// (`plan::managers`): true only for `manager`. A DN is never sent as such.
+    pub reference: bool,
 }
 
 const fn def(name: &'static str, path: &'static str, kind: Kind, returned: Returned) -> AttrDef {
@@ -75,6 +78,7 @@ const fn def(name: &'static str, path: &'static str, kind: Kind, returned: Retur
         deprecated: None,
         folds_case: false,
         known: true,
+        reference: false,
     }
 }
 
@@ -132,7 +136,7 @@ static CATALOGUE: [AttrDef; 57] = [
     s("division", enterprise!("division")),
     s("costCenter", enterprise!("costCenter")),
     s("organization", enterprise!("organization")),
-    s("manager", enterprise!("manager.value")),
+    AttrDef { reference: true, ..s("manager", enterprise!("manager.value")) },
     // loginType (at least one must be true; Zoom returns it in lists).
     def(
         "loginWorkEmail",

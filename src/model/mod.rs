@@ -13,11 +13,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub mod attribute;
+pub mod dn;
 pub mod ldap_filter;
 pub mod printable;
 pub mod record;
 pub mod scim_user;
 
+pub use dn::normalize_dn;
 pub use ldap_filter::Filter;
 pub use printable::printable;
 pub use record::*;

@@ -7,6 +7,7 @@
 mod diff;
 pub mod groups;
 mod guard;
+pub mod managers;
 mod model;
 pub mod quarantine;
 pub mod reconcile;
@@ -17,6 +18,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use diff::{apply_changes, changes, fingerprint, with_list_entries};
 pub use guard::{Limits, held_op};
+pub use managers::{ManagerCounts, ManagerOutcome, ManagerResolution, resolve_managers};
 pub use model::*;
 
 use crate::model::Anchor;

@@ -100,6 +100,16 @@ impl Skip {
     }
 }
 
+/// Something an operator should know about a user the plan still acts on (or leaves
+/// unchanged): a field left out of its payload, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    pub anchor: Anchor,
+    pub dn: String,
+    pub user_name: String,
+    pub note: String,
+}
+
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Plan {
     /// Operations to apply now.
@@ -109,6 +119,8 @@ pub struct Plan {
     /// Why `held` is not empty, or why destructive operations were not even planned.
     pub guard: Option<String>,
     pub skipped: Vec<Skip>,
+    /// Per-user notes from the stages before the plan (a manager left unset).
+    pub notes: Vec<Note>,
     pub unchanged: usize,
 }
 

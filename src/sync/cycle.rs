@@ -10,7 +10,7 @@ use super::groups::{self, GroupStep};
 use super::read::{Read, State};
 use super::{CycleOptions, CycleReport};
 use crate::model::{Anchor, ApprovalRun, HeldOps, KnownUser, Meta, UnixTime, unix_now};
-use crate::plan::{self, Desired, Limits, Plan, PlanInput};
+use crate::plan::{self, Desired, Limits, Note, Plan, PlanInput};
 use crate::state::{StateError, StateStore};
 
 pub(super) struct Cycle<'o> {
@@ -72,8 +72,9 @@ impl<'o> Cycle<'o> {
         self.options.full || self.meta.last_full_reconcile.is_none()
     }
 
-    /// The pure plan over this cycle's read and state (one anchor for `provision`).
-    pub fn plan(&self, limits: &Limits, mut desired: Desired, state: &State) -> Plan {
+    /// The pure plan over this cycle's read and state (one anchor for `provision`), with
+    /// the notes of the stages before it.
+    pub fn plan(&self, limits: &Limits, mut desired: Desired, state: &State, notes: Vec<Note>) -> Plan {
         let only_known: HashMap<Anchor, KnownUser>;
         let known = match &self.options.only {
             Some(only) => {
@@ -84,7 +85,7 @@ impl<'o> Cycle<'o> {
             None => &state.known,
         };
         let approved = self.meta.approved.clone().unwrap_or_default();
-        let plan = plan::plan(PlanInput {
+        let mut plan = plan::plan(PlanInput {
             desired,
             known,
             failures: &state.failures,
@@ -92,6 +93,7 @@ impl<'o> Cycle<'o> {
             limits: *limits,
             approved: &approved,
         });
+        plan.notes = notes;
         tracing::debug!(elapsed = ?self.started.elapsed(), ops = plan.ops.len(), rss = %crate::telemetry::rss(), "planned");
         plan
     }

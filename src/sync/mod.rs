@@ -1,4 +1,4 @@
-//! One sync cycle: read both sides, scope, (reconcile), plan, apply, groups, record.
+//! One sync cycle: read both sides, scope, (reconcile), managers, plan, apply, groups, record.
 //!
 //! [`Engine::run_cycle`] is the one entry point; `sync --once`, `plan`, `provision`,
 //! `approve`, the demo, the daemon and the tests all call it. Only this module knows all
@@ -13,6 +13,7 @@ mod engine;
 pub mod groups;
 mod in_scope;
 pub mod locate;
+mod managers;
 mod memberships;
 mod read;
 mod record;
@@ -78,7 +79,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
             // Before the first write: a crash from here on is not taken for lost records.
             self.store.begin_cycle()?;
         }
-        let (desired, mut state, groups) = cycle.scope(read, self.groups.as_ref());
+        let (mut desired, mut state, groups) = cycle.scope(read, self.groups.as_ref());
         if cycle.reconcile_due() || options.reconcile_only {
             if let Err(stop) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {
                 cycle.report.stop_with(&stop);
@@ -92,7 +93,8 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
         }
         // A user whose deactivation is held stays active, so it keeps its groups until the
         // deactivation is approved (`plan::groups::standing`).
-        let plan = cycle.plan(&self.limits, desired, &state);
+        let notes = managers::resolve(&mut cycle, &mut desired, &state, &self.create_only);
+        let plan = cycle.plan(&self.limits, desired, &state, notes);
         if options.dry_run {
             return Ok(cycle.planned(plan, groups, &state));
         }

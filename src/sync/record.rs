@@ -106,6 +106,9 @@ fn record_cycle(report: &CycleReport, meta: &Meta, quarantined: &[(FailureClass,
     gauge!(TARGET_PAUSED_UNTIL_TIMESTAMP_SECONDS).set(meta.target_paused.as_ref().map_or(0.0, |p| p.until as f64));
     gauge!(RENAME_REFUSED_USERS).set(refused.renames as f64);
     gauge!(VALUES_NOT_KEPT_USERS).set(refused.values as f64);
+    for (outcome, n) in report.managers.by_outcome() {
+        gauge!(MANAGER_REFERENCES, "outcome" => outcome).set(n as f64);
+    }
     if let Some(groups) = &report.groups {
         record_groups(groups);
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::model::Change;
 use crate::model::{Anchor, Rejected, TargetPause, UnixTime};
-use crate::plan::{Action, Op, Plan};
+use crate::plan::{Action, ManagerCounts, Op, Plan};
 use crate::scim::ScimError;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -134,6 +134,9 @@ pub struct CycleReport {
     pub outcomes: Vec<Outcome>,
     /// The group step, when `[groups]` is configured.
     pub groups: Option<super::GroupReport>,
+    /// What became of the mapped manager DNs (all zero without `mapping.manager`); the
+    /// reasons for those left unset are in `plan.notes`.
+    pub managers: ManagerCounts,
     /// Why the cycle stopped early (a Fatal target error), if it did.
     pub fatal: Option<String>,
     /// The target refuses requests until a time beyond this cycle (a daily rate limit): the
@@ -241,6 +244,12 @@ impl CycleReport {
             self.plan.unchanged,
             self.duration.as_secs_f64(),
         );
+        let m = &self.managers;
+        if m.total() > 0 {
+            let pending = m.not_yet_on_target;
+            let unset = m.total() - m.resolved - pending;
+            s.push_str(&format!("; managers: {} resolved, {pending} not on Zoom yet, {unset} left unset", m.resolved));
+        }
         if let Some(g) = &self.groups {
             s.push_str(&format!("; {}", g.summary()));
         }

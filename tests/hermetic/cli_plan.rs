@@ -6,11 +6,11 @@ use std::path::Path;
 
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator};
 
-use crate::cycle::directory::people_ldif;
+use crate::cycle::directory::{PEOPLE as PEOPLE_DN, people_ldif, person_ldif, user_dn, user_name};
 
 const PEOPLE: usize = 5;
 
-fn write_config(dir: &Path, zoom: &RunningEmulator) {
+fn write_config(dir: &Path, zoom: &RunningEmulator, extra: &str) {
     let config = format!(
         r#"[directory]
 kind = "ldif"
@@ -35,11 +35,12 @@ socket = "admin.sock"
 
 [metrics]
 enabled = false
-"#,
+{}"#,
         zoom.base_url(),
         zoom.token_url(),
         zoom.account_id(),
-        zoom.client_id()
+        zoom.client_id(),
+        extra
     );
     std::fs::write(dir.join("zoomsync.toml"), config).unwrap();
 }
@@ -72,7 +73,7 @@ async fn zoomsync(dir: &Path, args: &[&str]) -> (i32, String, String) {
 async fn plan_full_with_a_wrong_client_secret_fails_like_sync() {
     let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &zoom);
+    write_config(dir.path(), &zoom, "");
     std::fs::write(dir.path().join("people.ldif"), people_ldif(PEOPLE)).unwrap();
     write_secret(dir.path(), zoom.client_secret());
     let (code, out, err) = zoomsync(dir.path(), &["sync", "--once"]).await;
@@ -93,4 +94,36 @@ async fn plan_full_with_a_wrong_client_secret_fails_like_sync() {
     let (code, out, err) = zoomsync(dir.path(), &["plan"]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("deactivate"), "{out}");
+}
+
+/// A manager outside the scope is named, with what happens, in `plan` and `plan --json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_says_why_a_manager_is_left_unset() {
+    let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &zoom, "\n[mapping]\nmanager = \"manager\"\n");
+    let boss = format!("uid=boss,{PEOPLE_DN}");
+    let with_manager =
+        |i: usize, dn: &str| person_ldif(i, &user_name(i)).replace("\n\n", &format!("\nmanager: {dn}\n\n"));
+    let ldif = format!("version: 1\n\n{}{}", with_manager(0, &boss), with_manager(1, &user_dn(0)));
+    std::fs::write(dir.path().join("people.ldif"), ldif).unwrap();
+    write_secret(dir.path(), zoom.client_secret());
+    let (code, out, err) = zoomsync(dir.path(), &["sync", "--once"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    let why = format!("manager {boss} is outside the sync scope; manager left unset");
+    let (code, out, err) = zoomsync(dir.path(), &["plan"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let line = out.lines().find(|l| l.starts_with("note")).unwrap_or_else(|| panic!("no note:\n{out}"));
+    assert!(line.contains(&user_name(0)) && line.ends_with(&why), "{line}");
+    assert!(out.contains("update") && out.contains("manager: ∅ -> "), "person 1's manager, now on Zoom:\n{out}");
+
+    let (code, out, err) = zoomsync(dir.path(), &["plan", "--json"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plan["notes"][0]["user_name"], user_name(0).as_str(), "{plan:#}");
+    assert_eq!(plan["notes"][0]["note"], why.as_str());
+    assert_eq!((plan["managers"]["resolved"].as_u64(), plan["managers"]["out_of_scope"].as_u64()), (Some(1), Some(1)));
+    let manager_id = zoom.user_by_name(&user_name(0)).unwrap().id;
+    assert_eq!(plan["ops"][0]["changes"][0]["new"], manager_id.as_str(), "{plan:#}");
 }

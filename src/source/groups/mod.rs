@@ -9,6 +9,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Decoder, Directory, ReadEnd, SearchRequest, SearchScope, SourceError};
 use crate::config::{GroupsConfig, Nesting};
+/// The normaliser lives in `model` (the plan's manager references compare DNs too).
+pub use crate::model::normalize_dn;
 use crate::model::{Anchor, RawEntry, Rejected};
 
 /// AD's transitive membership rule: `memberOf:1.2.840.113556.1.4.1941:=<group DN>`.
@@ -61,51 +63,6 @@ pub struct RawGroup {
     pub name: String,
     /// Normalized member DNs.
     pub members: Vec<String>,
-}
-
-/// DNs compared the way directories do for the common cases: case-insensitive, no spaces
-/// around `,` `=` and `+` (escaped characters are left alone).
-pub fn normalize_dn(dn: &str) -> String {
-    let dn = dn.trim();
-    // Most DNs a server sends are already in this form: copy them as they are.
-    if dn.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase() && b != b' ' && b != b'\\') {
-        return dn.to_string();
-    }
-    let mut out = String::with_capacity(dn.len());
-    let mut escaped = false;
-    // Just after an unescaped separator, where spaces are insignificant.
-    let mut after_separator = false;
-    for c in dn.chars() {
-        if escaped {
-            out.push(c);
-            escaped = false;
-            continue;
-        }
-        match c {
-            '\\' => {
-                escaped = true;
-                after_separator = false;
-                out.push(c);
-            }
-            ',' | '=' | '+' => {
-                while out.ends_with(' ') && !out.ends_with("\\ ") {
-                    out.pop();
-                }
-                out.push(c);
-                after_separator = true;
-            }
-            ' ' if after_separator => {}
-            _ => {
-                after_separator = false;
-                if c.is_ascii() {
-                    out.push(c.to_ascii_lowercase());
-                } else {
-                    out.extend(c.to_lowercase());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Escapes a value for an RFC 4515 filter (`*`, `(`, `)`, `\` and NUL).

@@ -25,6 +25,8 @@
 //!   invitees and admins handled.
 //! - `groups`: nested groups pushed, a move costing one remove and one add, a no-change
 //!   cycle costing nothing.
+//! - `managers`: manager DNs sent as the managers' Zoom ids, filled in the cycle after a
+//!   manager is created; out-of-scope managers left unset with a note in the plan.
 //! - `crash`: a cycle stopped mid-way (shutdown, a crash between the Zoom write and the state
 //!   write) and finished by a new engine on the same store; lost answers, 5xx and 429s
 //!   retried without duplicates.
@@ -40,5 +42,6 @@ mod crash;
 mod groups;
 mod guards;
 mod lifecycle;
+mod managers;
 mod quarantine;
 mod secrets;
