@@ -33,6 +33,16 @@ pub struct EmulateArgs {
     #[arg(long = "knob", value_name = "NAME=VALUE")]
     pub knobs: Vec<String>,
 
+    /// Accept every attribute value as given: no check of userType, plan fields, value kinds,
+    /// manager references or phone numbers (knob `validate_attribute_values=false`).
+    #[arg(long)]
+    pub lenient_attributes: bool,
+
+    /// Values the licence (plan) fields accept, comma-separated (knob `plan_values`; default
+    /// US_CA,UK_IR,AU_NZ,JP,GLOBAL_SELECT).
+    #[arg(long, value_delimiter = ',', value_name = "VALUE,…")]
+    pub plan_values: Vec<String>,
+
     /// Server-to-Server OAuth client id to accept.
     #[arg(long, env = "ZOOMSYNC_EMULATOR_CLIENT_ID", default_value = "emulator-client")]
     pub client_id: String,
@@ -70,6 +80,13 @@ impl EmulateArgs {
             let (name, value) = k.split_once('=').ok_or_else(|| format!("--knob {k}: expected NAME=VALUE"))?;
             let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
             knobs = knobs.merged(&serde_json::json!({ name: value })).map_err(|e| format!("--knob {k}: {e}"))?;
+        }
+        if self.lenient_attributes {
+            knobs.validate_attribute_values = false;
+        }
+        if !self.plan_values.is_empty() {
+            knobs.plan_values = self.plan_values.clone();
+            knobs.validate().map_err(|e| format!("--plan-values: {e}"))?;
         }
         Ok(EmulatorConfig {
             credentials: Credentials {
@@ -174,7 +191,18 @@ mod tests {
         assert!(!c.knobs.sso_enabled);
         assert_eq!(c.owner_user_name, None);
         assert_eq!(c.rate_limit.table().light.per_second, Some(80 - 50));
+        assert!(c.knobs.validate_attribute_values, "values are checked by default");
         let bad = Cli::try_parse_from(["x", "--knob", "nope=1"]).unwrap();
         assert!(bad.args.to_config().is_err());
+    }
+
+    #[test]
+    fn attribute_flags_relax_checks_and_set_plan_values() {
+        let cli = Cli::try_parse_from(["x", "--lenient-attributes", "--plan-values", "Gold,Silver"]).unwrap();
+        let c = cli.args.to_config().unwrap();
+        assert!(!c.knobs.validate_attribute_values);
+        assert_eq!(c.knobs.plan_values, ["Gold", "Silver"]);
+        let empty = Cli::try_parse_from(["x", "--plan-values", "Gold,"]).unwrap();
+        assert!(empty.args.to_config().is_err());
     }
 }

@@ -169,7 +169,19 @@ pub struct Knobs {
     /// request's credentials in its text — the `Authorization` header, the bare bearer token,
     /// the client secret. Not Zoom behaviour; for testing that no secret is kept or shown.
     pub echo_credentials: bool,
+    /// Check attribute values on create and PUT as Zoom does (`userType` and plan fields
+    /// against their accepted values, booleans and integers by JSON type, custom attributes
+    /// strings, `manager.value` an existing user, a phone number or extension not taken):
+    /// 400 `invalidValue` "AttributeValidationFailed…". `false` stores every value as given.
+    pub validate_attribute_values: bool,
+    /// Values the licence (plan) fields of the zoom:1.0 extension accept. Zoom defines them
+    /// per plan and publishes no list (`zoom-scim-api.md` §5.2, open question 6); the default
+    /// is our stand-in: region codes of the calling plans bundled with Zoom's plans.
+    pub plan_values: Vec<String>,
 }
+
+/// The default `plan_values` (our stand-in for Zoom's unpublished enum lists).
+pub const DEFAULT_PLAN_VALUES: [&str; 5] = ["US_CA", "UK_IR", "AU_NZ", "JP", "GLOBAL_SELECT"];
 
 impl Default for Knobs {
     fn default() -> Self {
@@ -197,6 +209,8 @@ impl Default for Knobs {
             mount_v2: false,
             group_patch_max_chars: 100_000,
             echo_credentials: false,
+            validate_attribute_values: true,
+            plan_values: DEFAULT_PLAN_VALUES.iter().map(|v| v.to_string()).collect(),
         }
     }
 }
@@ -215,6 +229,9 @@ impl Knobs {
         }
         if self.token_ttl_secs == 0 {
             return Err("token_ttl_secs must be at least 1".to_string());
+        }
+        if self.plan_values.iter().any(String::is_empty) {
+            return Err("plan_values must not contain \"\" (it clears a plan field)".to_string());
         }
         Ok(())
     }

@@ -20,8 +20,11 @@
 //!   → `users` / `groups` (the 11 operations) over `state` (the account data).
 //! - `auth`: the token endpoint; `control` + `seed`: `/_emulator/…`; `log`: request counts.
 //! - `wire`, `user_json`, `query`, `routes`: bodies, errors, paging/filters, the route table.
+//! - `attributes`: the extension attributes Zoom documents, which are never returned, and the
+//!   value checks on create/PUT (userType, plan fields, kinds, manager, phone numbers).
 
 mod args;
+mod attributes;
 mod auth;
 mod clock;
 mod config;
@@ -43,7 +46,10 @@ mod users;
 mod wire;
 
 pub use args::{EmulateArgs, run};
-pub use config::{Credentials, DeleteMode, EmulatorConfig, ErrorStyle, Knobs, Plan, RetryAfterStyle};
+pub use attributes::{ContactCenterProvisioning, FIRST_EXTENSION, PhoneProvisioning, USER_TYPES};
+pub use config::{
+    Credentials, DEFAULT_PLAN_VALUES, DeleteMode, EmulatorConfig, ErrorStyle, Knobs, Plan, RetryAfterStyle,
+};
 pub use faults::{FaultConfig, FaultSpec};
 pub use log::{RequestCounts, RequestRecord};
 pub use ratelimit::{Label, LabelLimit, RateLimit, RatePreset, RateTable};

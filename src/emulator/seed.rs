@@ -1,10 +1,12 @@
 //! Direct changes to the account that bypass SCIM's rules: pre-existing users (an admin, a
 //! pending invitee) and out-of-band drift (a rename in the Zoom portal, a deleted user).
-//! Shared by the Rust API and the `/_emulator/` endpoints.
+//! Shared by the Rust API and the `/_emulator/` endpoints. Attribute values are not checked
+//! here (a test may seed what Zoom would refuse); `zoomPhoneExtNumber: 0` is still assigned.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::attributes::assign_extension;
 use super::shared::{Shared, lock};
 use super::state::{Group, Role, User, UserState};
 use super::user_json::{apply_attributes, is_valid_email};
@@ -109,6 +111,7 @@ pub fn seed_user(shared: &Shared, seed: SeedUser) -> Result<User, ControlError> 
     };
     let mut u = store.blank_user(id, seed.user_name);
     apply_attributes(&mut u, &seed.attributes, true).map_err(ControlError::Invalid)?;
+    assign_extension(&store, &mut u, None);
     u.role = seed.role.unwrap_or(Role::Member);
     u.state = seed.state.unwrap_or(UserState::Active);
     store.insert_user(u.clone());
@@ -126,7 +129,9 @@ pub fn edit_user(shared: &Shared, id: &str, edit: UserEdit) -> Result<User, Cont
             return Err(ControlError::Conflict(format!("userName `{name}` exists")));
         }
     }
+    let before = u.clone();
     apply_attributes(&mut u, &edit.attributes, true).map_err(ControlError::Invalid)?;
+    assign_extension(&store, &mut u, Some(&before));
     if let Some(role) = edit.role {
         u.role = role;
     }

@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
+use super::attributes::is_hidden_field;
 use super::clock::rfc3339;
-use super::state::{LoginType, Store, User, is_hidden_field};
+use super::state::{LoginType, Store, User};
 use super::wire::{CORE_USER, ENTERPRISE, ZOOM_LOGIN, ZOOM_USER};
 
 /// A loose but honest email check: one `@`, a non-empty local part, a dotted domain, no spaces.
@@ -52,9 +53,14 @@ fn merge_map(target: &mut Map<String, Value>, ext: &Value, attr: &str) -> Result
     Ok(())
 }
 
-/// Applies the attributes present in `body` to `u` (partial update: absent = unchanged, null
-/// = cleared). `identity` says whether displayName and loginType may change. `userName` and
-/// `active` are the caller's business (they need the store and the role rules).
+/// Applies the attributes present in `body` to `u`: Zoom's PUT is a partial update (§6.4), so
+/// an absent attribute is unchanged and null clears it. A multi-valued attribute that is
+/// present (`phoneNumbers`) replaces the user's whole list: an entry left out of it is gone,
+/// which is why a client changing one phone must send the others too. Extensions merge key
+/// by key (null, or "" for a never-returned field or `manager.value`, removes the key).
+/// `identity` says whether displayName and loginType may change. `userName` and `active` are
+/// the caller's business (they need the store and the role rules); value checks are
+/// `attributes::validate`'s, before this.
 pub fn apply_attributes(u: &mut User, body: &Map<String, Value>, identity: bool) -> Result<(), String> {
     if let Some(name) = body.get("name") {
         match name {
@@ -97,6 +103,11 @@ pub fn apply_attributes(u: &mut User, body: &Map<String, Value>, identity: bool)
     }
     if let Some(ext) = body.get(ENTERPRISE) {
         merge_map(&mut u.enterprise, ext, ENTERPRISE)?;
+        // `{"manager": {"value": ""}}` is how a client clears the reference.
+        let no_manager = u.enterprise.get("manager").and_then(|m| m.get("value")).is_some_and(|v| v == "");
+        if no_manager {
+            u.enterprise.remove("manager");
+        }
     }
     if let Some(ext) = body.get(ZOOM_USER) {
         let Value::Object(map) = ext else {
@@ -105,6 +116,7 @@ pub fn apply_attributes(u: &mut User, body: &Map<String, Value>, identity: bool)
         let (hidden, shown): (Map<String, Value>, Map<String, Value>) =
             map.clone().into_iter().partition(|(k, _)| is_hidden_field(k));
         merge_map(&mut u.hidden, &Value::Object(hidden), ZOOM_USER)?;
+        u.hidden.retain(|_, v| v != "");
         merge_map(&mut u.zoom, &Value::Object(shown), ZOOM_USER)?;
     }
     if let Some(ext) = body.get(ZOOM_LOGIN) {
@@ -218,6 +230,8 @@ pub fn dump(u: &User, store: &Store, origin: &str) -> Value {
                 "role": u.role,
                 "loginType": {"workEmail": u.login_type.work_email, "sso": u.login_type.sso},
                 "hidden": u.hidden,
+                "phone": u.phone(),
+                "contactCenter": u.contact_center(),
             }),
         );
     }

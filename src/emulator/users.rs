@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::attributes::{assign_extension, validate};
 use super::config::{DeleteMode, Knobs};
 use super::query::{invalid_filter, list_response, paging, param, parse_eq};
 use super::state::{Store, User, UserState};
@@ -112,12 +113,16 @@ pub fn create(knobs: &Knobs, store: &mut Store, origin: &str, body: &[u8]) -> Re
     if let Err(r) = check_user_name(knobs, store, name, None) {
         return r;
     }
+    if let Err(r) = validate(knobs, store, &body, None) {
+        return r;
+    }
     let id = store.new_id();
     // Zoom keeps the login lower-cased, whatever case it was sent in.
     let mut u = store.blank_user(id, name.to_lowercase());
     if let Err(detail) = apply_attributes(&mut u, &body, true) {
         return Reply::scim_error(400, detail);
     }
+    assign_extension(store, &mut u, None);
     if let Err(r) = check_employee_number(knobs, store, &u) {
         return r;
     }
@@ -150,7 +155,9 @@ fn set_active(knobs: &Knobs, u: &mut User, active: bool) -> Result<bool, Reply> 
     }
 }
 
-/// `PUT /scim2/Users/{id}`: a partial update; omitted attributes keep their values.
+/// `PUT /scim2/Users/{id}`: a partial update; omitted attributes keep their values, and a
+/// multi-valued attribute that is sent replaces its whole list (see [`apply_attributes`]).
+/// Values are checked as on create; a refused one changes nothing.
 pub fn put(knobs: &Knobs, store: &mut Store, origin: &str, id: &str, body: &[u8]) -> Reply {
     let Some(before) = visible(store, id).cloned() else {
         return not_found(knobs, id);
@@ -173,9 +180,13 @@ pub fn put(knobs: &Knobs, store: &mut Store, origin: &str, id: &str, body: &[u8]
             rename = Some(name.to_lowercase());
         }
     }
+    if let Err(r) = validate(knobs, store, &body, Some(id)) {
+        return r;
+    }
     if let Err(detail) = apply_attributes(&mut u, &body, identity) {
         return Reply::scim_error(400, detail);
     }
+    assign_extension(store, &mut u, Some(&before));
     if body.get(ENTERPRISE).is_some()
         && let Err(r) = check_employee_number(knobs, store, &u)
     {
@@ -239,7 +250,8 @@ fn wanted_active(knobs: &Knobs, body: &[u8]) -> Option<bool> {
     wanted
 }
 
-/// `PATCH /scim2/Users/{id}`: activate or deactivate, nothing else.
+/// `PATCH /scim2/Users/{id}`: activate or deactivate, nothing else (the only user PATCH Zoom
+/// documents, §6.5): every other attribute, the extensions' included, changes through PUT.
 pub fn patch(knobs: &Knobs, store: &mut Store, origin: &str, id: &str, body: &[u8]) -> Reply {
     let Some(mut u) = visible(store, id).cloned() else {
         return not_found(knobs, id);

@@ -60,6 +60,14 @@ impl Reply {
         Self::json(status, json!({"schemas": [ERROR], "detail": detail.into(), "status": status}))
     }
 
+    /// SCIM error body with a `scimType` (RFC 7644 §3.12), e.g. `invalidValue`.
+    pub fn scim_error_typed(status: u16, scim_type: &str, detail: impl Into<String>) -> Self {
+        Self::json(
+            status,
+            json!({"schemas": [ERROR], "scimType": scim_type, "detail": detail.into(), "status": status}),
+        )
+    }
+
     /// Zoom REST error body `{"code","message"}`.
     pub fn rest_error(status: u16, code: u32, message: impl Into<String>) -> Self {
         Self::json(status, json!({"code": code, "message": message.into()}))

@@ -112,9 +112,10 @@ async fn sso_disabled_account_answers_400_to_every_scim_call() {
 #[tokio::test]
 async fn create_returns_201_active_user_with_22_char_id_and_full_resource() {
     let ctx = Ctx::new().await;
+    let owner = ctx.emu.user_by_name("owner@example.com").unwrap().id;
     let mut body = user_body("new.user@example.com");
-    body[ZOOM_USER] = json!({"zoomOneBizPlus": "yes", "zoomPhoneNumber": "+15550100"});
-    body[ENTERPRISE] = json!({"department": "R&D", "manager": {"value": "x"}});
+    body[ZOOM_USER] = json!({"zoomOneBizPlus": "US_CA", "zoomPhoneNumber": "+15550100"});
+    body[ENTERPRISE] = json!({"department": "R&D", "manager": {"value": owner}});
     let r = ctx.scim(Method::POST, "/Users", Some(body)).await;
     assert_eq!(r.status, 201, "{}", r.text);
     let u = &r.json;
@@ -126,10 +127,10 @@ async fn create_returns_201_active_user_with_22_char_id_and_full_resource() {
     assert_eq!(u["meta"]["location"], format!("{}/Users/{}", ctx.emu.base_url(), enc(&id)));
     assert!(u["meta"]["created"].as_str().unwrap().ends_with('Z'));
     assert_eq!(u["meta"]["version"], "W/\"1\"");
-    assert_eq!(u[ZOOM_USER]["zoomOneBizPlus"], "yes");
+    assert_eq!(u[ZOOM_USER]["zoomOneBizPlus"], "US_CA");
     assert!(u[ZOOM_USER].get("zoomPhoneNumber").is_none(), "phone fields are stored, never returned");
     assert!(u.get(ZOOM_LOGIN).is_none(), "loginType extension only in lists");
-    assert_eq!(u[ENTERPRISE]["manager"]["value"], "x");
+    assert_eq!(u[ENTERPRISE]["manager"]["value"], owner.as_str());
     assert_eq!(u["displayName"], "Given Family");
     assert_eq!(ctx.emu.user(&id).unwrap().hidden["zoomPhoneNumber"], "+15550100");
 }
@@ -197,9 +198,10 @@ async fn ids_with_ampersand_work_percent_encoded() {
 #[tokio::test]
 async fn list_users_is_trimmed_like_zoom() {
     let ctx = Ctx::new().await;
+    let owner = ctx.emu.user_by_name("owner@example.com").unwrap().id;
     let mut b = user_body("l@example.com");
-    b[ENTERPRISE] = json!({"department": "Ops", "costCenter": "42", "manager": {"value": "m"}});
-    b[ZOOM_USER] = json!({"zoomOneBizPlus": "x"});
+    b[ENTERPRISE] = json!({"department": "Ops", "costCenter": "42", "manager": {"value": owner}});
+    b[ZOOM_USER] = json!({"zoomOneBizPlus": "US_CA"});
     assert_eq!(ctx.scim(Method::POST, "/Users", Some(b)).await.status, 201);
     let r = ctx.get("/Users?filter=userName%20eq%20%22l%40example.com%22").await;
     let item = &r.json["Resources"][0];
@@ -337,7 +339,7 @@ async fn patch_toggles_active_and_deactivation_clears_licences() {
     let ctx = Ctx::new().await;
     let mut b = user_body("lic@example.com");
     b["userType"] = json!("Licensed");
-    b[ZOOM_USER] = json!({"zoomOneBizPlus": "x", "zoomWorkplaceSubscription": "y", "pronouns": "they"});
+    b[ZOOM_USER] = json!({"zoomOneBizPlus": "US_CA", "zoomWorkplaceSubscription": "JP", "pronouns": "they"});
     let id = id_of(&ctx.scim(Method::POST, "/Users", Some(b)).await.json);
     let path = format!("/Users/{}", enc(&id));
     let r = ctx.scim(Method::PATCH, &path, Some(patch_active(false))).await;

@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod open_model;
 mod scim_client_groups;
 mod scim_client_scim2;
 mod sync_generic;

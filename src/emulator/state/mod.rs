@@ -70,7 +70,8 @@ pub struct User {
     pub enterprise: Map<String, Value>,
     /// `…extension:zoom:1.0:User` attributes: plan/licence fields and profile extras.
     pub zoom: Map<String, Value>,
-    /// Zoom Phone provisioning fields: accepted and stored, never returned.
+    /// zoom:1.0 fields accepted and stored but never returned (Zoom Phone, Contact Center, the
+    /// request-only ones), as sent; typed views: [`User::phone`], [`User::contact_center`].
     pub hidden: Map<String, Value>,
     pub created: u64,
     pub modified: u64,
@@ -101,11 +102,6 @@ impl User {
 /// (`personalLinkName`, `pronouns`) and custom attributes are kept.
 pub fn is_licence_field(name: &str) -> bool {
     name.starts_with("zoom") || matches!(name, "clinicalNotes" | "visitorManagement" | "visitorManagementSubscription")
-}
-
-/// Zoom Phone provisioning attributes: accepted on create/update but not returned.
-pub fn is_hidden_field(name: &str) -> bool {
-    matches!(name, "zoomPhoneExtNumber" | "zoomPhoneSite" | "zoomPhoneCallingPlan" | "zoomPhoneNumber")
 }
 
 /// One Zoom user group.
