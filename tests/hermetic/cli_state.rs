@@ -192,8 +192,16 @@ async fn a_sled_panic_on_a_corrupt_file_is_the_same_refusal() {
         }
         db.flush().unwrap();
     }
-    std::thread::sleep(Duration::from_millis(300));
     let db = w.state().join("db");
+    // sled's threads may still write for a moment after the handle is dropped; they hold
+    // its file lock until they are done, so wait for the lock (an event, not a time).
+    let file = std::fs::File::open(&db).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while fs2::FileExt::try_lock_exclusive(&file).is_err() {
+        assert!(std::time::Instant::now() < deadline, "sled never let go of {}", db.display());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(file);
     let mut bytes = std::fs::read(&db).unwrap();
     assert!(bytes.len() > 2 * 1024 * 1024, "the store spans several segments: {} bytes", bytes.len());
     bytes[..1024 * 1024].fill(0);
