@@ -71,12 +71,13 @@ pub fn read(resource: &Value, field: Field) -> Option<String> {
 }
 
 /// The value as the attribute's JSON kind; `None` = the profile's cleared form (Zoom: "";
-/// a boolean: false).
+/// a boolean: false; an integer: null, since "" is not a number).
 pub fn typed(field: Field, value: Option<&str>) -> Value {
     match (field.def().kind, value) {
         (Kind::Boolean, v) => json!(v.is_some_and(|v| field.canonical(v).is_ok_and(|c| c == "true"))),
         (Kind::Integer, Some(v)) => v.trim().parse::<i64>().map_or_else(|_| json!(v), |n| json!(n)),
-        (_, v) => json!(v.unwrap_or("")),
+        (Kind::Integer, None) => Value::Null,
+        (Kind::String, v) => json!(v.unwrap_or("")),
     }
 }
 
