@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{Trigger, notify};
 use crate::config::Config;
-use crate::model::unix_now;
+use crate::model::{Meta, UnixTime, unix_now};
 use crate::scim::client::ScimClient;
 use crate::source::AnyDirectory;
 use crate::state::StateStore;
@@ -61,17 +61,16 @@ pub async fn run(
             }
         };
         let now = unix_now();
-        if let (Trigger::Schedule, Some(q)) = (trigger, &meta.connector_quarantine) {
-            if now < q.next_attempt {
-                tracing::warn!(reason = %q.reason, next_attempt = q.next_attempt, "connector quarantined: scheduled cycle skipped");
+        match skip(trigger, &meta, now) {
+            Some(Skip::Quarantined { reason, next_attempt }) => {
+                tracing::warn!(%reason, next_attempt, "connector quarantined: scheduled cycle skipped");
                 continue;
             }
-        }
-        if let (Trigger::Schedule, Some(p)) = (trigger, &meta.target_paused) {
-            if now < p.until {
-                tracing::warn!(reason = %p.reason, until = p.until, "the target refuses requests until then: scheduled cycle skipped");
+            Some(Skip::Paused { reason, until }) => {
+                tracing::warn!(%reason, until, "the target refuses requests until then: scheduled cycle skipped");
                 continue;
             }
+            None => {}
         }
         let Some(engine) = engine.as_ref() else {
             sync::record_cycle_error();
@@ -96,6 +95,58 @@ pub async fn run(
                 tracing::error!(error = %e, "cycle failed before touching Zoom; the next one tries again");
                 notify::status(&format!("last cycle failed: {e}"));
             }
+        }
+    }
+}
+
+/// Why a triggered cycle does not run.
+#[derive(Debug, PartialEq, Eq)]
+enum Skip<'m> {
+    /// The connector is on its retry ladder and the next attempt is not due.
+    Quarantined { reason: &'m str, next_attempt: UnixTime },
+    /// The target paused every request (a daily limit) until then.
+    Paused { reason: &'m str, until: UnixTime },
+}
+
+/// PURE: whether a cycle `trigger` asks for runs now. Only the schedule waits: a start-up,
+/// SIGUSR1 or `sync --now` cycle runs anyway (an operator asked; it stops at once if the
+/// target still refuses).
+fn skip(trigger: Trigger, meta: &Meta, now: UnixTime) -> Option<Skip<'_>> {
+    if trigger != Trigger::Schedule {
+        return None;
+    }
+    if let Some(q) = meta.connector_quarantine.as_ref().filter(|q| now < q.next_attempt) {
+        return Some(Skip::Quarantined { reason: &q.reason, next_attempt: q.next_attempt });
+    }
+    let p = meta.target_paused.as_ref().filter(|p| now < p.until)?;
+    Some(Skip::Paused { reason: &p.reason, until: p.until })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConnectorQuarantine, TargetPause};
+
+    #[test]
+    fn only_scheduled_cycles_wait_for_a_quarantine_or_a_pause_to_end() {
+        let quarantine =
+            |next_attempt| ConnectorQuarantine { reason: "q".into(), since: 0, consecutive: 1, next_attempt };
+        let pause = |until| TargetPause { until, reason: "p".into() };
+        let both =
+            Meta { connector_quarantine: Some(quarantine(200)), target_paused: Some(pause(300)), ..Default::default() };
+        let paused = Meta { target_paused: Some(pause(300)), ..Default::default() };
+        let cases: [(Trigger, &Meta, UnixTime, Option<Skip<'_>>); 8] = [
+            (Trigger::Schedule, &Meta::default(), 100, None),
+            (Trigger::Schedule, &both, 100, Some(Skip::Quarantined { reason: "q", next_attempt: 200 })),
+            (Trigger::Schedule, &both, 250, Some(Skip::Paused { reason: "p", until: 300 })),
+            (Trigger::Schedule, &both, 300, None),
+            (Trigger::Schedule, &paused, 299, Some(Skip::Paused { reason: "p", until: 300 })),
+            (Trigger::Schedule, &paused, 301, None),
+            (Trigger::Manual("SIGUSR1"), &both, 100, None),
+            (Trigger::Manual("admin socket"), &paused, 100, None),
+        ];
+        for (trigger, meta, now, want) in cases {
+            assert_eq!(skip(trigger, meta, now), want, "{trigger:?} at {now}");
         }
     }
 }
