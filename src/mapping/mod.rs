@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::config::mapping::{MappingConfig, MappingRule, TemplatePart, ValueSource};
 use crate::expr::{Evaluated, Input};
+use crate::model::attribute::Kind;
 use crate::model::{DirectoryUser, Field, ScimUser};
 
 pub mod explain;
@@ -110,8 +111,9 @@ pub fn evaluate(
     if value.chars().count() > 256 && !field.def().reference {
         return Err(format!("mapping.{}: value is longer than 256 characters", field.config_name()));
     }
-    if value.is_empty() {
-        return Ok(RuleValue::Value(value));
+    let def = field.def();
+    if value.is_empty() || (def.kind == Kind::String && def.refused.is_empty()) {
+        return Ok(RuleValue::Value(value)); // already canonical: no copy per value
     }
     typed_value(field, &value).map(RuleValue::Value)
 }
