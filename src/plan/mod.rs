@@ -7,6 +7,7 @@
 mod diff;
 pub mod groups;
 mod guard;
+pub mod kept;
 pub mod managers;
 mod model;
 pub mod quarantine;

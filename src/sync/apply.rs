@@ -15,9 +15,9 @@ use super::cycle::Cycle;
 use super::read::State;
 use super::report::{Outcome, OutcomeResult};
 use super::{CycleError, Engine, Shutdown};
-use crate::model::attribute::Returned;
-use crate::model::{Anchor, Change, FailureClass, Field, Fields, RemoteUser, ScimUser};
+use crate::model::{Anchor, Change, FailureClass, Field, ScimUser};
 use crate::model::{FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, UnixTime, all_as_changes};
+use crate::plan::kept;
 use crate::plan::quarantine::record_failure;
 use crate::plan::reconcile::remote_view;
 use crate::plan::{Action, Op, Plan, apply_changes, changes, fingerprint, with_list_entries};
@@ -360,89 +360,13 @@ async fn update<T: Target, S: StateStore>(
             Err(ScimError::NotFound { .. }) => return forget_gone(ctx, &known),
             Err(e) => return Err(e.into()),
         };
-        // Only a PUT that asked for a new userName can have been refused one.
-        if wanted_changes.iter().any(|c| c.field == Field::UserName) {
-            warning = check_rename(&mut known, &mut now_pushed, want, &remote);
-        }
-        let kept = not_kept(&wanted_changes, &remote.user);
-        warning = kept_warning(warning, &kept);
-        known.not_kept = record_not_kept(&known.not_kept, &wanted_changes, &kept);
-        for k in &kept {
-            now_pushed.fields.insert(k.field, k.kept.clone());
-        }
+        warning = kept::check_answer(&mut known, &mut now_pushed, want, &wanted_changes, &remote);
     }
     known.dn = op.dn.clone();
     known.user_name = now_pushed.user_name().to_string();
     known.fingerprint = op.fingerprint;
     ctx.put_user(&known, Some(&now_pushed))?;
     Ok(Done { changes: wanted_changes, warning })
-}
-
-/// Zoom may answer 200 to a userName change and keep the old one (managed domains): record
-/// what it kept and warn once, rather than retrying every cycle or creating a second user.
-fn check_rename(known: &mut KnownUser, pushed: &mut ScimUser, want: &ScimUser, remote: &RemoteUser) -> Option<String> {
-    let asked = want.user_name();
-    let kept = remote.user.get(Field::UserName)?;
-    if kept.eq_ignore_ascii_case(asked) {
-        known.rename_refused = None;
-        return None;
-    }
-    known.rename_refused = Some(asked.to_string());
-    pushed.fields.insert(Field::UserName, kept.to_string());
-    Some(format!(
-        "the target kept userName {kept} instead of {asked}; rename it in Zoom (managed domain?) — not retried"
-    ))
-}
-
-/// A value the target answered differently from the one sent.
-#[derive(Debug, PartialEq, Eq)]
-struct NotKept {
-    field: Field,
-    asked: String,
-    kept: String,
-}
-
-/// The changed values (userName aside: `check_rename`) the target's answer shows it did not
-/// keep. Only attributes the target returns, and returned in this answer, can tell; a
-/// case-only difference where the target folds case is the same value.
-fn not_kept(sent: &[Change], answer: &ScimUser) -> Vec<NotKept> {
-    sent.iter()
-        .filter(|c| c.field != Field::UserName && c.field.def().returned == Returned::Yes)
-        .filter_map(|c| {
-            let asked = c.new.as_deref()?;
-            let kept = answer.get(c.field)?;
-            (!c.field.same(asked, kept)).then(|| NotKept {
-                field: c.field,
-                asked: asked.to_string(),
-                kept: kept.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// The user's not-kept record after an update: fields sent again drop out, those kept
-/// differently this time are (re)recorded.
-fn record_not_kept(before: &Fields, sent: &[Change], kept: &[NotKept]) -> Fields {
-    before
-        .iter()
-        .filter(|(f, _)| !sent.iter().any(|c| c.field == *f))
-        .map(|(f, v)| (f, v.to_string()))
-        .chain(kept.iter().map(|k| (k.field, k.asked.clone())))
-        .collect()
-}
-
-/// One warning (history, plan output) naming every value the target did not keep.
-fn kept_warning(rename: Option<String>, kept: &[NotKept]) -> Option<String> {
-    let mut parts: Vec<String> = rename.into_iter().collect();
-    parts.extend(kept.iter().map(|k| {
-        format!(
-            "the target kept {} {:?} instead of {:?}; not re-sent while the directory asks for it",
-            k.field.config_name(),
-            k.kept,
-            k.asked
-        )
-    }));
-    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn forget_gone<S: StateStore, T: Target>(ctx: &ApplyContext<'_, T, S>, known: &KnownUser) -> Result<Done, Failure> {
