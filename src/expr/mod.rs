@@ -39,12 +39,14 @@ mod values;
 
 /// The environment every expression is compiled in: minijinja's builtin filters and tests,
 /// our functions (see `functions`), lenient undefined (a missing attribute is undefined:
-/// it prints as "", compares unequal, is false), and no global functions of its own
-/// (`range`, `dict`, `namespace`), so every callable name is one of ours.
+/// it prints as "", compares unequal, is false), and none of its global functions (`range`,
+/// `dict`, `namespace`, `debug`), so every callable name is one of ours and a bare name is
+/// always an attribute.
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    for name in ["range", "dict", "namespace"] {
-        env.remove_global(name);
+    let builtin: Vec<String> = env.globals().map(|(name, _)| name.to_string()).collect();
+    for name in builtin {
+        env.remove_global(&name);
     }
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     functions::register(&mut env);

@@ -87,6 +87,7 @@ fn missing_attributes_are_null_safe_everywhere() {
         (r#"strip_diacritics(sn)"#, ""),
         (r#"split(sn, ",") | first"#, ""),
         (r#"sn if sn else omit()"#, "<omit>"),
+        ("debug ~ range ~ dict", ""), // minijinja's globals are gone: bare names are attributes
     ];
     for (source, want) in cases {
         assert_eq!(ev(source, only_given).as_deref(), Ok(*want), "{source}");
@@ -244,5 +245,21 @@ fn comparisons_are_rewritten_wherever_they_stand() {
     ];
     for (source, want) in cases {
         assert_eq!(ev(source, attrs).as_deref(), Ok(*want), "{source}");
+    }
+}
+
+#[test]
+fn every_spec_is_registered_and_nothing_else_is_callable() {
+    let globals: BTreeSet<&str> = ENV.globals().map(|(name, _)| name).collect();
+    let mut want: BTreeSet<&str> = super::functions::SPECS.iter().map(|s| s.name).collect();
+    want.insert(values::CMP);
+    assert_eq!(globals, want);
+    for spec in super::functions::SPECS.iter().filter(|s| s.filter) {
+        let filter = ENV.empty_state().apply_filter(spec.name, &[]);
+        assert!(!matches!(&filter, Err(e) if e.kind() == minijinja::ErrorKind::UnknownFilter), "{}", spec.name);
+    }
+    // The others are refused as filters, even where minijinja has a builtin of that name.
+    for spec in super::functions::SPECS.iter().filter(|s| !s.filter && s.min == 1) {
+        assert!(compile_err(&format!("x | {}", spec.name)).contains("not a filter"), "{}", spec.name);
     }
 }

@@ -34,5 +34,8 @@ pub(super) fn text<'a>(function: &str, value: &'a Value) -> Result<Option<Cow<'a
 
 /// Unicode case-insensitive equality without allocating.
 pub(super) fn caseless_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
     a.chars().flat_map(char::to_lowercase).eq(b.chars().flat_map(char::to_lowercase))
 }

@@ -103,3 +103,10 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #[test]
+    fn caseless_eq_agrees_with_lowercasing(a in "[aAbBäÄ ]{0,6}", b in "[aAbBäÄ ]{0,6}") {
+        prop_assert_eq!(crate::expr::values::caseless_eq(&a, &b), a.to_lowercase() == b.to_lowercase());
+    }
+}
