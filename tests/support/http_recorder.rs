@@ -22,9 +22,15 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    /// `"PUT /scim2/Users"` style: the method and the path without the id or query.
-    pub fn is(&self, method: &str, collection: &str) -> bool {
-        self.method == method && self.path.starts_with(collection)
+    /// Whether this is a `method` request whose path (and query) starts with `prefix`.
+    pub fn is(&self, method: &str, prefix: &str) -> bool {
+        self.method == method && self.path.starts_with(prefix)
+    }
+
+    /// The last path segment, percent-decoded: the user id of `/scim2/Users/{id}`.
+    pub fn user_id(&self) -> String {
+        let segment = self.path.split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default();
+        percent_encoding::percent_decode_str(segment).decode_utf8().unwrap().into_owned()
     }
 }
 

@@ -109,7 +109,7 @@ pub fn people(n: usize, login: impl Fn(usize) -> String) -> Vec<Person> {
                 department: format!("dept{:03}", i % 20),
                 telephone: format!("+1 (212) 555-{i:04}"),
                 home_phone: format!("020 7946 {i:04}"),
-                mobile: (i % 3 == 1).then(|| format!("07700 9{i:05}")),
+                mobile: (i % 3 == 1).then(|| format!("07400 {i:06}")),
                 manager: match (i, i % 50) {
                     (0, _) => None,
                     (_, 0) => Some(0),
@@ -127,8 +127,7 @@ pub fn attribute_lines(p: &Person, dn_of: impl Fn(usize) -> String) -> String {
         "givenName: {}\nsn: {}\nmail: {}\ndepartmentNumber: {}\ntelephoneNumber: {}\nhomePhone: {}\n",
         p.given, p.sn, p.mail, p.department, p.telephone, p.home_phone
     );
-    let optional =
-        [("displayName", p.display.clone()), ("title", p.title.clone()), ("mobile", p.mobile.clone())];
+    let optional = [("displayName", p.display.clone()), ("title", p.title.clone()), ("mobile", p.mobile.clone())];
     for (name, value) in optional {
         if let Some(v) = value {
             s.push_str(&format!("{name}: {v}\n"));
@@ -163,10 +162,10 @@ fn phone_view(p: &Person) -> Value {
 /// What the emulator must hold for `p`. `manager_id`: the manager's Zoom id once set.
 /// `phone_user`: whether the user is in the phone group now.
 pub fn expected(p: &Person, manager_id: Option<&str>, phone_user: bool) -> Value {
-    // "+1 (212) 555-0007" stripped to "+12125550007"; "07700 900007" in E.164.
+    // "+1 (212) 555-0007" stripped to "+12125550007"; "07400 000007" in E.164.
     let mut phones = vec![json!({"type": "work", "value": format!("+1212555{:04}", p.i)})];
     if p.mobile.is_some() {
-        phones.push(json!({"type": "mobile", "value": format!("+4477009{:05}", p.i)}));
+        phones.push(json!({"type": "mobile", "value": format!("+447400{:06}", p.i)}));
     }
     let mut enterprise = json!({"department": p.department});
     if let Some(id) = manager_id {
@@ -243,7 +242,12 @@ fn on_zoom(zoom: &RunningEmulator) -> BTreeMap<String, User> {
 }
 
 /// Every person's emulator view against [`expected`]; the first differences are shown.
-fn assert_all_as_expected(zoom: &RunningEmulator, people: &[Person], managers_set: bool, phone_users: &BTreeSet<usize>) {
+fn assert_all_as_expected(
+    zoom: &RunningEmulator,
+    people: &[Person],
+    managers_set: bool,
+    phone_users: &BTreeSet<usize>,
+) {
     let users = on_zoom(zoom);
     assert_eq!(users.len(), people.len(), "one Zoom user per directory user");
     let id_of = |i: usize| users[&people[i].login].id.clone();
@@ -257,11 +261,19 @@ fn assert_all_as_expected(zoom: &RunningEmulator, people: &[Person], managers_se
             wrong.push(format!("{}:\n  want {want}\n  got  {got}", p.login));
         }
     }
-    assert!(wrong.is_empty(), "{} users differ, e.g.\n{}", wrong.len(), wrong.iter().take(3).cloned().collect::<Vec<_>>().join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} users differ, e.g.\n{}",
+        wrong.len(),
+        wrong.iter().take(3).cloned().collect::<Vec<_>>().join("\n")
+    );
     // Extension 0 asks Zoom to assign one: every phone user has one of its own, the lowest
     // free first, so they are exactly FIRST_EXTENSION.. in some order.
-    let extensions: BTreeSet<i64> =
-        people.iter().filter(|p| phone_users.contains(&p.i)).filter_map(|p| users[&p.login].phone().ext_number).collect();
+    let extensions: BTreeSet<i64> = people
+        .iter()
+        .filter(|p| phone_users.contains(&p.i))
+        .filter_map(|p| users[&p.login].phone().ext_number)
+        .collect();
     let dense: BTreeSet<i64> = (FIRST_EXTENSION..FIRST_EXTENSION + phone_users.len() as i64).collect();
     assert_eq!(extensions, dense, "each phone user has an extension of its own");
 }
@@ -312,7 +324,10 @@ pub async fn must_show<W: OpenModelWorld>(w: &W, people: &[Person]) {
     assert_eq!(r.managers.not_yet_on_target, n - 1, "every manager is created in this same cycle");
     let posts: Vec<&Recorded> = sent.iter().filter(|s| s.method == "POST").collect();
     assert_eq!(posts.len(), n);
-    assert!(sent.iter().all(|s| s.method == "POST" || s.is("GET", "/scim2/Users?startIndex=")), "only creates and the first reconcile's list");
+    assert!(
+        sent.iter().all(|s| s.method == "POST" || s.is("GET", "/scim2/Users?startIndex=")),
+        "only creates and the first reconcile's list"
+    );
     let mails: BTreeMap<&str, &str> = people.iter().map(|p| (p.login.as_str(), p.mail.as_str())).collect();
     for post in &posts {
         let body = &post.body;
@@ -332,10 +347,12 @@ pub async fn must_show<W: OpenModelWorld>(w: &W, people: &[Person]) {
     let by_id: BTreeMap<&str, &Person> = people.iter().map(|p| (users[&p.login].id.as_str(), p)).collect();
     for put in &sent {
         assert_eq!(put.method, "PUT", "{}", put.path);
-        let id = put.path.rsplit('/').next().unwrap();
-        let p = by_id[id];
+        let p = by_id[put.user_id().as_str()];
         let manager_id = &users[&people[p.manager.unwrap()].login].id;
-        assert_eq!(put.body, json!({"schemas": [CORE_USER, ENTERPRISE], ENTERPRISE: {"manager": {"value": manager_id}}}));
+        assert_eq!(
+            put.body,
+            json!({"schemas": [CORE_USER, ENTERPRISE], ENTERPRISE: {"manager": {"value": manager_id}}})
+        );
     }
     assert_all_as_expected(w.zoom(), people, true, &phone_users);
 
@@ -348,7 +365,7 @@ pub async fn must_show<W: OpenModelWorld>(w: &W, people: &[Person]) {
     assert_eq!(sent.len(), 1, "{sent:?}");
     let moved = &users[&people[MOVED].login];
     assert_eq!(sent[0].method, "PUT");
-    assert!(sent[0].path.ends_with(&format!("/Users/{}", moved.id)), "{}", sent[0].path);
+    assert_eq!(sent[0].user_id(), moved.id, "{}", sent[0].path);
     assert_eq!(
         sent[0].body,
         json!({"schemas": [CORE_USER, ZOOM_USER], ZOOM_USER: {
