@@ -59,10 +59,8 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
         }
     }
     let target = raw.target.map(|t| target::validate(t, &secrets)).transpose()?;
-    let mut groups = raw.groups.map(|g| groups::validate(g, &directory)).transpose()?;
-    if let Some(g) = &mut groups {
-        g.mapped = mapping.groups_read().into_iter().collect();
-    }
+    let groups =
+        raw.groups.map(|g| groups::validate(g, &directory, mapping.groups_read().into_iter().collect())).transpose()?;
     if groups.is_none()
         && let Some((field, _)) = mapping.rules.iter().find(|(_, r)| r.uses_groups())
     {

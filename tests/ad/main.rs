@@ -10,3 +10,4 @@ mod support;
 mod ad_groups;
 mod ad_search;
 mod ad_source;
+mod open_model;

@@ -11,6 +11,7 @@ mod cli_engine;
 mod daemon;
 mod ldap_search;
 mod ldap_source;
+mod open_model;
 mod sync_crash;
 mod sync_engine;
 mod sync_groups;

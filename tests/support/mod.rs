@@ -20,6 +20,7 @@
 //! | `world`           | `World`: ldap, scim2, benches; `library_cycle`: ad, ds389 too   |
 //! | `world_directory` | ldap                                                            |
 //! | `ad`              | ad                                                              |
+//! | `http_recorder`, `open_model` | ldap, ad                                            |
 //! | `servers::ds389`, `data::ds389` | ds389                                             |
 //!
 //! The allow also covers items inside a module that only some of its users need (e.g.
@@ -37,6 +38,12 @@ pub mod data;
 /// The in-process Zoom emulator driven over HTTP.
 #[allow(dead_code)]
 pub mod emulator;
+/// An HTTP recorder in front of the emulator (request bodies).
+#[allow(dead_code)]
+pub mod http_recorder;
+/// The open attribute model's must-show: data, mapping, expected values, scenario.
+#[allow(dead_code)]
+pub mod open_model;
 /// Reading a configured directory's users: `read`, `complete`.
 #[allow(dead_code)]
 pub mod reading;

@@ -10,7 +10,12 @@ use crate::model::ldap_filter::Filter;
 /// Zoom refuses longer group names.
 const ZOOM_NAME_MAX_CHARS: usize = 128;
 
-pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<GroupsConfig, ConfigError> {
+/// `mapped`: the groups `member_of` in `[mapping]` asks about (read, never pushed).
+pub(super) fn validate(
+    raw: RawGroups,
+    directory: &DirectoryConfig,
+    mapped: Vec<String>,
+) -> Result<GroupsConfig, ConfigError> {
     let active_directory = directory.decode.flavor == Flavor::ActiveDirectory;
     let ldap = matches!(directory.source, SourceConfig::Ldap(_));
     let base_dn = match (&raw.base_dn, &directory.source) {
@@ -33,10 +38,13 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
         Filter::parse(filter).map_err(|e| ConfigError::invalid("groups.filter", format!("{filter:?}: {e}")))?;
     }
     let names = name_list("groups.names", raw.names.unwrap_or_default())?;
-    if names.is_empty() && raw.filter.is_none() {
+    // A [groups] section that only serves `member_of` (groups read for the mapping, none
+    // pushed) chooses no group; otherwise one that chooses none is a mistake.
+    if names.is_empty() && raw.filter.is_none() && mapped.is_empty() {
         return Err(ConfigError::invalid(
             "groups.names",
-            "set names (or filter) to choose the groups pushed to Zoom; no group is pushed by default",
+            "set names (or filter) to choose the groups pushed to Zoom; no group is pushed by default \
+             (a [groups] section only for member_of in [mapping] needs neither)",
         ));
     }
     let scope = name_list("groups.scope", raw.scope.unwrap_or_default())?;
@@ -72,7 +80,7 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
         scope,
         delete_created: raw.delete_created.unwrap_or(true),
         zoom_names,
-        mapped: Vec::new(),
+        mapped,
     })
 }
 
@@ -148,6 +156,25 @@ mod tests {
             let err = zoom_names(map(pairs), &names, false).unwrap_err().to_string();
             assert!(err.contains(expected), "{err}");
         }
+    }
+
+    /// `member_of` needs `[groups]` to read its groups; such a section that pushes none
+    /// is accepted, and reads exactly those groups.
+    #[test]
+    fn a_groups_section_for_member_of_alone_needs_no_names() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw"), "secret").unwrap();
+        let directory = "[directory]\nurl = \"ldaps://ldap.example.com\"\nbind_dn = \"cn=sync,dc=example,dc=com\"\n\
+                         bind_password_file = \"pw\"\nbase_dn = \"ou=people,dc=example,dc=com\"\n";
+        let mapping =
+            "[mapping]\nzoomPhoneSite = { expression = '\"HQ\" if member_of(\"Zoom Phone Users\") else omit()' }\n";
+        let groups = "[groups]\nbase_dn = \"ou=groups,dc=example,dc=com\"\n";
+        let cfg = crate::config::parse(&format!("{directory}{mapping}{groups}"), dir.path(), None).unwrap();
+        let g = cfg.groups.unwrap();
+        assert!(g.names.is_empty() && g.filter.is_none(), "nothing pushed");
+        assert_eq!(g.mapped, ["Zoom Phone Users"]);
+        let err = crate::config::parse(&format!("{directory}{groups}"), dir.path(), None).unwrap_err().to_string();
+        assert!(err.contains("groups.names") && err.contains("no group is pushed by default"), "{err}");
     }
 
     #[test]
