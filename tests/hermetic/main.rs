@@ -10,6 +10,7 @@ mod support;
 mod cli_check;
 mod cli_demo;
 mod cli_dump;
+mod cli_map;
 mod cli_plan;
 mod cli_state;
 mod config_validation;
