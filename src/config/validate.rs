@@ -59,7 +59,7 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
         }
     }
     let target = raw.target.map(|t| target::validate(t, &secrets)).transpose()?;
-    let mut groups = raw.groups.map(|g| groups::validate(g, &directory)).transpose()?;
+    let mut groups = raw.groups.map(|g| groups::validate(g, &directory, mapping.uses_groups())).transpose()?;
     if let Some(g) = &mut groups {
         g.mapped = mapping.groups_read().into_iter().collect();
     }

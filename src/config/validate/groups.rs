@@ -10,7 +10,13 @@ use crate::model::ldap_filter::Filter;
 /// Zoom refuses longer group names.
 const ZOOM_NAME_MAX_CHARS: usize = 128;
 
-pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<GroupsConfig, ConfigError> {
+/// `read_by_mapping`: a `[mapping]` rule reads membership (`member_of`), so the section is
+/// needed even when no group is pushed.
+pub(super) fn validate(
+    raw: RawGroups,
+    directory: &DirectoryConfig,
+    read_by_mapping: bool,
+) -> Result<GroupsConfig, ConfigError> {
     let active_directory = directory.decode.flavor == Flavor::ActiveDirectory;
     let ldap = matches!(directory.source, SourceConfig::Ldap(_));
     let base_dn = match (&raw.base_dn, &directory.source) {
@@ -33,10 +39,11 @@ pub(super) fn validate(raw: RawGroups, directory: &DirectoryConfig) -> Result<Gr
         Filter::parse(filter).map_err(|e| ConfigError::invalid("groups.filter", format!("{filter:?}: {e}")))?;
     }
     let names = name_list("groups.names", raw.names.unwrap_or_default())?;
-    if names.is_empty() && raw.filter.is_none() {
+    if names.is_empty() && raw.filter.is_none() && !read_by_mapping {
         return Err(ConfigError::invalid(
             "groups.names",
-            "set names (or filter) to choose the groups pushed to Zoom; no group is pushed by default",
+            "set names (or filter) to choose the groups pushed to Zoom, or read groups with member_of in \
+             [mapping]; no group is pushed by default",
         ));
     }
     let scope = name_list("groups.scope", raw.scope.unwrap_or_default())?;
