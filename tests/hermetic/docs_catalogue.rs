@@ -65,6 +65,7 @@ fn documented(docs: &str) -> Result<Vec<(String, String)>, String> {
     let table = docs[start..end].trim();
     let body = table.strip_prefix(HEADER).ok_or_else(|| format!("the table's header is not\n{HEADER}"))?;
     body.lines()
+        .skip(1)
         .map(|line| {
             let name = line.split('|').nth(1).map(|c| c.trim().trim_matches('`').to_string());
             name.filter(|n| !n.is_empty()).map(|n| (n, line.to_string())).ok_or(format!("not a table row: {line}"))
