@@ -22,6 +22,7 @@ mod emulator_groups;
 mod emulator_open_model;
 mod emulator_ops;
 mod emulator_users;
+mod recipes;
 mod scim_client_groups;
 mod scim_client_metrics;
 mod scim_client_tls;
