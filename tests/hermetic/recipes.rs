@@ -287,6 +287,24 @@ fn the_docs_have_every_recipe_and_only_those() {
     assert_eq!(people(&directory(&docs)).len(), 4, "ann, bob, cy, dee");
 }
 
+/// The other `[mapping]` examples of the docs load too (with the sample directory).
+#[test]
+fn every_mapping_example_in_the_docs_loads() {
+    let docs = docs();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sample.ldif"), directory(&docs)).unwrap();
+    let examples: Vec<String> =
+        docs.split("```toml\n").skip(1).filter_map(|b| b.split("```").next()).map(str::to_string).collect();
+    let mapping: Vec<&String> = examples.iter().filter(|b| b.contains("[mapping]")).collect();
+    assert!(mapping.len() >= 8, "{} examples: six recipes, expressions, custom attributes", mapping.len());
+    for example in mapping {
+        let text = whole_config(example).unwrap_or_else(|e| panic!("{e}:\n{example}"));
+        if let Err(e) = config::parse(&text, dir.path(), None) {
+            panic!("docs/configuration.md: this example does not load: {e}\n{example}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recipe_entra_default() {
     check("entra-default").await;
