@@ -8,7 +8,8 @@
 //! nothing left to do, and every row compared with what the state says was sent, the
 //! rejections, the plan's notes and the emulator's groups. Every mapping key of a recipe must
 //! be in its table, so a block that changes meaning, or a table that stops covering it,
-//! fails.
+//! fails. The docs' other `[mapping]` examples must load, and their `zoomsync map` sample
+//! must be what the binary prints.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -303,6 +304,26 @@ fn every_mapping_example_in_the_docs_loads() {
             panic!("docs/configuration.md: this example does not load: {e}\n{example}");
         }
     }
+}
+
+/// The `zoomsync map` sample in the docs is what the binary prints for it.
+#[test]
+fn the_map_sample_in_the_docs_is_real() {
+    let docs = docs();
+    let (block, _, ldif) = recipe("zoom-phone");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sample.ldif"), ldif).unwrap();
+    std::fs::write(dir.path().join("zoomsync.toml"), whole_config(&block).unwrap()).unwrap();
+    let prompt = "```text\n$ zoomsync map dee\n";
+    let at = docs.find(prompt).expect("the map sample") + prompt.len();
+    let sample = &docs[at..at + docs[at..].find("```").unwrap()];
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zoomsync"))
+        .args(["map", "dee", "--config"])
+        .arg(dir.path().join("zoomsync.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "Dee's number cannot be read");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), sample, "docs/configuration.md's map sample");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
