@@ -73,6 +73,19 @@ pub enum Command {
         /// uid, mail, userName, DN or anchor of the user.
         user: String,
     },
+    /// Show what the mapping makes of one user (by uid, mail, DN or anchor): for each Zoom
+    /// attribute, the rule, the directory values it read and the value sent, absent,
+    /// omitted, or the error that would reject the user (exit 1). Reads the directory (and
+    /// the groups, with [groups]); needs no target, writes nothing.
+    Map {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// uid, mail, userName, DN or anchor of the user.
+        user: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Approve the deactivations a safety guard is holding, and apply them now.
     Approve {
         #[command(flatten)]
@@ -179,6 +192,7 @@ impl Cli {
             | Command::Sync { config, .. }
             | Command::Plan { config, .. }
             | Command::Provision { config, .. }
+            | Command::Map { config, .. }
             | Command::Approve { config, .. }
             | Command::Status { config, .. }
             | Command::History { config, .. }
@@ -203,6 +217,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
         Command::Sync { config, full, .. } => commands::cycle::sync_once(&config.config, full).await,
         Command::Plan { config, json, full } => commands::cycle::plan(&config.config, full, json).await,
         Command::Provision { config, user } => commands::cycle::provision(&config.config, &user).await,
+        Command::Map { config, user, json } => commands::map::map(&config.config, &user, json).await,
         Command::Approve { config, no_sync } => commands::cycle::approve(&config.config, !no_sync).await,
         Command::Status { config, json } => commands::admin::status(&config.config, json).await,
         Command::Quarantine { action: QuarantineAction::List { config, all } } => {

@@ -5,7 +5,7 @@
 //! | status | meaning | what next |
 //! |---|---|---|
 //! | 0 | done; nothing needs an operator | — |
-//! | 1 | failed: a Fatal target error (credentials, forbidden, TLS certificate, token endpoint unreachable), also for `plan` when it cannot read the target; a cycle interrupted, state or I/O errors, a user `provision` cannot find | read the message; nothing more was written |
+//! | 1 | failed: a Fatal target error (credentials, forbidden, TLS certificate, token endpoint unreachable), also for `plan` when it cannot read the target; a cycle interrupted, state or I/O errors, a user `provision` or `map` cannot find, a mapping rule `map` shows failing for its user | read the message; nothing more was written |
 //! | 2 | bad config or usage (clap's usage errors too); nothing was touched | fix the key the message names |
 //! | 3 | the directory read was incomplete: nobody was deactivated | check the directory (size limit, outage) |
 //! | 4 | done, but something needs an operator: failed operations, held deactivations (`approve`), `check` findings; or Zoom's daily limit paused the cycle (it resumes by itself) | `status`, `quarantine list`, `approve` |

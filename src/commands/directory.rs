@@ -29,7 +29,12 @@ fn print_groups(config: &Config, scoped: &InScope) -> bool {
     let in_scope: HashSet<&Anchor> = scoped.desired.users.iter().map(|u| &u.anchor).collect();
     say!("groups: {} found (nesting: {:?})", read.groups.len(), settings.nesting);
     for g in &read.groups {
-        let role = if read.pushed.contains(&g.dn) { "pushed" } else { "scope only" };
+        let scoping = settings.scope.iter().any(|s| s.eq_ignore_ascii_case(&g.name));
+        let role = match (read.pushed.contains(&g.dn), scoping) {
+            (true, _) => "pushed",
+            (false, true) => "scope only",
+            (false, false) => "read for member_of, not pushed",
+        };
         let members = g.members.iter().filter(|a| in_scope.contains(a)).count();
         say!("  {}: {members} users in scope ({role}) — {}", g.name, g.dn);
     }

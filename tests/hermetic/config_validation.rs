@@ -58,6 +58,22 @@ fn group_defaults_follow_the_directory_flavor() {
     assert!(parse(GOOD, dir.path()).unwrap().groups.is_none(), "no [groups]: users only");
 }
 
+/// `[groups]` with no group to push is refused, unless `[mapping]` reads membership: the
+/// groups `member_of` names are then read, and none is pushed.
+#[test]
+fn groups_read_only_for_member_of_need_no_names() {
+    let dir = fixture();
+    let reads = format!(
+        "{GOOD}[mapping]\nzoomOneBizPlus = {{ expression = '\"US_CA\" if member_of(\"Licensed\") else none' }}\n[groups]\n"
+    );
+    let cfg = parse(&reads, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let groups = cfg.groups.unwrap();
+    assert!(groups.names.is_empty() && groups.filter.is_none());
+    assert_eq!(groups.mapped, ["Licensed"]);
+    let err = parse(&format!("{GOOD}[groups]\n"), dir.path()).unwrap_err().to_string();
+    assert!(err.contains("groups.names") && err.contains("no group is pushed by default"), "{err}");
+}
+
 #[test]
 fn minimal_config_gets_safe_defaults() {
     let dir = fixture();
