@@ -15,6 +15,7 @@ use super::cycle::Cycle;
 use super::read::State;
 use super::report::{Outcome, OutcomeResult};
 use super::{CycleError, Engine, Shutdown};
+use crate::model::attribute::ZOOM_USER;
 use crate::model::{Anchor, Change, FailureClass, Field, ScimUser};
 use crate::model::{FailureRecord, HistoryRecord, KnownUser, Lifecycle, Origin, UnixTime, all_as_changes};
 use crate::plan::kept;
@@ -340,7 +341,12 @@ async fn update<T: Target, S: StateStore>(
     let Some(mut known) = ctx.known.get(&op.anchor).cloned() else {
         return Err(Failure::Refused("internal: no state for an update".into()));
     };
-    let pushed = ctx.store.pushed(&op.anchor)?.unwrap_or_default();
+    let mut pushed = ctx.store.pushed(&op.anchor)?.unwrap_or_default();
+    if reactivate {
+        // Zoom may take licences and phone assignments away from a deactivated user, and its
+        // user list does not show them: a reactivation sends them again.
+        pushed.fields = pushed.fields.iter().filter(|(f, _)| f.path().schema != Some(ZOOM_USER)).collect();
+    }
     let wanted_changes = changes(&pushed, want, ctx.create_only, &known.refused_values());
     if reactivate {
         match ctx.target.set_active(&known.zoom_id, true).await {

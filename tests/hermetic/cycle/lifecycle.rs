@@ -220,3 +220,26 @@ async fn locked_and_removed_people_are_deactivated_and_come_back_under_the_same_
     assert_eq!(w.zoom.user(&ids[11]).unwrap().state, UserState::Inactive);
     assert_eq!(w.zoom_users().len(), PEOPLE, "nobody was created twice");
 }
+
+/// Zoom may take licences and phone assignments from a deactivated user, and its user list
+/// does not show them: a reactivation sends the Zoom-extension fields again, and only them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reactivation_sends_the_licence_fields_again() {
+    let w = HermeticWorld::builder(3)
+        .config("[mapping]\nzoomOneBizPlus = { constant = \"US_CA\" }\nzoomPhoneSite = { constant = \"London\" }\n")
+        .start()
+        .await;
+    let r = w.cycle().await;
+    assert_eq!(r.succeeded(Action::Create), 3, "{}", r.summary());
+    w.lock(1);
+    assert_eq!(w.cycle().await.succeeded(Action::Deactivate), 1);
+    w.unlock(1);
+    let r = w.cycle().await;
+    assert_eq!(r.succeeded(Action::Reactivate), 1, "{}", r.summary());
+    let o = r.outcomes.iter().find(|o| o.action == Action::Reactivate).unwrap();
+    let sent: Vec<&str> = o.changes.iter().map(|c| c.field.config_name()).collect();
+    assert_eq!(sent, ["zoomOneBizPlus", "zoomPhoneSite"], "{:?}", o.changes);
+    w.zoom.reset_requests();
+    w.cycle().await;
+    w.assert_no_requests("after the reactivation");
+}
