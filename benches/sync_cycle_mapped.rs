@@ -29,7 +29,7 @@ use support::data::{self, PEOPLE};
 use support::world::World;
 use sync_bench::{no_change_cycles, run_sync};
 use zoomsync::config::Config;
-use zoomsync::mapping::{Memberships, map_group_rules, map_user};
+use zoomsync::mapping::{Memberships, evaluate, map_group_rules, map_user};
 use zoomsync::model::{Anchor, Attributes, DirectoryUser};
 
 const USERS: usize = 100_000;
@@ -196,6 +196,28 @@ fn mapping_seconds(config: &Config, users: &[DirectoryUser]) -> f64 {
     start.elapsed().as_secs_f64()
 }
 
+/// Seconds each rule takes over every user (one thread), most expensive first: where the
+/// mapping's time goes.
+fn rule_seconds(config: &Config, users: &[DirectoryUser]) -> Vec<(String, f64)> {
+    let in_group: [&str; 1] = [PHONE_GROUP];
+    let mut out: Vec<(String, f64)> = config
+        .mapping
+        .rules
+        .iter()
+        .map(|(field, rule)| {
+            let start = Instant::now();
+            for (i, u) in users.iter().enumerate() {
+                let groups: &[&str] = if phone_user(i) { &in_group } else { &[] };
+                let memberships = rule.uses_groups().then_some(Memberships { groups, direct: groups });
+                std::hint::black_box(evaluate(*field, rule, u, memberships).unwrap());
+            }
+            (field.config_name().to_string(), start.elapsed().as_secs_f64())
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
 /// Seconds since the cycle (or its read) began at a debug line of the cycle's log, e.g.
 /// `… directory read and mapped elapsed=1.2345s users=…`.
 fn stage(log: &str, message: &str) -> Option<f64> {
@@ -283,6 +305,12 @@ fn main() {
             bench_report::runs(&mapping),
             mapping_s * 1e6 / users as f64,
         );
+        let per_rule = rule_seconds(&config, &directory);
+        let per_rule: Vec<String> = per_rule
+            .iter()
+            .map(|(name, s)| format!("{name} {:.1} µs", s * 1e6 / users as f64))
+            .collect();
+        println!("per user and rule: {}", per_rule.join(", "));
 
         let n = bench_report::thousands(users);
         let heading = format!("## Sync cycle, 12-attribute expression mapping ({n} users)");
