@@ -169,9 +169,8 @@ fn main() {
         size_of::<(Anchor, KnownUser)>(),
     );
     println!(
-        "per user: {FIELDS} fields = {text} bytes of text + {} bytes of index; known map: {} buckets for {} records \
+        "per user: {FIELDS} fields holding {text} bytes of values; known map: {} buckets for {} records \
          ({:.0} MiB of buckets); desired Vec capacity {} ({:.0} MiB)",
-        FIELDS * size_of::<(Field, u32)>(),
         b.known_buckets,
         users - users.div_ceil(200),
         (b.known_buckets * (size_of::<(Anchor, KnownUser)>() + 1)) as f64 / 1_048_576.0,
