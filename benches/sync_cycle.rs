@@ -8,57 +8,28 @@
 mod bench_report;
 #[path = "../tests/support/mod.rs"]
 mod support;
-
-use std::time::Instant;
+#[path = "support/sync_bench.rs"]
+mod sync_bench;
 
 use support::data;
 use support::world::World;
+use sync_bench::{no_change_cycles, run_sync};
 
 const USERS: usize = 100_000;
 
-fn run_sync(w: &World) -> (f64, f64, String) {
-    let start = Instant::now();
-    let (code, out, err) = w.zoomsync(&["sync", "--once"]);
-    let secs = start.elapsed().as_secs_f64();
-    assert_eq!(code, 0, "{out}\n{err}");
-    let mib = out
-        .split("peak memory ")
-        .nth(1)
-        .and_then(|t| t.split_whitespace().next())
-        .and_then(|t| t.parse().ok())
-        .unwrap();
-    let summary = out.lines().find(|l| l.starts_with("cycle ")).unwrap_or("").to_string();
-    (secs, mib, summary)
-}
-
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    runtime.block_on(async {
+    sync_bench::runtime().block_on(async {
         let w = World::start(&data::active_people_ldif(USERS)).await;
         let attributes = w.config().directory.decode.requested_attributes();
+        let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
 
-        let (first_s, first_mib, first_summary) = run_sync(&w);
-        assert!(first_summary.contains(&format!("created {USERS}")), "{first_summary}");
+        let first = run_sync(&w);
+        assert!(first.summary.contains(&format!("created {USERS}")), "{}", first.summary);
 
-        let mut nochange = Vec::new();
-        let mut nochange_mib = Vec::new();
-        let mut search = Vec::new();
-        for _ in 0..3 {
-            w.zoom.reset_requests();
-            let (s, mib, summary) = run_sync(&w);
-            let counts = w.zoom.request_counts();
-            let requests: u64 = zoomsync::emulator::Route::ALL.iter().map(|r| counts.route(*r)).sum();
-            assert_eq!(requests, 0, "a no-change cycle sent {requests} requests: {summary}");
-            nochange.push(s);
-            nochange_mib.push(mib);
-            let attributes: Vec<&str> = attributes.iter().map(String::as_str).collect();
-            search.push(w.ldapsearch_seconds(
-                "ou=people,dc=example,dc=com",
-                "(objectClass=inetOrgPerson)",
-                &attributes,
-            ));
-        }
-        let (z, l) = (bench_report::median(&nochange), bench_report::median(&search));
+        let nochange = no_change_cycles(&w, 3, |w| {
+            w.ldapsearch_seconds("ou=people,dc=example,dc=com", "(objectClass=inetOrgPerson)", &attributes)
+        });
+        let (z, l) = (bench_report::median(&nochange.secs()), bench_report::median(&nochange.search));
         let ratio = z / l;
         let section = format!(
             "## Sync cycle (100,000 users)\n\n\
@@ -76,10 +47,12 @@ fn main() {
              Reproduce: `cargo bench --bench sync_cycle`.\n",
             date = bench_report::today(),
             machine = bench_report::machine(),
-            runs = bench_report::runs(&nochange),
-            lruns = bench_report::runs(&search),
+            first_s = first.secs,
+            first_mib = first.peak_mib,
+            runs = bench_report::runs(&nochange.secs()),
+            lruns = bench_report::runs(&nochange.search),
             n = attributes.len(),
-            nc_mib = bench_report::median(&nochange_mib),
+            nc_mib = bench_report::median(&nochange.peak_mib()),
         );
         println!("{section}");
         bench_report::update("## Sync cycle (100,000 users)", &section);

@@ -31,6 +31,35 @@ pub fn machine() -> String {
     format!("{cores} cores ({cpu})")
 }
 
+/// `100000` as `100,000`.
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The user count of a bench: `BENCH_USERS` when set (a quick check), else `default`.
+pub fn users(default: usize) -> usize {
+    std::env::var("BENCH_USERS").ok().map_or(default, |v| v.trim().parse().expect("BENCH_USERS: a number"))
+}
+
+/// Resident memory of this process now, MiB (0 where unknown).
+pub fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("VmRSS:"))?.to_string();
+            line.split_whitespace().nth(1)?.parse::<f64>().ok()
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
+}
+
 /// Peak resident memory of this process, MiB (0 where unknown).
 pub fn peak_rss_mib() -> f64 {
     zoomsync::telemetry::peak_rss_mib().unwrap_or(0.0)

@@ -254,6 +254,16 @@ impl Field {
         Field::EmployeeNumber,
     ];
 
+    /// The handle as a number, for compact storage (`Fields`).
+    pub(super) fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The handle [`Field::index`] gave (only numbers it gave: no check).
+    pub(super) fn from_index(index: usize) -> Field {
+        Field(u16::try_from(index).unwrap_or(u16::MAX))
+    }
+
     /// Every catalogue attribute.
     pub fn catalogue() -> impl Iterator<Item = Field> {
         (0..CATALOGUE.len() as u16).map(Field)

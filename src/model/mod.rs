@@ -27,15 +27,19 @@ pub use scim_user::{Change, Field, Fields, MemberPatch, RemoteGroup, RemoteUser,
 
 /// The directory's immutable id for an entry: `entryUUID` (OpenLDAP), `objectGUID` in AD's
 /// text form, or a configured attribute. Stored lower-cased so comparisons are exact.
+///
+/// A boxed `str`, not a `String`: an anchor never grows, and every user carries two or three
+/// (its record, the state map's key, the mapped user), so the 8 bytes of capacity it does
+/// not need are 24 bytes a user, 40 MiB of the 1,000,000-user plan (BENCHMARKS.md, "Plan").
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Anchor(String);
+pub struct Anchor(Box<str>);
 
 impl Anchor {
     /// Builds an anchor from its text form; returns `None` for an empty value.
     pub fn new(text: &str) -> Option<Self> {
         let trimmed = text.trim();
-        if trimmed.is_empty() { None } else { Some(Self(trimmed.to_ascii_lowercase())) }
+        if trimmed.is_empty() { None } else { Some(Self(trimmed.to_ascii_lowercase().into_boxed_str())) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -197,5 +201,27 @@ impl Identity for DirectoryUser {
     }
     fn user_name(&self) -> &str {
         &self.user_name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    /// Two words, not three: the anchor is in every record, mapped user and state map key.
+    #[test]
+    fn an_anchor_is_a_lower_cased_boxed_str_stored_as_a_plain_string() {
+        assert_eq!(std::mem::size_of::<Anchor>(), 16);
+        assert_eq!(std::mem::size_of::<Option<Anchor>>(), 16);
+        let a = Anchor::new("  7B01-1041-92B7 ").unwrap();
+        assert_eq!((a.as_str(), a.to_string()), ("7b01-1041-92b7", "7b01-1041-92b7".to_string()));
+        assert_eq!(Anchor::new(" \t "), None);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, r#""7b01-1041-92b7""#);
+        assert_eq!(serde_json::from_str::<Anchor>(&json).unwrap(), a);
+        let map: HashMap<Anchor, u8> = [(a.clone(), 1)].into_iter().collect();
+        assert_eq!(map.get(&Anchor::new("7b01-1041-92B7").unwrap()), Some(&1));
     }
 }
