@@ -240,20 +240,6 @@ impl Field {
 }
 
 impl Field {
-    /// The nine fields managed before the open model (the default mapping's, plus
-    /// `employeeNumber`).
-    pub const ALL_ORIGINAL: [Field; 9] = [
-        Field::UserName,
-        Field::GivenName,
-        Field::FamilyName,
-        Field::DisplayName,
-        Field::WorkEmail,
-        Field::Title,
-        Field::WorkPhone,
-        Field::Department,
-        Field::EmployeeNumber,
-    ];
-
     /// The handle as a number, for compact storage (`Fields`).
     pub(super) fn index(self) -> usize {
         usize::from(self.0)
@@ -270,9 +256,9 @@ impl Field {
     }
 
     /// The catalogue and every registered path.
-    pub fn all() -> Vec<Field> {
+    pub fn all() -> impl Iterator<Item = Field> {
         let registered = REGISTERED.read().map_or(0, |r| r.len());
-        (0..(CATALOGUE.len() + registered) as u16).map(Field).collect()
+        (0..(CATALOGUE.len() + registered) as u16).map(Field)
     }
 
     pub fn def(self) -> &'static AttrDef {

@@ -7,6 +7,7 @@
 //! (3) adopts target users whose userName a directory user without state has, when no
 //!     other anchor owns that id.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::{Desired, fingerprint};
@@ -50,18 +51,18 @@ pub fn remote_view(pushed: &ScimUser, remote: &RemoteUser) -> ScimUser {
 /// The view as zoomsync counts it in step: a value the target did not keep (it answered
 /// with another, recorded in `KnownUser::not_kept`) and still holds as it answered counts
 /// as the value asked for, so it is not drift and not re-sent on every full reconcile.
-fn as_asked(view: &ScimUser, pushed: &ScimUser, known: &KnownUser) -> ScimUser {
-    let refused = known.refused_values();
-    if refused.is_empty() {
-        return view.clone();
+fn as_asked<'v>(view: &'v ScimUser, pushed: &ScimUser, known: &KnownUser) -> Cow<'v, ScimUser> {
+    if known.rename_refused.is_none() && known.not_kept.is_empty() {
+        return Cow::Borrowed(view); // the common case: no copy per user
     }
+    let refused = known.refused_values();
     let mut out = view.clone();
     for (field, asked) in refused.iter() {
         if view.get(field) == pushed.get(field) {
             out.fields.insert(field, asked.to_string());
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// `pushed` holds the payloads last pushed for the known users still on the target (a user
@@ -77,13 +78,14 @@ pub fn reconcile(
     let mut repair = Repair::default();
     let by_id: HashMap<&str, &RemoteUser> = remote.iter().map(|r| (r.id.as_str(), r)).collect();
     let owned: HashSet<&str> = known.values().map(|k| k.zoom_id.as_str()).collect();
+    let nothing_pushed = ScimUser::default();
     for k in known.values() {
         match by_id.get(k.zoom_id.as_str()) {
             None => repair.forget.push(k.clone()),
             Some(r) => {
-                let pushed = pushed.get(&k.anchor).cloned().unwrap_or_default();
-                let view = remote_view(&pushed, r);
-                let fp = fingerprint(&as_asked(&view, &pushed, k), create_only);
+                let pushed = pushed.get(&k.anchor).unwrap_or(&nothing_pushed);
+                let view = remote_view(pushed, r);
+                let fp = fingerprint(&as_asked(&view, pushed, k), create_only);
                 let lifecycle_matches = (k.lifecycle == Lifecycle::Active) == r.user.active;
                 if fp != k.fingerprint || !lifecycle_matches || k.privileged != r.privileged {
                     let mut fixed = k.clone();

@@ -41,7 +41,7 @@ fn is_pending(v: &Value) -> bool {
 /// A user resource; `None` without a string `id`.
 pub fn parse_user(v: &Value) -> Option<RemoteUser> {
     let id = v.get("id")?.as_str().filter(|s| !s.is_empty())?.to_string();
-    let fields = Field::all().into_iter().filter_map(|f| wire_path::read(v, f).map(|val| (f, val))).collect();
+    let fields = Field::all().filter_map(|f| wire_path::read(v, f).map(|val| (f, val))).collect();
     Some(RemoteUser {
         id,
         user: ScimUser {
