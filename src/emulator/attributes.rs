@@ -259,16 +259,15 @@ fn validate_zoom(knobs: &Knobs, store: &Store, zoom: &Map<String, Value>, id: Op
             return Err(refused(name, v, &why));
         }
     }
-    let others = || store.users().filter(move |u| Some(u.id.as_str()) != id);
     // "This number should be unassigned" (Zoom KB 360057866692); the same for an extension
     // is our reading (an extension rings one user).
     if let Some(n) = zoom.get("zoomPhoneNumber").filter(|v| !cleared(v))
-        && others().any(|u| u.hidden.get("zoomPhoneNumber") == Some(n))
+        && store.phone_number_held(n, id)
     {
         return Err(refused("zoomPhoneNumber", n, "the number is assigned to another user"));
     }
     if let Some(ext) = zoom.get("zoomPhoneExtNumber").and_then(Value::as_i64).filter(|e| *e != 0)
-        && others().any(|u| u.phone().ext_number == Some(ext))
+        && store.extension_held(ext, id)
     {
         return Err(refused("zoomPhoneExtNumber", &Value::from(ext), "the extension is assigned to another user"));
     }
@@ -283,11 +282,7 @@ pub fn assign_extension(store: &Store, u: &mut User, before: Option<&User>) {
     }
     let ext = match before.and_then(|b| b.phone().ext_number).filter(|e| *e != 0) {
         Some(kept) => kept,
-        None => {
-            let taken: std::collections::HashSet<i64> =
-                store.users().filter(|o| o.id != u.id).filter_map(|o| o.phone().ext_number).collect();
-            (FIRST_EXTENSION..).find(|e| !taken.contains(e)).unwrap_or(FIRST_EXTENSION)
-        }
+        None => store.lowest_free_extension(FIRST_EXTENSION, &u.id),
     };
     u.hidden.insert("zoomPhoneExtNumber".into(), Value::from(ext));
 }

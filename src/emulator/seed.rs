@@ -143,9 +143,7 @@ pub fn edit_user(shared: &Shared, id: &str, edit: UserEdit) -> Result<User, Cont
         store.rename_user(id, name);
     }
     u.touch();
-    if let Some(slot) = store.user_mut(id) {
-        *slot = u.clone();
-    }
+    store.replace_user(u.clone());
     Ok(u)
 }
 

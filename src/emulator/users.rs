@@ -210,9 +210,7 @@ pub fn put(knobs: &Knobs, store: &mut Store, origin: &str, id: &str, body: &[u8]
         store.rename_user(id, &name);
     }
     let v = full(&u, store, origin);
-    if let Some(slot) = store.user_mut(id) {
-        *slot = u;
-    }
+    store.replace_user(u);
     Reply::json(200, v)
 }
 
@@ -265,9 +263,7 @@ pub fn patch(knobs: &Knobs, store: &mut Store, origin: &str, id: &str, body: &[u
         Ok(false) => {}
     }
     let v = full(&u, store, origin);
-    if let Some(slot) = store.user_mut(id) {
-        *slot = u;
-    }
+    store.replace_user(u);
     Reply::json(200, v)
 }
 

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::clock::unix_secs;
+use phone_index::PhoneIndex;
+
+mod phone_index;
 
 /// A user's lifecycle state in Zoom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +135,7 @@ pub struct Store {
     group_order: BTreeMap<u64, String>,
     next_seq: u64,
     pub ids_with_ampersand: bool,
+    phones: PhoneIndex,
 }
 
 impl Store {
@@ -147,6 +151,7 @@ impl Store {
             group_order: BTreeMap::new(),
             next_seq: 0,
             ids_with_ampersand,
+            phones: PhoneIndex::default(),
         };
         let id = s.new_id();
         let mut g = s.blank_group(id, DEFAULT_GROUP_NAME.to_string());
@@ -236,15 +241,24 @@ impl Store {
     pub fn insert_user(&mut self, user: User) {
         self.by_name.insert(user.user_name.to_lowercase(), user.id.clone());
         self.user_order.insert(user.seq, user.id.clone());
-        self.users.insert(user.id.clone(), user);
+        self.phones.add(&user);
+        if let Some(old) = self.users.insert(user.id.clone(), user) {
+            self.phones.remove(&old);
+        }
+    }
+
+    /// Puts a changed user in place of the stored one with the same id (its userName
+    /// changes through [`Store::rename_user`]); absent ids are left absent.
+    pub fn replace_user(&mut self, user: User) {
+        if let Some(slot) = self.users.get_mut(&user.id) {
+            self.phones.remove(slot);
+            self.phones.add(&user);
+            *slot = user;
+        }
     }
 
     pub fn user(&self, id: &str) -> Option<&User> {
         self.users.get(id)
-    }
-
-    pub fn user_mut(&mut self, id: &str) -> Option<&mut User> {
-        self.users.get_mut(id)
     }
 
     pub fn user_by_name(&self, user_name: &str) -> Option<&User> {
@@ -263,6 +277,7 @@ impl Store {
     /// Removes a user and its group memberships; `reserve` keeps its userName taken.
     pub fn remove_user(&mut self, id: &str, reserve: bool) -> Option<User> {
         let u = self.users.remove(id)?;
+        self.phones.remove(&u);
         self.by_name.remove(&u.user_name.to_lowercase());
         self.user_order.remove(&u.seq);
         if reserve {
@@ -277,6 +292,21 @@ impl Store {
     /// Users in creation order.
     pub fn users(&self) -> impl Iterator<Item = &User> {
         self.user_order.values().filter_map(|id| self.users.get(id))
+    }
+
+    /// Does a user other than `except` hold this Zoom Phone number?
+    pub fn phone_number_held(&self, number: &Value, except: Option<&str>) -> bool {
+        self.phones.number_held(number, except)
+    }
+
+    /// Does a user other than `except` hold this Zoom Phone extension?
+    pub fn extension_held(&self, ext: i64, except: Option<&str>) -> bool {
+        self.phones.extension_held(ext, except)
+    }
+
+    /// The lowest extension from `first` up that no user other than `except` holds.
+    pub fn lowest_free_extension(&self, first: i64, except: &str) -> i64 {
+        self.phones.lowest_free(first, except)
     }
 
     /// Does any user other than `except` carry this employeeNumber?
