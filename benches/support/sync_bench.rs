@@ -92,3 +92,101 @@ pub fn no_change_cycles(w: &World, times: usize, search: impl Fn(&World) -> f64)
     }
     out
 }
+
+/// `zoomsync run` with the world's config: the daemon as production runs it, so what it
+/// keeps between cycles (the mapping memo, `e164`'s answers) counts, as it does there.
+pub struct Daemon {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+/// One cycle the running daemon ran on `SIGUSR1`.
+pub struct DaemonCycle {
+    /// From the signal to the cycle's summary line in the log, seconds.
+    pub secs: f64,
+    pub summary: String,
+}
+
+impl Daemon {
+    /// Starts the daemon and waits for the cycle it runs as it starts.
+    pub fn start(w: &World) -> Daemon {
+        let log = w.dir.path().join("bench-daemon.log");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_zoomsync"))
+            .args(["run", "--config"])
+            .arg(w.config_path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Daemon { child, log };
+        daemon.wait_for_cycles(1);
+        daemon
+    }
+
+    fn summaries(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains("zoomsync::daemon::worker") && l.contains(" users ("))
+            .map(String::from)
+            .collect()
+    }
+
+    fn wait_for_cycles(&self, n: usize) -> String {
+        let deadline = Instant::now() + std::time::Duration::from_secs(3600);
+        loop {
+            if let Some(line) = self.summaries().get(n - 1) {
+                return line.clone();
+            }
+            assert!(Instant::now() < deadline, "the daemon ran no cycle {n} within an hour");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    /// Asks for a cycle (SIGUSR1) and waits for its summary line.
+    pub fn cycle(&self) -> DaemonCycle {
+        let before = self.summaries().len();
+        let start = Instant::now();
+        let ok = std::process::Command::new("kill").arg("-USR1").arg(self.child.id().to_string()).status().unwrap();
+        assert!(ok.success());
+        let summary = self.wait_for_cycles(before + 1);
+        DaemonCycle { secs: start.elapsed().as_secs_f64(), summary }
+    }
+
+    /// The daemon's peak RSS so far, MiB (`VmHWM`).
+    pub fn peak_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0);
+        kib / 1024.0
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `times` no-change cycles of the running daemon, each asserted to send no SCIM request,
+/// each followed by `search` (the `ldapsearch` yardstick).
+pub fn daemon_no_change_cycles(
+    w: &World,
+    daemon: &Daemon,
+    times: usize,
+    search: impl Fn(&World) -> f64,
+) -> (Vec<DaemonCycle>, Vec<f64>) {
+    let (mut cycles, mut searches) = (Vec::new(), Vec::new());
+    for _ in 0..times {
+        w.zoom.reset_requests();
+        let cycle = daemon.cycle();
+        let requests = scim_requests(w);
+        assert_eq!(requests, 0, "a no-change cycle sent {requests} requests: {}", cycle.summary);
+        cycles.push(cycle);
+        searches.push(search(w));
+    }
+    (cycles, searches)
+}

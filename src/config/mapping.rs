@@ -47,6 +47,11 @@ impl MappingConfig {
         self.rules.values().any(MappingRule::uses_groups)
     }
 
+    /// Whether any rule is an expression (the rules worth remembering the results of).
+    pub fn has_expressions(&self) -> bool {
+        self.rules.values().any(|r| matches!(r.source, ValueSource::Expression(_)))
+    }
+
     /// The group names `member_of` asks about, as written (each is read with `[groups]`).
     pub fn groups_read(&self) -> BTreeSet<String> {
         self.rules

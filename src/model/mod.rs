@@ -98,7 +98,7 @@ impl RawEntry {
 }
 
 /// A directory user after decode: identity settled, attributes kept as text for mapping.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DirectoryUser {
     pub anchor: Anchor,
     pub dn: String,
@@ -121,7 +121,7 @@ impl DirectoryUser {
 /// of each attribute *name* (shared `Arc<str>`) and one small allocation per value, instead
 /// of a map of owned names and vectors per user (measured: 256 MiB -> see BENCHMARKS.md).
 /// Names are lower-case; values of one attribute are adjacent, in server order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Attributes(Vec<(Arc<str>, Box<str>)>);
 
 impl Attributes {

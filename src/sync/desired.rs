@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use super::mapping_memo::MemoRead;
 use crate::config::mapping::MappingConfig;
 use crate::mapping::map_user;
 use crate::model::Field;
@@ -9,11 +10,19 @@ use crate::model::{DirectoryUser, Rejected};
 use crate::plan::{Desired, DesiredUser, fingerprint};
 use crate::source::{Convert, DirectoryRead, Snapshot};
 
-/// Maps one decoded user; a mapping failure becomes a rejection that keeps the anchor
-/// (present-but-unreadable, never treated as gone).
-pub fn mapper<'a>(mapping: &'a MappingConfig, create_only: &'a BTreeSet<Field>) -> Convert<'a, DesiredUser> {
+/// Maps one decoded user (through the memo when given); a mapping failure becomes a
+/// rejection that keeps the anchor (present-but-unreadable, never treated as gone).
+pub fn mapper<'a>(
+    mapping: &'a MappingConfig,
+    create_only: &'a BTreeSet<Field>,
+    mut memo: Option<MemoRead<'a>>,
+) -> Convert<'a, DesiredUser> {
     let waits_for_groups = mapping.uses_groups();
-    Box::new(move |user: DirectoryUser| match map_user(&user, mapping) {
+    let mut map = move |user: &DirectoryUser| match &mut memo {
+        Some(memo) => memo.map_user(user, mapping),
+        None => map_user(user, mapping),
+    };
+    Box::new(move |user: DirectoryUser| match map(&user) {
         Ok(scim) => {
             let fingerprint = fingerprint(&scim, create_only);
             // Rules that read group membership are evaluated after the group read

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::mapping_memo::MappingMemo;
 use crate::config::mapping::MappingConfig;
 use crate::config::{Config, GroupsConfig, SourceConfig};
 use crate::model::Field;
@@ -45,6 +46,8 @@ pub struct Engine<D: Directory, T: Target, S: StateStore + Clone + 'static> {
     /// `[groups]`, when configured.
     pub(super) groups: Option<GroupSync>,
     pub(super) progress: Option<Progress>,
+    /// Last read's mapped users, so unchanged ones are not mapped again (`mapping_memo`).
+    pub(super) memo: MappingMemo,
 }
 
 impl<S: StateStore + Clone + 'static> Engine<AnyDirectory, ScimClient, S> {
@@ -72,6 +75,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
             concurrency: config.target.as_ref().map_or(1, |t| t.max_concurrency).max(1),
             groups: GroupSync::from_config(config),
             progress: None,
+            memo: MappingMemo::default(),
         }
     }
 

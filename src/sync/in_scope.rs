@@ -48,6 +48,7 @@ pub async fn users_in_scope<D: Directory>(config: &Config, directory: &D) -> Res
         mapping: &config.mapping,
         create_only: &create_only,
         groups: settings.as_ref(),
+        memo: None,
     };
     let mut fallback_anchors = 0;
     let (users, fetched) = side

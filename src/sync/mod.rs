@@ -14,6 +14,7 @@ pub mod groups;
 mod in_scope;
 pub mod locate;
 mod managers;
+mod mapping_memo;
 mod memberships;
 mod read;
 mod record;

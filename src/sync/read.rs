@@ -6,6 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 
+use super::mapping_memo::MappingMemo;
 use super::{CycleError, Engine, GroupSync, desired};
 use crate::config::mapping::MappingConfig;
 use crate::model::{Anchor, FailureRecord, Field, KnownGroup, KnownUser, RawEntry, Rejected};
@@ -48,10 +49,17 @@ pub(super) async fn both_sides<D: Directory, T: Target, S: StateStore + Clone + 
         mapping: &engine.mapping,
         create_only: &engine.create_only,
         groups,
+        memo: Some(&engine.memo),
     };
     let (users, groups) = side.read(&mut |_| {}).await?;
     let users_read = users.snapshot().users.len();
-    tracing::debug!(elapsed = ?started.elapsed(), users = users_read, rss = %crate::telemetry::rss(), "directory read and mapped");
+    tracing::debug!(
+        elapsed = ?started.elapsed(),
+        users = users_read,
+        remembered = engine.memo.remembered(),
+        rss = %crate::telemetry::rss(),
+        "directory read and mapped"
+    );
     let disabled_read = users.snapshot().users.iter().filter(|u| !u.user.active).count();
     let (desired, rejected) = desired::desired_from_read(users);
     let state = loader.await.map_err(|e| StateError::Storage(format!("state loader stopped: {e}")))??;
@@ -68,6 +76,8 @@ pub(super) struct DirectorySide<'a, D: Directory> {
     pub mapping: &'a MappingConfig,
     pub create_only: &'a BTreeSet<Field>,
     pub groups: Option<&'a GroupSync>,
+    /// The engine's memo of last read's mappings (none for one-off reads such as `check`).
+    pub memo: Option<&'a MappingMemo>,
 }
 
 impl<D: Directory> DirectorySide<'_, D> {
@@ -76,7 +86,10 @@ impl<D: Directory> DirectorySide<'_, D> {
         &self,
         observe: &mut (dyn FnMut(&RawEntry) + Send),
     ) -> Result<(DirectoryRead<DesiredUser>, Option<FetchedGroups>), SourceError> {
-        let builder = Snapshot::converting(self.decoder, desired::mapper(self.mapping, self.create_only));
+        let builder = Snapshot::converting(
+            self.decoder,
+            desired::mapper(self.mapping, self.create_only, self.memo.and_then(|m| m.read(self.mapping))),
+        );
         let group_fetch = async {
             match self.groups {
                 Some(g) => fetch_groups(self.directory, &g.config, self.decoder, g.user_search()).await.map(Some),

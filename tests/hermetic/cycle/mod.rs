@@ -43,5 +43,6 @@ mod groups;
 mod guards;
 mod lifecycle;
 mod managers;
+mod memo;
 mod quarantine;
 mod secrets;
