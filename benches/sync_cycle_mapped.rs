@@ -10,7 +10,8 @@
 //! users mapped in this process) and the cycle's stages from its debug log.
 //!
 //! Writes its section of BENCHMARKS.md. Run: `cargo bench --bench sync_cycle_mapped`;
-//! `BENCH_USERS=5000` for a quick check (its section is headed with its size: not one to
+//! `BENCH_USERS=5000` for a quick check; `BENCH_PERF=/tmp/daemon.data` records the daemon's
+//! no-change cycles with `perf` (its section is headed with its size: not one to
 //! commit).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -297,7 +298,7 @@ fn main() {
         let daemon_mib = daemon.peak_mib();
         drop(daemon);
         for c in &cycles {
-            println!("daemon no-change cycle {:.2} s: {}", c.secs, c.summary);
+            println!("daemon no-change cycle {:.2} s: {}", c.secs, stages(&c.log));
         }
         let (z, l) = (bench_report::median(&daemon_secs), bench_report::median(&daemon_search));
         let ratio = z / l;

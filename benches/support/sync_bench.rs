@@ -98,6 +98,9 @@ pub fn no_change_cycles(w: &World, times: usize, search: impl Fn(&World) -> f64)
 pub struct Daemon {
     child: std::process::Child,
     log: std::path::PathBuf,
+    /// `perf record` of the daemon after its start-up cycle, when `BENCH_PERF` names an
+    /// output file: where a no-change cycle's time goes.
+    perf: Option<std::process::Child>,
 }
 
 /// One cycle the running daemon ran on `SIGUSR1`.
@@ -105,6 +108,8 @@ pub struct DaemonCycle {
     /// From the signal to the cycle's summary line in the log, seconds.
     pub secs: f64,
     pub summary: String,
+    /// What the daemon logged during the cycle.
+    pub log: String,
 }
 
 impl Daemon {
@@ -118,8 +123,17 @@ impl Daemon {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let daemon = Daemon { child, log };
+        let mut daemon = Daemon { child, log, perf: None };
         daemon.wait_for_cycles(1);
+        if let Ok(out) = std::env::var("BENCH_PERF") {
+            let pid = daemon.child.id().to_string();
+            let perf = std::process::Command::new("perf")
+                .args(["record", "-g", "-F", "499", "-o", &out, "-p", &pid])
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("BENCH_PERF needs perf");
+            daemon.perf = Some(perf);
+        }
         daemon
     }
 
@@ -145,11 +159,14 @@ impl Daemon {
     /// Asks for a cycle (SIGUSR1) and waits for its summary line.
     pub fn cycle(&self) -> DaemonCycle {
         let before = self.summaries().len();
+        let logged = std::fs::read_to_string(&self.log).unwrap_or_default().len();
         let start = Instant::now();
         let ok = std::process::Command::new("kill").arg("-USR1").arg(self.child.id().to_string()).status().unwrap();
         assert!(ok.success());
         let summary = self.wait_for_cycles(before + 1);
-        DaemonCycle { secs: start.elapsed().as_secs_f64(), summary }
+        let secs = start.elapsed().as_secs_f64();
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default().get(logged..).unwrap_or_default().to_string();
+        DaemonCycle { secs, summary, log }
     }
 
     /// The daemon's peak RSS so far, MiB (`VmHWM`).
@@ -166,6 +183,10 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
+        if let Some(mut perf) = self.perf.take() {
+            let _ = std::process::Command::new("kill").arg("-INT").arg(perf.id().to_string()).status();
+            let _ = perf.wait();
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
