@@ -55,6 +55,8 @@ pub(super) struct ReadFacts {
     pub incomplete: Option<String>,
     /// The directory returned no users at all (not even rejected ones).
     pub empty: bool,
+    /// Removals the change channel applied within its rolling window (0 for a cycle).
+    pub recent_removals: u64,
 }
 
 pub(super) struct GuardInput<'a> {
@@ -91,11 +93,16 @@ pub(super) fn apply(input: &GuardInput<'_>, plan: &mut Plan, destructive: Vec<Op
     let managed = managed_active(input.known);
     let allowed = input.limits.allowed(managed);
     let deletes = rest.iter().filter(|o| o.action == Action::Delete).count();
+    let recent = input.facts.recent_removals;
     let reason = if input.facts.empty {
         Some("the directory returned no users at all".to_string())
-    } else if rest.len() as u64 > allowed {
+    } else if rest.len() as u64 + recent > allowed {
+        let window = match recent {
+            0 => String::new(),
+            n => format!(" with the {n} the change channel applied within safety.change_window"),
+        };
         Some(format!(
-            "{} deactivation(s)/deletion(s) ({} delete) exceed the limit of {} for {} managed active users \
+            "{} deactivation(s)/deletion(s) ({} delete){window} exceed the limit of {} for {} managed active users \
              (safety.max_deactivations = {}, safety.max_deactivation_percent = {})",
             rest.len(),
             deletes,

@@ -117,7 +117,9 @@ pub fn resolve_managers(
         return out;
     }
     let in_scope = DnIndex::new(desired.users.iter().map(|u| u.dn.as_str()));
-    let unread = Unread::new(known, &desired.unreadable, desired.incomplete.is_some());
+    // A batch of changes read only the changed entries: everyone the state knows may still
+    // be in the directory, as after a read cut short (but a DN found nowhere is out of scope).
+    let unread = Unread::new(known, &desired.unreadable, desired.incomplete.is_some(), desired.changes.is_some());
     for i in 0..desired.users.len() {
         let refs: Vec<(Field, String)> = references(&desired.users[i]).map(|(f, v)| (f, v.to_string())).collect();
         if refs.is_empty() {
@@ -189,8 +191,14 @@ struct Unread<'a> {
 }
 
 impl<'a> Unread<'a> {
-    fn new(known: &'a HashMap<Anchor, KnownUser>, unreadable: &HashSet<Anchor>, incomplete: bool) -> Self {
-        let users: Vec<&KnownUser> = known.values().filter(|k| incomplete || unreadable.contains(&k.anchor)).collect();
+    fn new(
+        known: &'a HashMap<Anchor, KnownUser>,
+        unreadable: &HashSet<Anchor>,
+        incomplete: bool,
+        partial: bool,
+    ) -> Self {
+        let everyone = incomplete || partial;
+        let users: Vec<&KnownUser> = known.values().filter(|k| everyone || unreadable.contains(&k.anchor)).collect();
         let index = DnIndex::new(users.iter().map(|k| k.dn.as_str()));
         Self { incomplete, users, index }
     }

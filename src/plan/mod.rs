@@ -39,14 +39,23 @@ pub struct PlanInput<'a> {
 
 pub fn plan(input: PlanInput<'_>) -> Plan {
     let PlanInput { desired, known, failures, now, limits, approved } = input;
-    let Desired { users, unreadable, incomplete } = desired;
-    let facts = guard::ReadFacts { incomplete, empty: users.is_empty() && unreadable.is_empty() };
+    let Desired { users, unreadable, incomplete, changes } = desired;
+    let facts = guard::ReadFacts {
+        incomplete,
+        // A batch of changes with nothing but departures is not an empty directory.
+        empty: changes.is_none() && users.is_empty() && unreadable.is_empty(),
+        recent_removals: changes.as_ref().map_or(0, |c| c.recent_removals),
+    };
     let mut out = Plan::default();
     let mut destructive = Vec::new();
     // Who left: decided by reference before the payloads are consumed (no anchor copies).
+    // A batch of changes names its departures; a whole read leaves them out.
     let gone: Vec<&KnownUser> = {
         let present: HashSet<&Anchor> = users.iter().map(|d| &d.anchor).collect();
-        known.iter().filter(|(a, _)| !present.contains(a)).map(|(_, k)| k).collect()
+        match &changes {
+            None => known.iter().filter(|(a, _)| !present.contains(a)).map(|(_, k)| k).collect(),
+            Some(c) => c.gone.iter().filter(|a| !present.contains(a)).filter_map(|a| known.get(a)).collect(),
+        }
     };
 
     for d in users {

@@ -39,6 +39,19 @@ pub struct Desired {
     pub unreadable: HashSet<Anchor>,
     /// `Some(reason)` when the read did not complete: nothing is treated as gone.
     pub incomplete: Option<String>,
+    /// `Some` for a change-channel batch: only the changed entries were read, so a known
+    /// user who is not among them is as the state knows it, not gone.
+    pub changes: Option<ChangeScope>,
+}
+
+/// What a change-channel batch knows beyond the entries it read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChangeScope {
+    /// Anchors the channel reported as deleted or out of scope.
+    pub gone: HashSet<Anchor>,
+    /// Deactivations and deletions the channel already applied within the rolling window
+    /// (`safety.change_window`): they count against the same limits as this batch's.
+    pub recent_removals: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -270,3 +270,59 @@ proptest! {
         prop_assert!(again.is_empty(), "second plan: {:?}", actions(&again));
     }
 }
+
+/// A change-channel batch: the plan acts on the batch's users and named departures only,
+/// and the guard counts the removals the channel already applied within its window.
+#[test]
+fn a_batch_of_changes_plans_only_its_users_and_departures() {
+    let mut w = World::new();
+    for i in 0..20 {
+        w = w.knows(i, "Eng", Lifecycle::Active);
+    }
+    let batch = |w: World, gone: &[usize], recent: u64| {
+        let mut w = w;
+        w.desired.changes =
+            Some(ChangeScope { gone: gone.iter().map(|i| anchor(*i)).collect(), recent_removals: recent });
+        w
+    };
+    let table: Vec<(&str, World, Vec<(Action, String)>)> = vec![
+        (
+            "one title change: one update, nobody else touched",
+            batch(clone_known(&w).want(3, "Mgr", true), &[], 0),
+            vec![(Action::Update, "a003".into())],
+        ),
+        ("a hire", batch(clone_known(&w).want(50, "Eng", true), &[], 0), vec![(Action::Create, "a050".into())]),
+        ("a disable", batch(clone_known(&w).want(4, "Eng", false), &[], 0), vec![(Action::Deactivate, "a004".into())]),
+        (
+            "a departure alone is no empty directory",
+            batch(clone_known(&w), &[5], 0),
+            vec![(Action::Deactivate, "a005".into())],
+        ),
+        ("named gone but present again: not gone", batch(clone_known(&w).want(6, "Eng", true), &[6], 0), vec![]),
+        ("an unknown departure: nothing", batch(clone_known(&w), &[99], 0), vec![]),
+    ];
+    for (what, world, want) in table {
+        let p = world.plan();
+        assert_eq!(actions(&p), want, "{what}");
+        assert!(p.held.is_empty() && p.guard.is_none(), "{what}: {:?}", p.guard);
+        let unchanged = usize::from(what.starts_with("named"));
+        assert_eq!(p.unchanged, unchanged, "{what}: only the batch's users are counted");
+    }
+
+    // Limit 3 (max_deactivations): 2 departures pass alone, and are held after 2 earlier ones.
+    let limited = |recent| {
+        let mut w = batch(clone_known(&w), &[7, 8], recent);
+        w.limits = Limits { max_deactivations: 3, ..Limits::unlimited() };
+        w.plan()
+    };
+    let p = limited(1);
+    assert_eq!(p.ops.len(), 2, "{:?}", p.guard);
+    let p = limited(2);
+    assert!(p.ops.is_empty() && p.held.len() == 2);
+    let reason = p.guard.unwrap();
+    assert!(reason.contains("with the 2 the change channel applied within safety.change_window"), "{reason}");
+}
+
+fn clone_known(w: &World) -> World {
+    World { known: w.known.clone(), ..World::new() }
+}

@@ -45,5 +45,5 @@ pub fn desired_from_read(read: DirectoryRead<DesiredUser>) -> (Desired, Vec<Reje
     };
     let Snapshot { users, rejected, .. } = snapshot;
     let unreadable = rejected.iter().filter_map(|r| r.anchor.clone()).collect();
-    (Desired { users, unreadable, incomplete }, rejected)
+    (Desired { users, unreadable, incomplete, changes: None }, rejected)
 }
