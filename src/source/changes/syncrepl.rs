@@ -52,6 +52,7 @@ impl SyncreplChannel {
         let settings = ldap::settings(config).map_err(ChangeError::Connect)?;
         let mut connection = ldap::connect(config, settings).await.map_err(ChangeError::Connect)?;
         let attributes = with_required(&search.attributes);
+        let resumed = cookie.is_some();
         let control = SyncRequest { mode: RefreshMode::RefreshAndPersist, cookie, reload_hint: false }.critical();
         let stream = connection
             .with_controls(control)
@@ -64,7 +65,7 @@ impl SyncreplChannel {
                 other => ChangeError::Disconnected { detail: format!("the search could not start: {other}") },
             })?;
         let (tx, events) = mpsc::channel(EVENTS_IN_FLIGHT);
-        let task = tokio::spawn(pump(connection, stream, search.kind, tx));
+        let task = tokio::spawn(pump(connection, stream, search.kind, resumed, tx));
         Ok(SyncreplChannel { events, task, search: search.kind, ended: false })
     }
 
@@ -114,6 +115,7 @@ async fn pump(
     connection: Ldap,
     mut stream: SearchStream<'static, String, Vec<String>>,
     search: SearchKind,
+    resumed: bool,
     tx: mpsc::Sender<Item>,
 ) {
     // The handle the search was started from is kept for as long as the search runs.
@@ -132,7 +134,7 @@ async fn pump(
             },
             Ok(None) => {
                 let result = stream.finish().await;
-                let (events, error) = done_events(search, result.rc, &result.text, &result.ctrls);
+                let (events, error) = done_events(search, resumed, result.rc, &result.text, &result.ctrls);
                 for event in events {
                     if tx.send(Ok(event)).await.is_err() {
                         return;

@@ -17,6 +17,8 @@ const SEARCH_RESULT_REFERENCE: u64 = 19;
 /// e-syncRefreshRequired (RFC 4533 §2.5): the server cannot resume from the cookie.
 pub(super) const RC_REFRESH_REQUIRED: u32 = 4096;
 const RC_UNAVAILABLE_CRITICAL_EXTENSION: u32 = 12;
+const RC_PROTOCOL_ERROR: u32 = 2;
+const RC_UNWILLING_TO_PERFORM: u32 = 53;
 /// Codes a server ends a search with when it is going away or overloaded: try again later.
 const RC_TRANSIENT: &[u32] = &[3, 11, 51, 52, 80];
 
@@ -90,10 +92,13 @@ fn info_events(search: SearchKind, info: SyncInfoValue) -> Vec<ChangeEvent> {
 }
 
 /// How the session ended when the server sent SearchResultDone: the events still to hand
-/// on (a final cookie, the end of a refresh) and the error that ends the channel (a
-/// refreshAndPersist search that ends at all is over, whatever the code).
+/// on (a final cookie) and the error that ends the channel (a refreshAndPersist search that
+/// ends at all is over, whatever the code). `resumed`: the search carried a cookie — a
+/// refusal is then the cookie's (slapd answers a cookie ahead of its own state with rc=53
+/// "consumer state is newer than provider!"), and the way on is a refresh without it.
 pub(super) fn done_events(
     search: SearchKind,
+    resumed: bool,
     rc: u32,
     text: &str,
     controls: &[Control],
@@ -118,6 +123,9 @@ pub(super) fn done_events(
             detail: format!("the server does not offer content synchronization on this base ({detail})"),
         },
         0 => ChangeError::Disconnected { detail: format!("the server ended the persistent search ({detail})") },
+        RC_PROTOCOL_ERROR | RC_UNWILLING_TO_PERFORM if resumed => ChangeError::RefreshRequired {
+            detail: format!("the server refused to resume from the stored cookie ({detail})"),
+        },
         rc if RC_TRANSIENT.contains(&rc) => {
             ChangeError::Disconnected { detail: format!("the server ended the search ({detail})") }
         }
@@ -239,13 +247,21 @@ mod tests {
 
     #[test]
     fn how_a_session_ends() {
-        let (events, error) = done_events(S, 4096, "", &[]);
+        let (events, error) = done_events(S, false, 4096, "", &[]);
         assert!(events.is_empty());
         assert!(matches!(error, ChangeError::RefreshRequired { .. }));
-        assert!(matches!(done_events(S, 12, "", &[]).1, ChangeError::Unsupported { .. }));
-        assert!(matches!(done_events(S, 52, "", &[]).1, ChangeError::Disconnected { .. }));
-        assert!(matches!(done_events(S, 0, "", &[]).1, ChangeError::Disconnected { .. }));
-        assert_eq!(done_events(S, 50, "no access", &[]).1, ChangeError::Refused { detail: "rc=50 no access".into() });
+        assert!(matches!(done_events(S, false, 12, "", &[]).1, ChangeError::Unsupported { .. }));
+        assert!(matches!(done_events(S, false, 52, "", &[]).1, ChangeError::Disconnected { .. }));
+        assert!(matches!(done_events(S, false, 0, "", &[]).1, ChangeError::Disconnected { .. }));
+        assert_eq!(
+            done_events(S, false, 50, "no access", &[]).1,
+            ChangeError::Refused { detail: "rc=50 no access".into() }
+        );
+        // Refused with a cookie: the cookie's fault, refresh without it; without one, refused.
+        let newer = "consumer state is newer than provider!";
+        assert!(matches!(done_events(S, true, 53, newer, &[]).1, ChangeError::RefreshRequired { .. }));
+        assert!(matches!(done_events(S, false, 53, newer, &[]).1, ChangeError::Refused { .. }));
+        assert!(matches!(done_events(S, true, 50, "", &[]).1, ChangeError::Refused { .. }));
         let done = Control(
             None,
             RawControl {
@@ -254,7 +270,7 @@ mod tests {
                 val: Some(vec![0x30, 4, 0x04, 2, b'c', b'k']),
             },
         );
-        let (events, _) = done_events(S, 0, "", &[done]);
+        let (events, _) = done_events(S, false, 0, "", &[done]);
         assert_eq!(events, vec![ChangeEvent::Cookie { search: S, cookie: b"ck".to_vec() }]);
     }
 }
