@@ -99,7 +99,9 @@ impl UsnPoller {
     /// is the naming context (tombstones live in its `CN=Deleted Objects`), `search.filter`
     /// what they must still match (`(objectClass=user)`: a tombstone keeps objectClass but
     /// loses objectCategory and most attributes), `attributes` e.g. objectGUID and
-    /// lastKnownParent.
+    /// lastKnownParent. By default only administrators may read `CN=Deleted Objects`: a
+    /// least-privilege account gets no tombstone and no error (proven on Samba), so this
+    /// needs that container's List/Read delegated to the account.
     pub fn with_deleted(mut self, search: ChangeSearch) -> Self {
         self.deleted = Some(search);
         self
