@@ -1,6 +1,7 @@
 //! The AD change pollers against a real Samba AD DC: uSNChanged polling (the first poll
-//! gives a position only; a disabled account and a new user show up alone; a deletion as a
-//! tombstone; another invocationID or DC name asks for a full cycle) and DirSync as
+//! gives a position only; a disabled account and a new user show up alone; a deletion's
+//! tombstone is seen by Administrator, not by the service account; another invocationID or
+//! DC name asks for a full cycle) and DirSync as
 //! Administrator (everything first, then only what changed, deletions included).
 
 use std::process::Command;
