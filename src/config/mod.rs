@@ -5,6 +5,7 @@
 //! further checking. Every error names the key path (`directory.page_size`) and the problem,
 //! and the binary exits with status 2 before it opens state or talks to a server.
 
+pub mod changes;
 pub mod mapping;
 mod raw;
 mod secret;
@@ -15,6 +16,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use changes::ChangesMode;
 pub use secret::{Secret, SecretError, read_credential, read_secret_file};
 pub use validate::validate;
 

@@ -5,6 +5,7 @@
 //! ends early is [`DirectoryRead::Incomplete`], a different variant from a complete read, so
 //! no caller can mistake a cut-off list for one where users have left.
 
+pub mod changes;
 pub mod decode;
 pub mod groups;
 pub mod ldap;

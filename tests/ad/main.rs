@@ -10,4 +10,5 @@ mod support;
 mod ad_groups;
 mod ad_search;
 mod ad_source;
+mod changes;
 mod open_model;

@@ -6,7 +6,7 @@ use crate::model::RawEntry;
 
 /// SearchResultEntry (APPLICATION 4) -> RawEntry, moving value bytes without copies.
 /// ldap3's `SearchEntry::construct` panics on malformed input; this returns `None`.
-pub(super) fn to_raw_entry(tag: StructureTag) -> Option<RawEntry> {
+pub(crate) fn to_raw_entry(tag: StructureTag) -> Option<RawEntry> {
     if tag.class != TagClass::Application || tag.id != 4 {
         return None;
     }

@@ -15,6 +15,11 @@ mod entry;
 mod reader;
 mod tls;
 
+// For the change channel (`source::changes`): the same connection, bind, entry parsing and
+// ranged retrieval as a full read, so a change is read exactly as a cycle reads it.
+pub(crate) use entry::to_raw_entry;
+pub(crate) use reader::{Reader, connect};
+
 use std::sync::Arc;
 
 use ldap3::LdapConnSettings;
@@ -22,7 +27,6 @@ use ldap3::LdapConnSettings;
 use super::{Directory, ReadEnd, SearchRequest, SearchScope, SourceError};
 use crate::config::{DecodeRules, LdapConfig, TlsMode};
 use crate::model::RawEntry;
-use reader::Reader;
 
 pub struct LdapDirectory {
     config: LdapConfig,
@@ -47,15 +51,7 @@ impl LdapDirectory {
     }
 
     fn settings(&self) -> Result<LdapConnSettings, SourceError> {
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(self.config.connect_timeout)
-            .set_starttls(self.config.tls == TlsMode::StartTls);
-        if let Some(ca) = &self.config.ca_file {
-            let tls = tls::client_config(ca, &self.config.url)
-                .map_err(|detail| SourceError::Tls { url: self.config.url.clone(), detail })?;
-            settings = settings.set_config(Arc::new(tls));
-        }
-        Ok(settings)
+        settings(&self.config)
     }
 
     /// Runs `searches` on the reader thread and hands their entries to `on_entry`.
@@ -95,6 +91,18 @@ impl LdapDirectory {
         }
         Ok(ReadEnd::Incomplete { reason: "the LDAP reader stopped without a result".into() })
     }
+}
+
+/// The connection settings for `config`: timeouts, StartTLS, the CA (or pinned certificate).
+pub(crate) fn settings(config: &LdapConfig) -> Result<LdapConnSettings, SourceError> {
+    let mut settings =
+        LdapConnSettings::new().set_conn_timeout(config.connect_timeout).set_starttls(config.tls == TlsMode::StartTls);
+    if let Some(ca) = &config.ca_file {
+        let tls = tls::client_config(ca, &config.url)
+            .map_err(|detail| SourceError::Tls { url: config.url.clone(), detail })?;
+        settings = settings.set_config(Arc::new(tls));
+    }
+    Ok(settings)
 }
 
 impl Directory for LdapDirectory {

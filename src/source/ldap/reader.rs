@@ -21,9 +21,9 @@ const RC_SIZE_LIMIT: u32 = 4;
 const RC_ADMIN_LIMIT: u32 = 11;
 
 /// What the reader thread owns: the connection settings and the searches to run, in order.
-pub(super) struct Reader {
-    pub(super) config: LdapConfig,
-    pub(super) searches: Vec<SearchRequest>,
+pub(crate) struct Reader {
+    pub(crate) config: LdapConfig,
+    pub(crate) searches: Vec<SearchRequest>,
 }
 
 /// The batch being filled for the search under way, and how many entries were handed on
@@ -84,31 +84,7 @@ impl Reader {
 
     /// Connects and binds (anonymously when no bind DN is configured).
     async fn connect(&self, settings: LdapConnSettings) -> Result<Ldap, SourceError> {
-        let cfg = &self.config;
-        if cfg.tls == TlsMode::Plain {
-            tracing::warn!(url = %cfg.url, "directory.insecure = true: LDAP without TLS, the bind password travels in clear");
-        }
-        let (conn, mut ldap) =
-            LdapConnAsync::with_settings(settings, &cfg.url).await.map_err(|e| connect_error(cfg, e))?;
-        ldap3::drive!(conn);
-        if let Some(bind) = &cfg.bind {
-            let result = ldap
-                .with_timeout(cfg.timeout)
-                .simple_bind(&bind.dn, bind.password.expose())
-                .await
-                .map_err(|e| connect_error(cfg, e))?;
-            match result.rc {
-                0 => {}
-                RC_INVALID_CREDENTIALS => return Err(SourceError::InvalidCredentials { bind_dn: bind.dn.clone() }),
-                rc => {
-                    return Err(SourceError::BindFailed {
-                        bind_dn: bind.dn.clone(),
-                        detail: with_text(format!("rc={rc}"), &result.text),
-                    });
-                }
-            }
-        }
-        Ok(ldap)
+        connect(&self.config, settings).await
     }
 
     /// How a search is named in reasons: the user read has one, group reads several.
@@ -199,7 +175,7 @@ impl Reader {
     /// Fetches the rest of every ranged attribute of `entry` (Base searches on its DN over
     /// the same connection, while the outer search waits) and merges the values under the
     /// plain names. The reason names the DN and the attribute.
-    async fn complete_ranges(&self, ldap: &mut Ldap, entry: &mut RawEntry) -> Result<(), String> {
+    pub(crate) async fn complete_ranges(&self, ldap: &mut Ldap, entry: &mut RawEntry) -> Result<(), String> {
         let mut pending = range::normalize(entry).map_err(|e| format!("entry {}: {e}", entry.dn))?;
         let dn = entry.dn.clone();
         while let Some(p) = pending.pop() {
@@ -232,6 +208,34 @@ impl Reader {
             (Some(_), Some(_)) => Err(format!("asking for {attribute}: a Base search returned several entries")),
         }
     }
+}
+
+/// Connects and binds (anonymously when no bind DN is configured); the connection is driven
+/// on the current runtime.
+pub(crate) async fn connect(cfg: &LdapConfig, settings: LdapConnSettings) -> Result<Ldap, SourceError> {
+    if cfg.tls == TlsMode::Plain {
+        tracing::warn!(url = %cfg.url, "directory.insecure = true: LDAP without TLS, the bind password travels in clear");
+    }
+    let (conn, mut ldap) = LdapConnAsync::with_settings(settings, &cfg.url).await.map_err(|e| connect_error(cfg, e))?;
+    ldap3::drive!(conn);
+    if let Some(bind) = &cfg.bind {
+        let result = ldap
+            .with_timeout(cfg.timeout)
+            .simple_bind(&bind.dn, bind.password.expose())
+            .await
+            .map_err(|e| connect_error(cfg, e))?;
+        match result.rc {
+            0 => {}
+            RC_INVALID_CREDENTIALS => return Err(SourceError::InvalidCredentials { bind_dn: bind.dn.clone() }),
+            rc => {
+                return Err(SourceError::BindFailed {
+                    bind_dn: bind.dn.clone(),
+                    detail: with_text(format!("rc={rc}"), &result.text),
+                });
+            }
+        }
+    }
+    Ok(ldap)
 }
 
 /// `head`, and the server's diagnostic text after a blank when it sent one.

@@ -26,7 +26,7 @@ include         /etc/ldap/schema/nis.schema
 modulepath      /usr/lib/ldap
 moduleload      back_mdb
 moduleload      memberof
-pidfile         @DIR@/slapd.pid
+@MODULES@pidfile         @DIR@/slapd.pid
 argsfile        @DIR@/slapd.args
 sizelimit       size.soft=unlimited size.hard=unlimited size.prtotal=unlimited
 timelimit       unlimited
@@ -50,7 +50,7 @@ memberof-group-oc   groupOfNames
 memberof-member-ad  member
 memberof-memberof-ad memberOf
 memberof-refint     true
-access to attrs=userPassword
+@OVERLAYS@access to attrs=userPassword
         by self write
         by anonymous auth
         by * none
@@ -79,7 +79,26 @@ impl Slapd {
         Self::start_configured(ldif, &ServerCert::FromTestCa, &line)
     }
 
+    /// Starts slapd with the syncprov overlay (an RFC 4533 provider) on the data database,
+    /// so a client can run syncrepl (refreshAndPersist). `sessionlog`: how many write
+    /// operations syncprov remembers, so a consumer resuming with a recent cookie gets a
+    /// delete phase (deleted UUIDs listed); `None` keeps none, and a resumed refresh is a
+    /// present phase (every present UUID listed, the rest deleted). The module ships in
+    /// Debian's and Ubuntu's `slapd` package (`/usr/lib/ldap/syncprov.so`).
+    pub fn start_with_syncprov(ldif: &str, sessionlog: Option<u32>) -> Self {
+        let mut overlay =
+            String::from("index           entryCSN eq\noverlay         syncprov\nsyncprov-checkpoint 100 1\n");
+        if let Some(ops) = sessionlog {
+            overlay.push_str(&format!("syncprov-sessionlog {ops}\n"));
+        }
+        Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay)
+    }
+
     fn start_configured(ldif: &str, cert: &ServerCert, limits: &str) -> Self {
+        Self::start_with(ldif, cert, limits, "", "")
+    }
+
+    fn start_with(ldif: &str, cert: &ServerCert, limits: &str, modules: &str, overlays: &str) -> Self {
         let slapd = require_binary("slapd", "slapd ldap-utils");
         let slapadd = require_binary("slapadd", "slapd");
         let dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
@@ -90,7 +109,9 @@ impl Slapd {
         let text = CONFIG
             .replace("@DIR@", root.to_str().unwrap())
             .replace("@SERVICE@", SERVICE_DN)
-            .replace("@LIMITS@", limits);
+            .replace("@LIMITS@", limits)
+            .replace("@MODULES@", modules)
+            .replace("@OVERLAYS@", overlays);
         std::fs::write(&conf, text).unwrap();
         let data = root.join("data.ldif");
         std::fs::write(&data, ldif).unwrap();
