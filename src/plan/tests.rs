@@ -285,7 +285,7 @@ fn a_batch_of_changes_plans_only_its_users_and_departures() {
             Some(ChangeScope { gone: gone.iter().map(|i| anchor(*i)).collect(), recent_removals: recent });
         w
     };
-    let table: Vec<(&str, World, Vec<(Action, String)>)> = vec![
+    let table: Vec<(&str, World, Actions)> = vec![
         (
             "one title change: one update, nobody else touched",
             batch(clone_known(&w).want(3, "Mgr", true), &[], 0),
@@ -322,6 +322,8 @@ fn a_batch_of_changes_plans_only_its_users_and_departures() {
     let reason = p.guard.unwrap();
     assert!(reason.contains("with the 2 the change channel applied within safety.change_window"), "{reason}");
 }
+
+type Actions = Vec<(Action, String)>;
 
 fn clone_known(w: &World) -> World {
     World { known: w.known.clone(), ..World::new() }

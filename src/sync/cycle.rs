@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::GroupSync;
 use super::groups::{self, GroupStep};
+use super::mapping_memo::MappingMemo;
 use super::read::{Read, State};
 use super::{CycleOptions, CycleReport};
 use crate::model::{Anchor, ApprovalRun, HeldOps, KnownUser, Meta, UnixTime, unix_now};
@@ -45,6 +46,7 @@ impl<'o> Cycle<'o> {
         &mut self,
         read: Read,
         settings: Option<&'g GroupSync>,
+        memo: Option<&MappingMemo>,
     ) -> (Desired, State, Option<GroupStep<'g>>) {
         let Read { mut desired, rejected, users_read, disabled_read, groups, mut state } = read;
         self.report.users_read = users_read;
@@ -52,7 +54,7 @@ impl<'o> Cycle<'o> {
         self.report.rejected = rejected;
         let mut step = None;
         if let (Some(settings), Some(fetched)) = (settings, groups) {
-            let (mut prepared, group_report, unmapped) = groups::prepare(settings, fetched, &mut desired);
+            let (mut prepared, group_report, unmapped) = groups::prepare(settings, fetched, &mut desired, memo);
             self.report.rejected.extend(unmapped);
             prepared.known = std::mem::take(&mut state.groups).into_iter().map(|g| (g.anchor.clone(), g)).collect();
             tracing::debug!(elapsed = ?self.started.elapsed(), groups = group_report.groups_read, "groups read and flattened");

@@ -67,7 +67,7 @@ pub async fn users_in_scope<D: Directory>(config: &Config, directory: &D) -> Res
         (Some(settings), Some(fetched)) => {
             let read = groups::resolve(fetched, &desired);
             let out_of_scope = groups::apply_scope(&mut desired, &read, &settings.config.scope);
-            rejected.extend(memberships::complete(&mut desired, &read, &settings.mapping, &settings.create_only));
+            rejected.extend(memberships::complete(&mut desired, &read, &settings.mapping, &settings.create_only, None));
             (Some(read), out_of_scope)
         }
         _ => (None, 0),

@@ -5,10 +5,11 @@
 //!
 //! Sound because mapping is a pure function of the decoded user and the rules: expressions
 //! read nothing else (no clock, no environment; `crate::expr` offers no such function), and
-//! a reload builds a new engine with an empty memo. The rules that read group membership are
-//! not memoised: they run after the group read, every cycle. The key is the anchor; the
-//! entry is used only when the decoded user hashes the same under this process's random
-//! SipHash keys (a directory value cannot be crafted to collide with keys it cannot know).
+//! a reload builds a new engine with an empty memo. The key is the anchor; an entry is used
+//! only when the decoded user hashes the same under this process's random SipHash keys (a
+//! directory value cannot be crafted to collide with keys it cannot know). The rules that
+//! read group membership run after the group read: their result is remembered beside,
+//! used again only for the same user with the same groups (`Completions`).
 //!
 //! Kept only for mappings with an expression: attribute, constant and template rules cost
 //! less than the look-up, and the memo's copy of every mapped user would be pure overhead.
@@ -16,17 +17,27 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::config::mapping::MappingConfig;
-use crate::mapping::map_user;
+use crate::mapping::{Memberships, map_user};
 use crate::model::{Anchor, DirectoryUser, ScimUser};
 
-/// The last read's mapped users, by anchor, with the hash of the user each was mapped from.
+/// The last read's mapped users, by anchor.
 #[derive(Default)]
 pub struct MappingMemo {
     keys: RandomState,
-    last: Mutex<HashMap<Anchor, (u64, ScimUser)>>,
+    last: Mutex<HashMap<Anchor, Remembered>>,
+}
+
+/// One user as the last read mapped it.
+struct Remembered {
+    /// Hash of the decoded directory user.
+    content: u64,
+    /// What the rules that need no group gave.
+    mapped: ScimUser,
+    /// With the rules that read membership too, and the hash of the memberships they saw.
+    completed: Option<(u64, ScimUser)>,
 }
 
 impl MappingMemo {
@@ -44,14 +55,53 @@ impl MappingMemo {
 
     /// How many users the memo holds (the debug log, tests).
     pub fn remembered(&self) -> usize {
-        self.last.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.lock().len()
+    }
+
+    /// The memo of this cycle's read, for the rules that read membership (after the read:
+    /// every entry describes the user as read this cycle).
+    pub fn completions(&self) -> Completions<'_> {
+        Completions { keys: &self.keys, last: self.lock() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<Anchor, Remembered>> {
+        self.last.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+pub struct Completions<'a> {
+    keys: &'a RandomState,
+    last: MutexGuard<'a, HashMap<Anchor, Remembered>>,
+}
+
+impl Completions<'_> {
+    /// Completes `user` with the rules that read membership: what they gave last time for
+    /// this user in these groups, else `evaluate`'s result (remembered when it succeeds).
+    pub fn complete(
+        &mut self,
+        anchor: &Anchor,
+        groups: Memberships<'_>,
+        user: &mut ScimUser,
+        evaluate: impl FnOnce(&mut ScimUser) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let key = self.keys.hash_one((groups.groups, groups.direct));
+        let Some(entry) = self.last.get_mut(anchor) else { return evaluate(user) };
+        if let Some((seen, done)) = &entry.completed
+            && *seen == key
+        {
+            user.clone_from(done);
+            return Ok(());
+        }
+        evaluate(user)?;
+        entry.completed = Some((key, user.clone()));
+        Ok(())
     }
 }
 
 pub struct MemoRead<'a> {
     memo: &'a MappingMemo,
-    previous: HashMap<Anchor, (u64, ScimUser)>,
-    next: HashMap<Anchor, (u64, ScimUser)>,
+    previous: HashMap<Anchor, Remembered>,
+    next: HashMap<Anchor, Remembered>,
 }
 
 impl MemoRead<'_> {
@@ -59,18 +109,19 @@ impl MemoRead<'_> {
     /// a rejected user is evaluated again (and named again) every cycle.
     pub fn map_user(&mut self, user: &DirectoryUser, mapping: &MappingConfig) -> Result<ScimUser, String> {
         let content = self.memo.keys.hash_one(user);
-        let scim = match self.previous.remove(&user.anchor) {
-            Some((hash, scim)) if hash == content => scim,
-            _ => map_user(user, mapping)?,
+        let remembered = match self.previous.remove(&user.anchor) {
+            Some(r) if r.content == content => r,
+            _ => Remembered { content, mapped: map_user(user, mapping)?, completed: None },
         };
-        self.next.insert(user.anchor.clone(), (content, scim.clone()));
+        let scim = remembered.mapped.clone();
+        self.next.insert(user.anchor.clone(), remembered);
         Ok(scim)
     }
 }
 
 impl Drop for MemoRead<'_> {
     fn drop(&mut self) {
-        *self.memo.last.lock().unwrap_or_else(PoisonError::into_inner) = std::mem::take(&mut self.next);
+        *self.memo.lock() = std::mem::take(&mut self.next);
     }
 }
 
@@ -119,15 +170,15 @@ mod tests {
         // planting a value the rules would never give for this user.
         let planted = {
             let mut last = memo.last.lock().unwrap();
-            let (hash, scim) = last.get_mut(&Anchor::new("a").unwrap()).unwrap();
-            scim.fields.insert(Field::Title, "PLANTED".into());
-            *hash
+            let r = last.get_mut(&Anchor::new("a").unwrap()).unwrap();
+            r.mapped.fields.insert(Field::Title, "PLANTED".into());
+            r.content
         };
         let mut read = memo.read(&m).unwrap();
         assert_eq!(read.map_user(&user("a", "eng"), &m).unwrap().get(Field::Title), Some("PLANTED"));
         assert_eq!(read.map_user(&user("b", "sre"), &m).unwrap().get(Field::Title), Some("SRE"), "changed: mapped");
         drop(read);
-        assert_eq!(memo.last.lock().unwrap()[&Anchor::new("a").unwrap()].0, planted);
+        assert_eq!(memo.last.lock().unwrap()[&Anchor::new("a").unwrap()].content, planted);
 
         // A user the read did not see (a leaver) leaves the memo with it.
         let mut read = memo.read(&m).unwrap();
@@ -150,5 +201,30 @@ mod tests {
         assert!(read.map_user(&user("a", "not a number"), &m).is_err());
         drop(read);
         assert_eq!(memo.remembered(), 0);
+    }
+
+    #[test]
+    fn membership_rules_are_remembered_for_the_same_user_in_the_same_groups() {
+        let memo = MappingMemo::default();
+        let m = upper();
+        let anchor = Anchor::new("a").unwrap();
+        let (phone, none): ([&str; 1], [&str; 0]) = (["Phone"], []);
+        let complete = |groups: &[&str], value: &str| {
+            let mut read = memo.read(&m).unwrap();
+            let mut user = read.map_user(&user("a", "eng"), &m).unwrap();
+            drop(read);
+            let mut evaluated = false;
+            memo.completions()
+                .complete(&anchor, Memberships { groups, direct: groups }, &mut user, |u| {
+                    evaluated = true;
+                    u.fields.insert(Field::Department, value.into());
+                    Ok(())
+                })
+                .unwrap();
+            (evaluated, user.get(Field::Department).map(String::from))
+        };
+        assert_eq!(complete(&phone, "first"), (true, Some("first".into())));
+        assert_eq!(complete(&phone, "second"), (false, Some("first".into())), "same groups: remembered");
+        assert_eq!(complete(&none, "third"), (true, Some("third".into())), "other groups: evaluated again");
     }
 }

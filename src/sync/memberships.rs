@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use super::mapping_memo::MappingMemo;
 use crate::config::mapping::MappingConfig;
 use crate::mapping::{Memberships, map_group_rules};
 use crate::model::{Anchor, Field, Rejected};
@@ -34,17 +35,20 @@ fn index(read: &GroupRead) -> Index<'_> {
     out
 }
 
-/// Maps the waiting rules of every user in `desired` (groups resolved, scope applied);
-/// returns the users rejected on the way (they stay in `desired.unreadable`).
+/// Maps the waiting rules of every user in `desired` (groups resolved, scope applied),
+/// through the engine's memo when given; returns the users rejected on the way (they stay
+/// in `desired.unreadable`).
 pub fn complete(
     desired: &mut Desired,
     read: &GroupRead,
     mapping: &MappingConfig,
     create_only: &BTreeSet<Field>,
+    memo: Option<&MappingMemo>,
 ) -> Vec<Rejected> {
     if !desired.users.iter().any(|u| u.deferred.is_some()) {
         return Vec::new();
     }
+    let mut memo = memo.map(MappingMemo::completions);
     let index = index(read);
     let mut rejected = Vec::new();
     desired.users.retain_mut(|u| {
@@ -56,7 +60,12 @@ pub fn complete(
             None => {
                 let all = index.all.get(&u.anchor).map_or(&[][..], Vec::as_slice);
                 let direct = index.direct.get(&u.anchor).map_or(&[][..], Vec::as_slice);
-                map_group_rules(&user, mapping, Memberships { groups: all, direct }, &mut u.user)
+                let groups = Memberships { groups: all, direct };
+                let evaluate = |into: &mut _| map_group_rules(&user, mapping, groups, into);
+                match memo.as_mut() {
+                    Some(memo) => memo.complete(&u.anchor, groups, &mut u.user, evaluate),
+                    None => evaluate(&mut u.user),
+                }
             }
         };
         match outcome {

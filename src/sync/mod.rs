@@ -80,7 +80,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
             // Before the first write: a crash from here on is not taken for lost records.
             self.store.begin_cycle()?;
         }
-        let (mut desired, mut state, groups) = cycle.scope(read, self.groups.as_ref());
+        let (mut desired, mut state, groups) = cycle.scope(read, self.groups.as_ref(), Some(&self.memo));
         if cycle.reconcile_due() || options.reconcile_only {
             if let Err(stop) = repair::full_reconcile(self, &mut cycle, &mut state, &desired).await? {
                 cycle.report.stop_with(&stop);

@@ -14,6 +14,7 @@ mod apply;
 use apply::GroupApply;
 
 use super::engine::GroupSync;
+use super::mapping_memo::MappingMemo;
 use super::memberships;
 use super::read::State;
 use super::report::{CycleReport, GroupReport};
@@ -74,10 +75,11 @@ pub fn prepare<'a>(
     settings: &'a GroupSync,
     fetched: FetchedGroups,
     desired: &mut Desired,
+    memo: Option<&MappingMemo>,
 ) -> (GroupStep<'a>, GroupReport, Vec<Rejected>) {
     let read = resolve(fetched, desired);
     let out_of_scope = apply_scope(desired, &read, &settings.config.scope);
-    let rejected = memberships::complete(desired, &read, &settings.mapping, &settings.create_only);
+    let rejected = memberships::complete(desired, &read, &settings.mapping, &settings.create_only, memo);
     let complete = desired.incomplete.is_none() && read.incomplete.is_none();
     let directory = in_directory(desired);
     let step = GroupStep {

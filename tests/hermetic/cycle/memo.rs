@@ -5,7 +5,7 @@
 use zoomsync::plan::Action;
 use zoomsync::sync::CycleOutcome;
 
-use crate::cycle::directory::user_name;
+use crate::cycle::directory::{group_dn, group_ldif, user_dn, user_name};
 use crate::cycle::world::HermeticWorld;
 
 const MAPPING: &str = r#"[mapping]
@@ -41,4 +41,36 @@ async fn remembered_mappings_send_nothing_for_unchanged_users_and_every_change_f
     let r = w.cycle().await;
     assert_eq!(r.succeeded(Action::Update), 1, "{}", r.summary());
     assert_eq!(w.zoom_user(0).title.as_deref(), Some("ENGINEER 0"));
+}
+
+/// `member_of` rules are remembered per user and groups: joining a group (here, a nested
+/// one) still changes the licence, and leaving it changes it back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remembered_membership_rules_follow_group_changes() {
+    let config = r#"[mapping]
+title = { expression = '"Phone" if member_of("Zoom Phone Users") else "Desk"' }
+
+[groups]
+base_dn = "ou=groups,dc=example,dc=com"
+filter = "(cn=no-group-is-pushed)"
+"#;
+    let ldif = [group_ldif("Zoom Phone Users", 0..1, &["Phone Team"]), group_ldif("Phone Team", 1..2, &[])].concat();
+    let w = HermeticWorld::builder(3).ldif(&ldif).config(config).start().await;
+    let titles = |w: &HermeticWorld| (0..3).map(|i| w.zoom_user(i).title.unwrap_or_default()).collect::<Vec<_>>();
+    let r = w.cycle().await;
+    assert_eq!(r.outcome(), CycleOutcome::Success, "{}", r.summary());
+    assert_eq!(titles(&w), ["Phone", "Phone", "Desk"]);
+
+    w.zoom.reset_requests();
+    assert_eq!(w.cycle().await.attempted(), 0);
+    w.assert_no_requests("no change");
+
+    // Person 2 joins the nested group; person 1 leaves it. Neither entry changed.
+    w.edit(|entries| {
+        let team = entries.iter_mut().find(|e| e.dn == group_dn("Phone Team")).unwrap();
+        team.set("member", Some(&user_dn(2)));
+    });
+    let r = w.cycle().await;
+    assert_eq!(r.succeeded(Action::Update), 2, "{}", r.summary());
+    assert_eq!(titles(&w), ["Phone", "Desk", "Phone"]);
 }
