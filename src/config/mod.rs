@@ -180,6 +180,10 @@ pub struct LdapConfig {
     pub page_size: i32,
     pub timeout: Duration,
     pub connect_timeout: Duration,
+    /// `directory.changes`: the change channel between cycles (the daemon's).
+    pub changes: ChangesMode,
+    /// `directory.poll_interval`: how often uSNChanged or DirSync is polled.
+    pub poll_interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -313,6 +317,9 @@ pub struct SafetyConfig {
     pub max_deactivation_percent: f64,
     /// `None`: never DELETE, only deactivate.
     pub delete_after: Option<Duration>,
+    /// The change channel's deactivations and deletions within this long count together
+    /// against the limits above, as one cycle's do.
+    pub change_window: Duration,
 }
 
 #[derive(Debug, Clone)]

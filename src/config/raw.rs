@@ -74,6 +74,9 @@ pub struct RawDirectory {
     pub disabled_attribute: Option<String>,
     pub disabled_value: Option<String>,
     pub attributes: Option<Vec<String>>,
+    pub changes: Option<crate::config::ChangesMode>,
+    #[serde(default, with = "humantime_serde")]
+    pub poll_interval: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -117,6 +120,8 @@ pub struct RawSafety {
     pub max_deactivation_percent: Option<f64>,
     #[serde(default, with = "humantime_serde")]
     pub delete_after: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub change_window: Option<Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -203,7 +203,18 @@ fn ldap(raw: RawDirectory, flavor: Flavor, secrets: &SecretResolver<'_>) -> Resu
             "directory.connect_timeout",
             raw.connect_timeout.unwrap_or(Duration::from_secs(10)),
         )?,
+        changes: raw.changes.unwrap_or_default(),
+        poll_interval: poll_interval(raw.poll_interval)?,
     })
+}
+
+/// At least a second (a tighter poll loads the DC for nothing), at most a day.
+fn poll_interval(raw: Option<Duration>) -> Result<Duration, ConfigError> {
+    let every = raw.unwrap_or(Duration::from_secs(30));
+    if !(Duration::from_secs(1)..=Duration::from_secs(86_400)).contains(&every) {
+        return Err(ConfigError::invalid("directory.poll_interval", "must be between 1s and 24h"));
+    }
+    Ok(every)
 }
 
 fn host_required(rest: &str) -> Result<(), ConfigError> {
