@@ -51,7 +51,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 cat >"$stage/changelog" <<EOF
 zoomsync ($version-1) unstable; urgency=medium
 
-  * zoomsync $version, built from commit $commit. What changed: the project's history.
+  * zoomsync $version, built from commit $commit (changes: the git history).
 
  -- $maintainer  $date
 EOF

@@ -52,9 +52,10 @@ pub fn man_pages(cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>>
 }
 
 /// Writes one completion script per shell in [`SHELLS`] into `dir`.
-pub fn completions(mut cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn completions(cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     create_dir(dir)?;
     let name = cmd.get_name().to_string();
+    let mut cmd = without_hidden_subcommands(&cmd);
     SHELLS
         .iter()
         .map(|shell| {
@@ -62,6 +63,17 @@ pub fn completions(mut cmd: clap::Command, dir: &Path) -> anyhow::Result<Vec<Pat
                 .with_context(|| format!("writing {shell} completions to {}", dir.display()))
         })
         .collect()
+}
+
+/// clap_complete's generators offer hidden subcommands too (they skip only hidden values),
+/// and clap cannot remove a subcommand: so the completions are written for a copy with the
+/// same top-level arguments and the visible subcommands, each cloned whole. (`about` is not
+/// copied: no completion shows the top-level one.)
+fn without_hidden_subcommands(cmd: &clap::Command) -> clap::Command {
+    clap::Command::new("zoomsync")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(cmd.get_arguments().cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
 }
 
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
@@ -120,7 +132,8 @@ mod tests {
         assert!(!main.contains("generate"), "the hidden `generate` is in zoomsync.1");
         assert!(!dir.path().join("zoomsync-generate.1").exists());
         // The text is --help's: the about line and a subcommand's help appear verbatim.
-        assert!(main.contains("Keeps Zoom users in step with LDAP / Active Directory"));
+        let about = Cli::command().get_about().unwrap().to_string();
+        assert!(main.contains(&about.replace('-', "\\-")), "{about:?} not in:\n{main}");
         let check = std::fs::read_to_string(dir.path().join("zoomsync-check.1")).unwrap();
         assert!(check.contains("rejected entries"), "{check}");
     }
@@ -133,7 +146,7 @@ mod tests {
         assert_eq!(names, ["zoomsync.bash", "_zoomsync", "zoomsync.fish"]);
         for path in &written {
             let text = std::fs::read_to_string(path).unwrap();
-            for sub in ["check", "plan", "approve", "quarantine", "history"] {
+            for sub in ["check", "plan", "approve", "quarantine", "history", "json-logs", "no-sync"] {
                 assert!(text.contains(sub), "{} lacks `{sub}`", path.display());
             }
             assert!(!text.contains("generate"), "{} offers the hidden `generate`", path.display());
