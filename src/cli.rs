@@ -131,6 +131,12 @@ pub enum Command {
         #[command(subcommand)]
         action: StateAction,
     },
+    /// Write the man pages or shell completions (for packaging; hidden).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        action: commands::generate::GenerateAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,7 +206,7 @@ impl Cli {
             | Command::Quarantine { action: QuarantineAction::Release { config, .. } }
             | Command::State { action: StateAction::Restore { config, .. } }
             | Command::State { action: StateAction::Rebuild { config } } => config,
-            Command::Demo | Command::Emulate(_) => return None,
+            Command::Demo | Command::Emulate(_) | Command::Generate { .. } => return None,
         };
         Some(&c.config)
     }
@@ -233,6 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             commands::state::restore(&config.config, snapshot, latest).await
         }
         Command::State { action: StateAction::Rebuild { config } } => commands::state::rebuild(&config.config).await,
+        Command::Generate { action } => commands::generate::run(action, <Cli as clap::CommandFactory>::command()),
         Command::Emulate(args) => {
             zoomsync::emulator::run(*args).await.map_err(anyhow::Error::msg)?;
             Ok(std::process::ExitCode::SUCCESS)

@@ -56,6 +56,14 @@ pub const GROUP_NESTING_CYCLES: &str = "zoomsync_group_nesting_cycles";
 pub const STATE_INTEGRITY_OK: &str = "zoomsync_state_integrity_ok";
 /// Gauge: Unix time the newest state snapshot was written (`<state.path>/snapshots`).
 pub const STATE_LAST_SNAPSHOT_TIMESTAMP_SECONDS: &str = "zoomsync_state_last_snapshot_timestamp_seconds";
+/// Gauge: 1 while the directory's change channel (syncrepl, DirSync, uSNChanged polling)
+/// is connected and delivering, 0 while it is down and only the scheduled cycles run.
+/// Declared ahead of the channel itself so the Grafana dashboard can chart it.
+pub const CHANGE_CHANNEL_UP: &str = "zoomsync_change_channel_up";
+/// Counter `{kind}`: changes the channel delivered, by kind (e.g. add, modify, delete).
+pub const CHANGE_EVENTS_TOTAL: &str = "zoomsync_change_events_total";
+/// Histogram (seconds): from a change in the directory to its operation on the target.
+pub const CHANGE_LATENCY_SECONDS: &str = "zoomsync_change_latency_seconds";
 /// Gauge `{version}`: always 1.
 pub const BUILD_INFO: &str = "zoomsync_build_info";
 
@@ -89,6 +97,13 @@ pub fn describe() {
         STATE_LAST_SNAPSHOT_TIMESTAMP_SECONDS,
         Unit::Seconds,
         "Unix time the newest state snapshot was written"
+    );
+    describe_gauge!(CHANGE_CHANNEL_UP, "1 while the directory change channel is connected, 0 while down");
+    describe_counter!(CHANGE_EVENTS_TOTAL, "Directory changes the change channel delivered, by kind");
+    describe_histogram!(
+        CHANGE_LATENCY_SECONDS,
+        Unit::Seconds,
+        "Time from a directory change to its operation on the target"
     );
     describe_gauge!(BUILD_INFO, "Build information");
     describe_counter!(HTTP_REQUESTS_TOTAL, "HTTP attempts to the SCIM target by method and status class");

@@ -17,6 +17,7 @@ pub mod admin;
 pub mod cycle;
 pub mod demo;
 pub mod directory;
+pub mod generate;
 pub mod map;
 mod plan_view;
 pub mod state;

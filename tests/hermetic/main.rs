@@ -15,6 +15,7 @@ mod cli_plan;
 mod cli_state;
 mod config_validation;
 mod cycle;
+mod dashboard;
 mod docs_catalogue;
 mod docs_config;
 mod emulator_attributes;
