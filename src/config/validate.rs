@@ -203,7 +203,8 @@ fn safety(raw: RawSafety) -> Result<SafetyConfig, ConfigError> {
         return Err(ConfigError::invalid("safety.max_deactivation_percent", "must be between 0 and 100"));
     }
     let delete_after = raw.delete_after.map(|d| positive_duration("safety.delete_after", d)).transpose()?;
-    let change_window = positive_duration("safety.change_window", raw.change_window.unwrap_or(Duration::from_secs(3600)))?;
+    let change_window =
+        positive_duration("safety.change_window", raw.change_window.unwrap_or(Duration::from_secs(3600)))?;
     Ok(SafetyConfig { max_deactivations: max as u64, max_deactivation_percent: percent, delete_after, change_window })
 }
 

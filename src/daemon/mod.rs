@@ -6,6 +6,7 @@
 //! Only this module knows about tasks, signals and systemd.
 
 mod admin_server;
+mod channel;
 mod http;
 mod notify;
 mod schedule;
@@ -22,6 +23,7 @@ use crate::config::{self, ConfigError};
 use crate::metrics::{CONNECTOR_QUARANTINED, STATE_INTEGRITY_OK};
 use crate::state::sled_store::SledStore;
 use crate::state::{Committed, StateError};
+use channel::{ChannelState, ToWorker};
 
 /// Why a cycle was asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +101,16 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
         "zoomsync daemon started"
     );
 
-    worker::run(config, store.clone(), trigger_rx, shutdown_rx, reload_rx, ready).await;
+    // The change channel: started once (a reload that changes the directory needs a
+    // restart for it); its batches go to the same worker as the cycles.
+    let (changes_tx, changes_rx) = mpsc::channel::<ToWorker>(1);
+    let channel_state = Arc::new(ChannelState::default());
+    let channel = channel::start(&config, store.clone(), changes_tx, shutdown_rx.clone(), channel_state).await;
+
+    worker::run(config, store.clone(), trigger_rx, changes_rx, shutdown_rx, reload_rx, ready).await;
+    if let Some(channel) = channel {
+        channel.abort();
+    }
 
     notify::stopping();
     let _ = scheduler.shutdown().await;

@@ -1,11 +1,13 @@
-//! The one worker: takes triggers, runs cycles one at a time, applies reloaded config
-//! between cycles, and stops when asked.
+//! The one worker: takes triggers and the change channel's batches, runs cycles and
+//! batches one at a time (they never overlap: one writer), applies reloaded config
+//! between them, and stops when asked.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{mpsc, watch};
 
+use super::channel::ToWorker;
 use super::{Trigger, notify};
 use crate::config::Config;
 use crate::model::{Meta, UnixTime, unix_now};
@@ -34,6 +36,7 @@ pub async fn run(
     config: Config,
     store: SledStore,
     mut triggers: mpsc::Receiver<Trigger>,
+    mut changes: mpsc::Receiver<ToWorker>,
     mut shutdown: watch::Receiver<bool>,
     mut reload: watch::Receiver<Config>,
     ready: Arc<AtomicBool>,
@@ -41,10 +44,11 @@ pub async fn run(
     let mut engine = build(&config, &store);
     let mut config = config;
     loop {
-        let trigger = tokio::select! {
+        let work = tokio::select! {
             biased;
             _ = shutdown.changed() => break,
-            t = triggers.recv() => match t { Some(t) => t, None => break },
+            t = triggers.recv() => match t { Some(t) => Work::Cycle(t), None => break },
+            Some(m) = changes.recv() => Work::Changes(m),
         };
         if *shutdown.borrow() {
             break;
@@ -61,6 +65,20 @@ pub async fn run(
             }
         };
         let now = unix_now();
+        let trigger = match work {
+            Work::Cycle(trigger) => trigger,
+            Work::Changes(message) => {
+                // Changes wait while the target refuses, as the schedule does; the scheduled
+                // cycle after that repairs what they would have done.
+                if let Some(why) = skip(Trigger::Schedule, &meta, now) {
+                    tracing::warn!(?why, "change batch not applied: the connector waits");
+                    continue;
+                }
+                let Some(engine) = engine.as_ref() else { continue };
+                apply_changes(engine, &store, message, &shutdown, &ready).await;
+                continue;
+            }
+        };
         match skip(trigger, &meta, now) {
             Some(Skip::Quarantined { reason, next_attempt }) => {
                 tracing::warn!(%reason, next_attempt, "connector quarantined: scheduled cycle skipped");
@@ -95,6 +113,49 @@ pub async fn run(
                 tracing::error!(error = %e, "cycle failed before touching Zoom; the next one tries again");
                 notify::status(&format!("last cycle failed: {e}"));
             }
+        }
+    }
+}
+
+/// What the worker was asked for.
+enum Work {
+    Cycle(Trigger),
+    Changes(ToWorker),
+}
+
+/// A batch from the change channel, or the cycle it asks for (with `[groups]` every batch
+/// is a cycle: memberships need every group). Either stores the channel's position with
+/// its meta.
+async fn apply_changes(
+    engine: &DaemonEngine,
+    store: &SledStore,
+    message: ToWorker,
+    shutdown: &watch::Receiver<bool>,
+    ready: &AtomicBool,
+) {
+    let stop = Shutdown::new(shutdown.clone());
+    let result = match message {
+        ToWorker::Batch(batch) if engine.groups().is_none() => engine.run_changes(batch, &stop).await,
+        ToWorker::Batch(batch) => {
+            tracing::info!("change batch with [groups]: running a cycle for it");
+            engine.run_cycle(&CycleOptions { position: batch.position, ..Default::default() }, &stop).await
+        }
+        ToWorker::Cycle { position, reason } => {
+            tracing::info!(%reason, "cycle started for the change channel");
+            engine.run_cycle(&CycleOptions { position: Some(position), ..Default::default() }, &stop).await
+        }
+    };
+    match result {
+        Ok(report) => {
+            let outcome = report.outcome();
+            tracing::info!(cycle = report.cycle, outcome = outcome.label(), "{}", report.summary());
+            if !report.changes {
+                let quarantined = store.meta().map(|m| m.connector_quarantine.is_some()).unwrap_or(true);
+                ready.store(outcome.keeps_ready() && !quarantined, Ordering::Release);
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "change batch failed before touching Zoom; the channel resumes from its stored position");
         }
     }
 }

@@ -216,6 +216,27 @@ pub struct Meta {
     /// approval is applied or nothing is held.
     #[serde(default)]
     pub approval_interrupted: Option<ApprovalRun>,
+    /// Where the directory change channel resumes, written with the meta of the batch or
+    /// cycle that applied everything before it.
+    #[serde(default)]
+    pub change_channel: Option<ChannelRecord>,
+}
+
+/// The change channel's stored position and what `status` shows of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelRecord {
+    /// `syncrepl`, `usn` or `dirsync`.
+    pub mechanism: String,
+    /// Where to resume, in the mechanism's own form (JSON: cookies, or DC, invocationID and
+    /// USN); opaque to everything but the channel.
+    pub position: String,
+    /// A line for `status`: "USN 41873 on dc1.example.com", "cookie rid=000,csn=…".
+    pub describe: String,
+    /// When this position was stored.
+    pub stored_at: UnixTime,
+    /// When the last batch of changes was applied, and its summary.
+    #[serde(default)]
+    pub last_batch: Option<(UnixTime, String)>,
 }
 
 /// An approval being applied: by which cycle, how many operations it allowed.

@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_deactivation_percent: f64,
     /// Seconds a user stays deactivated before DELETE; `None` = never delete.
     pub delete_after: Option<UnixTime>,
+    /// Seconds over which the change channel's removals count together.
+    pub change_window: UnixTime,
 }
 
 impl Limits {
@@ -25,12 +27,13 @@ impl Limits {
             max_deactivations: safety.max_deactivations,
             max_deactivation_percent: safety.max_deactivation_percent,
             delete_after: safety.delete_after.map(|d| d.as_secs() as UnixTime),
+            change_window: safety.change_window.as_secs() as UnixTime,
         }
     }
 
     /// No limits (tests, and the property test).
     pub fn unlimited() -> Self {
-        Self { max_deactivations: u64::MAX, max_deactivation_percent: 100.0, delete_after: None }
+        Self { max_deactivations: u64::MAX, max_deactivation_percent: 100.0, delete_after: None, change_window: 3600 }
     }
 
     /// How many destructive operations one cycle may do without approval. The percentage

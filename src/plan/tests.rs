@@ -158,7 +158,8 @@ fn limits_hold_mass_removal_until_approved() {
             w = w.want(i, "Eng", true);
         }
     }
-    w.limits = Limits { max_deactivations: 50, max_deactivation_percent: 10.0, delete_after: None };
+    w.limits =
+        Limits { max_deactivations: 50, max_deactivation_percent: 10.0, delete_after: None, change_window: 3600 };
     let p = w.plan();
     assert!(p.ops.is_empty());
     assert_eq!(p.held.len(), 30);
@@ -173,7 +174,7 @@ fn limits_hold_mass_removal_until_approved() {
 
 #[test]
 fn limits_allow_at_least_one_and_count_percent_of_managed() {
-    let l = Limits { max_deactivations: 50, max_deactivation_percent: 10.0, delete_after: None };
+    let l = Limits { max_deactivations: 50, max_deactivation_percent: 10.0, delete_after: None, change_window: 3600 };
     assert_eq!(l.allowed(5), 1);
     assert_eq!(l.allowed(2_000), 50);
     assert_eq!(l.allowed(300), 30);

@@ -36,7 +36,12 @@ pub struct Refused {
 impl<'o> Cycle<'o> {
     pub fn begin<S: StateStore>(store: &S, options: &'o CycleOptions) -> Result<Self, StateError> {
         let meta = store.meta()?;
-        let report = CycleReport { cycle: meta.cycle_counter + 1, dry_run: options.dry_run, ..Default::default() };
+        let report = CycleReport {
+            cycle: meta.cycle_counter + 1,
+            dry_run: options.dry_run,
+            changes: options.changes,
+            ..Default::default()
+        };
         Ok(Self { started: Instant::now(), now: unix_now(), meta, options, refused: Refused::default(), report })
     }
 
@@ -86,7 +91,12 @@ impl<'o> Cycle<'o> {
             }
             None => &state.known,
         };
-        let approved = self.meta.approved.clone().unwrap_or_default();
+        // An approval is for the next cycle, which reads everything again; a batch of changes
+        // holds what the guards hold, as it is.
+        let approved = match self.options.changes {
+            true => Vec::new(),
+            false => self.meta.approved.clone().unwrap_or_default(),
+        };
         let mut plan = plan::plan(PlanInput {
             desired,
             known,
@@ -122,7 +132,9 @@ impl<'o> Cycle<'o> {
     /// has applied it; still set here, the cycle that took it never finished.
     pub fn hold<S: StateStore>(&mut self, store: &S, plan: &Plan) -> Result<(), StateError> {
         self.meta.cycle_counter = self.report.cycle;
-        if self.options.only.is_none() {
+        if self.options.changes {
+            self.meta.held = held_with(self.meta.held.take(), plan, self.now);
+        } else if self.options.only.is_none() {
             self.meta.held = (!plan.held.is_empty()).then(|| HeldOps {
                 reason: plan.guard.clone().unwrap_or_default(),
                 since: self.meta.held.as_ref().map_or(self.now, |h| h.since),
@@ -148,4 +160,20 @@ impl<'o> Cycle<'o> {
         }
         store.put_meta(&self.meta)
     }
+}
+
+/// What is held after a batch of changes: what was held, and what this batch holds too
+/// (each operation once), under this batch's reason when it held anything.
+fn held_with(held: Option<HeldOps>, plan: &Plan, now: UnixTime) -> Option<HeldOps> {
+    if plan.held.is_empty() {
+        return held;
+    }
+    let mut held = held.unwrap_or(HeldOps { reason: String::new(), since: now, ops: Vec::new() });
+    for op in plan.held.iter().map(plan::held_op) {
+        if !held.ops.iter().any(|h| h.anchor == op.anchor && h.action == op.action) {
+            held.ops.push(op);
+        }
+    }
+    held.reason = plan.guard.clone().unwrap_or(held.reason);
+    Some(held)
 }

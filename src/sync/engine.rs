@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::changes::ChangeWindow;
 use super::mapping_memo::MappingMemo;
 use crate::config::mapping::MappingConfig;
 use crate::config::{Config, GroupsConfig, SourceConfig};
@@ -48,6 +49,8 @@ pub struct Engine<D: Directory, T: Target, S: StateStore + Clone + 'static> {
     pub(super) progress: Option<Progress>,
     /// Last read's mapped users, so unchanged ones are not mapped again (`mapping_memo`).
     pub(super) memo: MappingMemo,
+    /// The change channel's recent removals (`changes`).
+    pub(super) window: ChangeWindow,
 }
 
 impl<S: StateStore + Clone + 'static> Engine<AnyDirectory, ScimClient, S> {
@@ -76,6 +79,7 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
             groups: GroupSync::from_config(config),
             progress: None,
             memo: MappingMemo::default(),
+            window: ChangeWindow::default(),
         }
     }
 

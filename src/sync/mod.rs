@@ -7,6 +7,7 @@
 //! stages that write, so nothing is read from the store twice.
 
 mod apply;
+mod changes;
 mod cycle;
 pub mod desired;
 mod engine;
@@ -22,6 +23,7 @@ mod repair;
 pub mod report;
 mod shutdown;
 
+pub use changes::{ChangeBatch, Departure};
 pub use engine::{Engine, EngineError, GroupSync, Progress};
 pub use in_scope::{InScope, users_in_scope};
 pub use record::{record_commit, record_cycle_error};
@@ -64,6 +66,11 @@ pub struct CycleOptions {
     /// Full reconcile, its repairs and adoptions written, then stop: nothing is planned or
     /// sent to the target (`state rebuild`). Implies the reconcile.
     pub reconcile_only: bool,
+    /// A batch from the change channel (`run_changes`), not a cycle: it takes no approval,
+    /// adds what it holds to what is held, and leaves the cycle's records alone.
+    pub changes: bool,
+    /// The change channel's position once this run is applied: stored with its meta.
+    pub position: Option<crate::model::ChannelRecord>,
 }
 
 impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {

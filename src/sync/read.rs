@@ -40,16 +40,27 @@ pub(super) async fn both_sides<D: Directory, T: Target, S: StateStore + Clone + 
     engine: &Engine<D, T, S>,
     with_groups: bool,
 ) -> Result<Read, CycleError> {
+    both_sides_from(engine, &engine.directory, with_groups, Some(&engine.memo)).await
+}
+
+/// [`both_sides`] from a given directory: a change batch's entries (`changes.rs`), read
+/// without the memo (a batch is not the whole directory the memo stands for).
+pub(super) async fn both_sides_from<D: Directory, DD: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    directory: &DD,
+    with_groups: bool,
+    memo: Option<&MappingMemo>,
+) -> Result<Read, CycleError> {
     let started = Instant::now();
     let loader = load_state(engine.store.clone(), with_groups);
     let groups = engine.groups.as_ref().filter(|_| with_groups);
     let side = DirectorySide {
-        directory: &engine.directory,
+        directory,
         decoder: &engine.decoder,
         mapping: &engine.mapping,
         create_only: &engine.create_only,
         groups,
-        memo: Some(&engine.memo),
+        memo,
     };
     let (users, groups) = side.read(&mut |_| {}).await?;
     let users_read = users.snapshot().users.len();

@@ -27,6 +27,23 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     // Read again: the admin socket may have recorded an approval while the cycle ran.
     let mut meta = engine.store.meta()?;
     meta.cycle_counter = meta.cycle_counter.max(report.cycle);
+    if let Some(position) = &options.position {
+        meta.change_channel = Some(position.clone());
+    }
+    if options.changes {
+        // A batch of changes: its position and summary; the cycle's records stay the
+        // last cycle's (the safety net's health is what they report).
+        if let Some(channel) = &mut meta.change_channel {
+            channel.last_batch = Some((now, report.summary()));
+        }
+        meta.target_paused = report.paused.clone();
+        engine.store.put_meta(&meta)?;
+        for ((action, result), n) in &report.tally {
+            counter!(OPERATIONS_TOTAL, "action" => action.name(), "result" => result.as_str()).increment(*n as u64);
+        }
+        gauge!(HELD_OPERATIONS).set(meta.held.as_ref().map_or(0, |h| h.ops.len()) as f64);
+        return commit(engine, report);
+    }
     if report.fatal.is_none() && !report.interrupted && report.paused.is_none() {
         meta.last_success = Some(now);
     }
@@ -55,6 +72,14 @@ pub(super) fn finish<D: Directory, T: Target, S: StateStore + Clone + 'static>(
     engine.store.put_meta(&meta)?;
     let failures: Vec<&FailureRecord> = state.failures.values().collect();
     record_cycle(&report, &meta, &quarantine_counts(&failures), refused);
+    commit(engine, report)
+}
+
+/// History retention, flush, and the integrity record.
+fn commit<D: Directory, T: Target, S: StateStore + Clone + 'static>(
+    engine: &Engine<D, T, S>,
+    report: CycleReport,
+) -> Result<CycleReport, CycleError> {
     if !report.tally.is_empty() {
         engine.store.trim_history(HISTORY_RETAIN)?;
     }

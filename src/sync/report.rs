@@ -118,6 +118,8 @@ pub struct ReconcileSummary {
 pub struct CycleReport {
     pub cycle: u64,
     pub dry_run: bool,
+    /// A change-channel batch rather than a cycle (its summary says "changes").
+    pub changes: bool,
     pub users_read: usize,
     pub disabled_read: usize,
     pub rejected: Vec<Rejected>,
@@ -227,7 +229,8 @@ impl CycleReport {
     /// The one line per cycle for the journal and `status`.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "cycle {}{}: read {} users ({} rejected{}); created {}, updated {}, reactivated {}, deactivated {}, deleted {}, failed {}, held {}, skipped {}, unchanged {} in {:.1}s",
+            "{} {}{}: read {} users ({} rejected{}); created {}, updated {}, reactivated {}, deactivated {}, deleted {}, failed {}, held {}, skipped {}, unchanged {} in {:.1}s",
+            if self.changes { "changes" } else { "cycle" },
             self.cycle,
             if self.dry_run { " (plan only)" } else { "" },
             self.users_read,
