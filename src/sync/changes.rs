@@ -9,8 +9,7 @@
 //! Group membership is not patched from a batch: with `[groups]` the daemon runs a cycle
 //! for a batch instead (flattening, group scope and `member_of` need every group's members).
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, PoisonError};
+use std::collections::{HashMap, HashSet};
 
 use metrics::histogram;
 
@@ -44,28 +43,6 @@ pub struct Departure {
     pub entry_uuid: Option<String>,
     pub dn: Option<String>,
     pub tombstone: Option<RawEntry>,
-}
-
-/// The change channel's applied removals, for the rolling window.
-#[derive(Debug, Default)]
-pub struct ChangeWindow {
-    applied: Mutex<VecDeque<UnixTime>>,
-}
-
-impl ChangeWindow {
-    /// Removals applied within `window` seconds before `now`.
-    pub fn recent(&self, now: UnixTime, window: UnixTime) -> u64 {
-        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
-        while applied.front().is_some_and(|t| now - *t >= window) {
-            applied.pop_front();
-        }
-        applied.len() as u64
-    }
-
-    fn record(&self, now: UnixTime, removals: usize) {
-        let mut applied = self.applied.lock().unwrap_or_else(PoisonError::into_inner);
-        applied.extend(std::iter::repeat_n(now, removals));
-    }
 }
 
 impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
@@ -177,15 +154,5 @@ mod tests {
         for bad in ["", "2026", "2026120219150xZ"] {
             assert_eq!(generalized_time(bad), None, "{bad:?}");
         }
-    }
-
-    #[test]
-    fn the_window_forgets_removals_older_than_it() {
-        let w = ChangeWindow::default();
-        w.record(100, 3);
-        w.record(150, 2);
-        assert_eq!(w.recent(160, 3600), 5);
-        assert_eq!(w.recent(3700, 3600), 2, "the three at 100 are an hour old");
-        assert_eq!(w.recent(3750, 3600), 0);
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::changes::ChangeWindow;
+use super::change_window::ChangeWindow;
 use super::mapping_memo::MappingMemo;
 use crate::config::mapping::MappingConfig;
 use crate::config::{Config, GroupsConfig, SourceConfig};

@@ -7,6 +7,7 @@
 //! stages that write, so nothing is read from the store twice.
 
 mod apply;
+mod change_window;
 mod changes;
 mod cycle;
 pub mod desired;
