@@ -17,7 +17,7 @@ use super::cycle::Cycle;
 use super::read::{self, State};
 use super::{CycleError, CycleOptions, CycleReport, Engine, Shutdown, apply, managers, record};
 use crate::metrics::CHANGE_LATENCY_SECONDS;
-use crate::model::{Anchor, ChannelRecord, Filter, RawEntry, UnixTime, normalize_dn};
+use crate::model::{Anchor, ChannelRecord, Filter, RawEntry, normalize_dn};
 use crate::plan::{Action, ChangeScope};
 use crate::scim::Target;
 use crate::source::memory::MemoryDirectory;
