@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod change_channel;
 mod changes;
 mod cli_check;
 mod cli_engine;

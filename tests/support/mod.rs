@@ -9,6 +9,7 @@
 //!
 //! | item              | used by                                                         |
 //! |-------------------|-----------------------------------------------------------------|
+//! | `daemon`          | ldap, ad                                                        |
 //! | `emulator`        | hermetic                                                        |
 //! | `fast_retries`    | hermetic, scim2                                                 |
 //! | `servers`         | slapd: ldap, scim2, benches; Samba: ad; scim2-server: scim2;    |
@@ -32,6 +33,9 @@
 /// AD settings for the Samba DC.
 #[allow(dead_code)]
 pub mod ad;
+/// The real daemon as a child process.
+#[allow(dead_code)]
+pub mod daemon;
 /// Generated directory data: slapd people and groups, AD users and groups.
 #[allow(dead_code)]
 pub mod data;

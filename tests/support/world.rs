@@ -34,8 +34,16 @@ impl World {
     }
 
     pub async fn start_with(ldif: &str, zoom: EmulatorConfig) -> World {
+        Self::start_on(Slapd::start(ldif), zoom).await
+    }
+
+    /// slapd with the syncprov overlay (and a session log), for the change channel.
+    pub async fn start_syncprov(ldif: &str, zoom: EmulatorConfig) -> World {
+        Self::start_on(Slapd::start_with_syncprov(ldif, Some(10_000)), zoom).await
+    }
+
+    async fn start_on(slapd: Slapd, zoom: EmulatorConfig) -> World {
         zoomsync::install_crypto_provider();
-        let slapd = Slapd::start(ldif);
         let zoom = Emulator::start(zoom, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let dir = tempfile::Builder::new().prefix("zoomsync-world-").tempdir().unwrap();
         std::fs::write(dir.path().join("ldap-password"), SERVICE_PASSWORD).unwrap();
