@@ -46,6 +46,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             "target_paused": meta.target_paused,
             "approval_applying": meta.approval_applying,
             "approval_interrupted": meta.approval_interrupted,
+            "change_channel": meta.change_channel,
         }));
     }
     let now = unix_now();
@@ -56,6 +57,21 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
         None => _ = writeln!(out, "last success: never"),
     }
     let _ = writeln!(out, "last full reconcile: {}", meta.last_full_reconcile.map_or("never".into(), when));
+    match &meta.change_channel {
+        Some(c) => {
+            let _ = writeln!(
+                out,
+                "change channel: {}, position {} (stored {}s ago)",
+                c.mechanism,
+                printable(&c.describe),
+                now - c.stored_at
+            );
+            if let Some((at, summary)) = &c.last_batch {
+                let _ = writeln!(out, "  last batch {}s ago: {}", now - at, printable(summary));
+            }
+        }
+        None => _ = writeln!(out, "change channel: no position stored (off, or not started yet)"),
+    }
     let _ = writeln!(
         out,
         "managed users: {} ({} active, {} deactivated, {} Zoom owners/admins left alone)",

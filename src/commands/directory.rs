@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use zoomsync::config::{Config, SourceConfig};
 use zoomsync::model::{Anchor, Filter};
+use zoomsync::source::changes::{Chosen, choose};
 use zoomsync::source::groups::dump_request;
+use zoomsync::source::root_dse::RootDse;
 use zoomsync::source::{
     self, AnyDirectory, DecodeNotes, Decoder, Directory, DirectoryRead, NOTE_EXAMPLES, Noted, ReadEnd, ldif, root_dse,
 };
@@ -65,20 +67,42 @@ fn print_decode_notes(user_name_attribute: &str, notes: &DecodeNotes) {
     }
 }
 
-/// The server as its root DSE describes it; a warning when the flavour is made for
-/// another server. A root DSE that cannot be read is mentioned, never fatal.
-async fn print_server(config: &Config, directory: &AnyDirectory) -> Option<String> {
+/// The server as its root DSE describes it, and the change channel the daemon would use;
+/// findings when the flavour is made for another server or the requested channel cannot
+/// run on it. A root DSE that cannot be read is mentioned, never fatal.
+async fn print_server(config: &Config, directory: &AnyDirectory) -> Vec<String> {
     match root_dse::read(directory).await {
         Ok(Some(dse)) => {
             say!("server: {}", dse.describe());
-            dse.flavor_mismatch(&config.directory.decode)
+            dse.flavor_mismatch(&config.directory.decode).into_iter().chain(print_channel(config, &dse)).collect()
         }
-        Ok(None) => None,
+        Ok(None) => Vec::new(),
         Err(e) => {
             say!("server: the root DSE could not be read ({e})");
-            None
+            Vec::new()
         }
     }
+}
+
+/// `change channel: …`: what `directory.changes` chooses on this server, and why.
+fn print_channel(config: &Config, dse: &RootDse) -> Option<String> {
+    let SourceConfig::Ldap(ldap) = &config.directory.source else { return None };
+    let asked = ldap.changes.config_name();
+    let name = match choose(ldap.changes, dse, config.directory.decode.flavor) {
+        Ok(Chosen::Syncrepl) => "syncrepl (RFC 4533 refreshAndPersist: changes pushed by the server)",
+        Ok(Chosen::Usn) => "usn (uSNChanged polled every directory.poll_interval on this DC)",
+        Ok(Chosen::DirSync) => "dirsync (polled every directory.poll_interval; reports deletions)",
+        Ok(Chosen::Off { reason }) => {
+            say!("change channel: off (directory.changes = \"{asked}\"): {reason}; scheduled cycles only");
+            return None;
+        }
+        Err(why) => {
+            say!("change channel: none: {why}");
+            return Some(why.to_string());
+        }
+    };
+    say!("change channel: {name} (directory.changes = \"{asked}\")");
+    None
 }
 
 /// Reads the users (and groups) as a cycle does and applies `[groups] scope` as the cycle
@@ -98,7 +122,7 @@ pub async fn check(path: &Path) -> anyhow::Result<ExitCode> {
     let scoped = users_in_scope(&config, &directory).await?;
     let elapsed = started.elapsed();
     say!("directory: {}", directory.describe());
-    let mut attention: Vec<String> = print_server(&config, &directory).await.into_iter().collect();
+    let mut attention: Vec<String> = print_server(&config, &directory).await;
     let entries = scoped.users_read + scoped.rejected.len();
     match peak_rss_mib() {
         Some(mib) => say!("read: {entries} entries in {:.3} s; peak memory {mib:.1} MiB", elapsed.as_secs_f64()),

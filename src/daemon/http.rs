@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::channel::ChannelState;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -48,10 +49,24 @@ pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
 /// Pause after a failed accept (e.g. EMFILE) before the next, instead of spinning.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
+/// `/readyz`: ready after a good cycle while the connector is not quarantined. A change
+/// channel that is down does not make the daemon unready (the cycles carry on), but the
+/// answer says so.
+fn readiness(ready: bool, channel_running: bool, channel_up: bool) -> (StatusCode, &'static str) {
+    match (ready, channel_running && !channel_up) {
+        (false, _) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "not ready: no good cycle yet, or the connector is quarantined\n")
+        }
+        (true, false) => (StatusCode::OK, "ready\n"),
+        (true, true) => (StatusCode::OK, "ready; the change channel is down: changes wait for the scheduled cycle\n"),
+    }
+}
+
 pub async fn serve(
     listen: SocketAddr,
     handle: PrometheusHandle,
     ready: Arc<AtomicBool>,
+    channel: Arc<ChannelState>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), DaemonError> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -72,11 +87,7 @@ pub async fn serve(
             "/readyz",
             get(move || {
                 let ok = ready.load(Ordering::Acquire);
-                std::future::ready(if ok {
-                    (StatusCode::OK, "ready\n")
-                } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not ready: no good cycle yet, or the connector is quarantined\n")
-                })
+                std::future::ready(readiness(ok, channel.running(), channel.up.load(Ordering::Acquire)))
             }),
         );
     tracing::info!(%listen, "metrics on /metrics, health on /healthz and /readyz");
@@ -115,4 +126,25 @@ pub async fn serve(
         }
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_table() {
+        let not_ready = StatusCode::SERVICE_UNAVAILABLE;
+        for (ready, running, up, status, says) in [
+            (false, false, false, not_ready, "not ready"),
+            (false, true, false, not_ready, "not ready"),
+            (true, false, false, StatusCode::OK, "ready\n"),
+            (true, true, true, StatusCode::OK, "ready\n"),
+            (true, true, false, StatusCode::OK, "change channel is down"),
+        ] {
+            let (s, text) = readiness(ready, running, up);
+            assert_eq!(s, status, "{ready} {running} {up}");
+            assert!(text.contains(says), "{text}");
+        }
+    }
 }

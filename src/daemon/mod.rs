@@ -81,9 +81,10 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, reload_rx) = watch::channel(config.clone());
     let ready = Arc::new(AtomicBool::new(false));
+    let channel_state = Arc::new(ChannelState::default());
 
     if let Some(listen) = config.metrics.listen {
-        http::serve(listen, prometheus, ready.clone(), shutdown_rx.clone()).await?;
+        http::serve(listen, prometheus, ready.clone(), channel_state.clone(), shutdown_rx.clone()).await?;
     }
     let socket_path = config.admin.socket.clone();
     let admin = admin_server::bind(&socket_path)?;
@@ -104,7 +105,6 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     // The change channel: started once (a reload that changes the directory needs a
     // restart for it); its batches go to the same worker as the cycles.
     let (changes_tx, changes_rx) = mpsc::channel::<ToWorker>(1);
-    let channel_state = Arc::new(ChannelState::default());
     let channel = channel::start(&config, store.clone(), changes_tx, shutdown_rx.clone(), channel_state).await;
 
     worker::run(config, store.clone(), trigger_rx, changes_rx, shutdown_rx, reload_rx, ready).await;
@@ -142,7 +142,8 @@ async fn refuse(
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (reload_tx, _no_reload) = watch::channel(config.clone());
     if let Some(listen) = config.metrics.listen {
-        http::serve(listen, prometheus, Arc::new(AtomicBool::new(false)), shutdown_rx.clone()).await?;
+        let no_channel = Arc::new(ChannelState::default());
+        http::serve(listen, prometheus, Arc::new(AtomicBool::new(false)), no_channel, shutdown_rx.clone()).await?;
     }
     let socket_path = config.admin.socket.clone();
     let admin = admin_server::bind(&socket_path)?;

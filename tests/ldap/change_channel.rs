@@ -160,6 +160,13 @@ async fn single_changes_reach_zoom_through_the_channel_with_a_40_minute_schedule
     for (what, t) in &latencies {
         println!("{what}: {t:.2} s");
     }
+    // `status` shows the channel's stored position and its last batch; `check` names it.
+    let (_, status, _) = w.zoomsync(&["status"]);
+    assert!(status.contains("change channel: syncrepl, position cookie"), "{status}");
+    assert!(status.contains("last batch"), "{status}");
+    let (_, check, _) = w.zoomsync(&["check"]);
+    assert!(check.contains("change channel: syncrepl (RFC 4533"), "{check}");
+
     // The moved people and the deleted hires are deactivated, and nobody else.
     let inactive: Vec<String> = w.zoom_members().into_iter().filter(|u| !u.is_active()).map(|u| u.user_name).collect();
     assert_eq!(inactive.len(), 4, "{inactive:?}");

@@ -55,6 +55,11 @@ pub struct ChannelState {
 }
 
 impl ChannelState {
+    /// Whether a channel was started (a mechanism was chosen).
+    pub fn running(&self) -> bool {
+        !self.mechanism.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_empty()
+    }
+
     fn set_up(&self, up: bool) {
         self.up.store(up, Ordering::Release);
         gauge!(CHANGE_CHANNEL_UP).set(if up { 1.0 } else { 0.0 });
