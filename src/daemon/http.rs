@@ -26,12 +26,16 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::sync::{Semaphore, watch};
 
 use super::DaemonError;
-use crate::metrics::{CYCLE_DURATION_BUCKETS, CYCLE_DURATION_SECONDS, describe};
+use crate::metrics::{
+    CHANGE_LATENCY_BUCKETS, CHANGE_LATENCY_SECONDS, CYCLE_DURATION_BUCKETS, CYCLE_DURATION_SECONDS, describe,
+};
 
 /// Installs the global Prometheus recorder (with the cycle histogram's buckets).
 pub fn install_recorder() -> Result<PrometheusHandle, DaemonError> {
     let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Full(CYCLE_DURATION_SECONDS.into()), CYCLE_DURATION_BUCKETS)
+        .map_err(|e| DaemonError::startup("metrics", e))?
+        .set_buckets_for_metric(Matcher::Full(CHANGE_LATENCY_SECONDS.into()), CHANGE_LATENCY_BUCKETS)
         .map_err(|e| DaemonError::startup("metrics", e))?
         .install_recorder()
         .map_err(|e| DaemonError::startup("metrics", e))?;

@@ -27,7 +27,7 @@ const MIN_SCHEMA_VERSION: u64 = 36;
 /// Histograms the daemon gives buckets (`install_recorder` in src/daemon/http.rs). The
 /// exporter renders every other histogram as a summary: `{quantile="…"}` series under its
 /// own name plus `_sum`/`_count`, and no `_bucket`.
-const BUCKETED: &[&str] = &[zoomsync::metrics::CYCLE_DURATION_SECONDS];
+const BUCKETED: &[&str] = &[zoomsync::metrics::CYCLE_DURATION_SECONDS, zoomsync::metrics::CHANGE_LATENCY_SECONDS];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
