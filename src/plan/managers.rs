@@ -3,7 +3,8 @@
 //! The directory names a manager by DN; Zoom (and SCIM) by the manager's user id. The DN is
 //! never sent: after the read and the reconcile, [`resolve_managers`] replaces it with the id
 //! the state records for the user with that DN in scope, or leaves the field out of the
-//! payload and says why ([`ManagerOutcome`]). The fingerprint is recomputed afterwards, so a
+//! payload and says why ([`ManagerOutcome`]). The fingerprint is computed afterwards (only
+//! here for a user with a reference: the last stage that changes its payload), so a
 //! manager whose id became known (created last cycle) changes the user's fingerprint and the
 //! plan sends an update carrying only `manager`; an unchanged id changes nothing.
 //!
@@ -14,7 +15,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde::Serialize;
 
 use super::{Desired, DesiredUser, Note, fingerprint};
-use crate::model::{Anchor, DnIndex, Field, KnownUser};
+use crate::model::{Anchor, DnIndex, Field, KnownUser, ScimUser};
 
 /// What becomes of one manager reference this cycle, and so what happens next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +101,8 @@ pub struct ManagerResolution {
 }
 
 /// Replaces every manager DN in `desired` with the manager's id from `known`, or removes it
-/// (see [`ManagerOutcome`]), and recomputes the fingerprints of the users that had one.
+/// (see [`ManagerOutcome`]), and computes the fingerprints of the users that had one (the
+/// stages before leave them unset: [`has_references`]).
 ///
 /// Matched against the users in scope (DNs normalised: case, spaces around separators).
 /// When a DN is not among them but might still be in the directory — the read was cut
@@ -157,6 +159,13 @@ pub fn resolve_managers(
     }
     out.notes.sort_by(|a, b| a.user_name.cmp(&b.user_name));
     out
+}
+
+/// Whether the payload has a reference field: [`resolve_managers`], which runs before every
+/// plan, then rewrites it and computes its fingerprint, so the stages before it need not
+/// (`sync::desired`, `sync::memberships`).
+pub fn has_references(user: &ScimUser) -> bool {
+    user.fields.iter().any(|(f, _)| f.def().reference)
 }
 
 /// A user's reference fields and their mapped values (DNs).
