@@ -11,7 +11,7 @@
 //!
 //! Writes its section of BENCHMARKS.md. Run: `cargo bench --bench sync_cycle_mapped`;
 //! `BENCH_USERS=5000` for a quick check; `BENCH_PERF=/tmp/daemon.data` records the daemon's
-//! no-change cycles with `perf` (its section is headed with its size: not one to
+//! no-change cycles with `perf` (`BENCH_PERF_CALLGRAPH=dwarf` for whole stacks; its section is headed with its size: not one to
 //! commit).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

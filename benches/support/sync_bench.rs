@@ -127,8 +127,10 @@ impl Daemon {
         daemon.wait_for_cycles(1);
         if let Ok(out) = std::env::var("BENCH_PERF") {
             let pid = daemon.child.id().to_string();
+            // `BENCH_PERF_CALLGRAPH=dwarf` for whole stacks (frame pointers are not kept).
+            let graph = std::env::var("BENCH_PERF_CALLGRAPH").unwrap_or_else(|_| "fp".into());
             let perf = std::process::Command::new("perf")
-                .args(["record", "-g", "-F", "499", "-o", &out, "-p", &pid])
+                .args(["record", "--call-graph", &graph, "-F", "499", "-o", &out, "-p", &pid])
                 .stderr(std::process::Stdio::null())
                 .spawn()
                 .expect("BENCH_PERF needs perf");

@@ -3,19 +3,19 @@
 //! The directory names a manager by DN; Zoom (and SCIM) by the manager's user id. The DN is
 //! never sent: after the read and the reconcile, [`resolve_managers`] replaces it with the id
 //! the state records for the user with that DN in scope, or leaves the field out of the
-//! payload and says why ([`ManagerOutcome`]). The fingerprint is recomputed afterwards, so a
+//! payload and says why ([`ManagerOutcome`]). The fingerprint is computed afterwards (only
+//! here for a user with a reference: the last stage that changes its payload), so a
 //! manager whose id became known (created last cycle) changes the user's fingerprint and the
 //! plan sends an update carrying only `manager`; an unchanged id changes nothing.
 //!
 //! The reference fields are the catalogue's with `AttrDef::reference` (`manager` today).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use serde::Serialize;
 
 use super::{Desired, DesiredUser, Note, fingerprint};
-use crate::model::{Anchor, Field, KnownUser, normalize_dn};
+use crate::model::{Anchor, DnIndex, Field, KnownUser, ScimUser};
 
 /// What becomes of one manager reference this cycle, and so what happens next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -101,7 +101,8 @@ pub struct ManagerResolution {
 }
 
 /// Replaces every manager DN in `desired` with the manager's id from `known`, or removes it
-/// (see [`ManagerOutcome`]), and recomputes the fingerprints of the users that had one.
+/// (see [`ManagerOutcome`]), and computes the fingerprints of the users that had one (the
+/// stages before leave them unset: [`has_references`]).
 ///
 /// Matched against the users in scope (DNs normalised: case, spaces around separators).
 /// When a DN is not among them but might still be in the directory — the read was cut
@@ -120,16 +121,14 @@ pub fn resolve_managers(
     // A batch of changes read only the changed entries: everyone the state knows may still
     // be in the directory, as after a read cut short (but a DN found nowhere is out of scope).
     let unread = Unread::new(known, &desired.unreadable, desired.incomplete.is_some(), desired.changes.is_some());
+    let mut decided: Vec<(Field, ManagerOutcome)> = Vec::new();
     for i in 0..desired.users.len() {
-        let refs: Vec<(Field, String)> = references(&desired.users[i]).map(|(f, v)| (f, v.to_string())).collect();
-        if refs.is_empty() {
-            continue;
-        }
-        for (field, dn) in refs {
-            let outcome = outcome(i, &dn, &desired.users, &in_scope, known, &unread);
+        decided.clear();
+        for (field, dn) in references(&desired.users[i]) {
+            let outcome = outcome(i, dn, &desired.users, &in_scope, known, &unread);
             out.counts.add(&outcome);
-            let user = &mut desired.users[i];
-            if let Some(note) = outcome.note(field, &dn) {
+            if let Some(note) = outcome.note(field, dn) {
+                let user = &desired.users[i];
                 out.notes.push(Note {
                     anchor: user.anchor.clone(),
                     dn: user.dn.clone(),
@@ -137,16 +136,36 @@ pub fn resolve_managers(
                     note,
                 });
             }
-            match outcome {
-                ManagerOutcome::Resolved(id) => user.user.fields.insert(field, id),
-                _ => drop(user.user.fields.remove(field)),
-            }
+            decided.push((field, outcome));
+        }
+        if decided.is_empty() {
+            continue;
         }
         let user = &mut desired.users[i];
+        // One rebuild of the fields for all of the user's references, borrowing the values
+        // (`Fields::insert` copies every value of the user once per call).
+        let resolved = |f: Field| decided.iter().find(|(d, _)| *d == f).map(|(_, o)| o);
+        user.user.fields = user
+            .user
+            .fields
+            .iter()
+            .filter_map(|(f, v)| match resolved(f) {
+                None => Some((f, v)),
+                Some(ManagerOutcome::Resolved(id)) => Some((f, id.as_str())),
+                Some(_) => None,
+            })
+            .collect();
         user.fingerprint = fingerprint(&user.user, create_only);
     }
     out.notes.sort_by(|a, b| a.user_name.cmp(&b.user_name));
     out
+}
+
+/// Whether the payload has a reference field: [`resolve_managers`], which runs before every
+/// plan, then rewrites it and computes its fingerprint, so the stages before it need not
+/// (`sync::desired`, `sync::memberships`).
+pub fn has_references(user: &ScimUser) -> bool {
+    user.fields.iter().any(|(f, _)| f.def().reference)
 }
 
 /// A user's reference fields and their mapped values (DNs).
@@ -163,8 +182,7 @@ fn outcome(
     known: &HashMap<Anchor, KnownUser>,
     unread: &Unread<'_>,
 ) -> ManagerOutcome {
-    let wanted = normalize_dn(dn);
-    if let Some(m) = in_scope.find(&wanted, |j| users[j].dn.as_str()) {
+    if let Some(m) = in_scope.find(dn, |j| users[j].dn.as_str()) {
         if m == i {
             return ManagerOutcome::SelfReference;
         }
@@ -175,7 +193,7 @@ fn outcome(
             None => ManagerOutcome::Disabled,
         };
     }
-    match unread.find(&wanted) {
+    match unread.find(dn) {
         Some(k) => ManagerOutcome::Resolved(k.zoom_id.clone()),
         None if unread.incomplete => ManagerOutcome::NotRead,
         None => ManagerOutcome::OutOfScope,
@@ -203,39 +221,9 @@ impl<'a> Unread<'a> {
         Self { incomplete, users, index }
     }
 
-    fn find(&self, normalized: &str) -> Option<&'a KnownUser> {
-        self.index.find(normalized, |j| self.users[j].dn.as_str()).map(|j| self.users[j])
+    fn find(&self, dn: &str) -> Option<&'a KnownUser> {
+        self.index.find(dn, |j| self.users[j].dn.as_str()).map(|j| self.users[j])
     }
-}
-
-/// Positions of DNs by the hash of their normalised form, sorted: 16 bytes a user instead
-/// of a map of strings (a 1,000,000-user plan must fit in 1 GiB). A hit is confirmed
-/// against the DN itself, so a hash collision cannot resolve to the wrong user.
-struct DnIndex(Vec<(u64, u32)>);
-
-impl DnIndex {
-    fn new<'a>(dns: impl Iterator<Item = &'a str>) -> Self {
-        let mut entries: Vec<(u64, u32)> = dns.enumerate().map(|(i, dn)| (hash(&normalize_dn(dn)), i as u32)).collect();
-        entries.sort_unstable();
-        Self(entries)
-    }
-
-    /// The first position (in input order) whose DN normalises to `normalized`.
-    fn find<'d>(&self, normalized: &str, dn_at: impl Fn(usize) -> &'d str) -> Option<usize> {
-        let h = hash(normalized);
-        let start = self.0.partition_point(|(k, _)| *k < h);
-        self.0[start..]
-            .iter()
-            .take_while(|(k, _)| *k == h)
-            .map(|(_, i)| *i as usize)
-            .find(|&i| normalize_dn(dn_at(i)) == normalized)
-    }
-}
-
-fn hash(normalized: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    normalized.hash(&mut h);
-    h.finish()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::config::mapping::MappingConfig;
 use crate::mapping::map_user;
 use crate::model::Field;
 use crate::model::{DirectoryUser, Rejected};
+use crate::plan::managers::has_references;
 use crate::plan::{Desired, DesiredUser, fingerprint};
 use crate::source::{Convert, DirectoryRead, Snapshot};
 
@@ -24,7 +25,13 @@ pub fn mapper<'a>(
     };
     Box::new(move |user: DirectoryUser| match map(&user) {
         Ok(scim) => {
-            let fingerprint = fingerprint(&scim, create_only);
+            // A user with a manager reference gets its fingerprint once the reference is
+            // resolved (`plan::resolve_managers`, before every plan), one with rules waiting
+            // for the groups once they are mapped (`memberships::complete`) if it has none.
+            let fingerprint = match has_references(&scim) {
+                true => 0,
+                false => fingerprint(&scim, create_only),
+            };
             // Rules that read group membership are evaluated after the group read
             // (`memberships::complete`), from the directory user kept here until then.
             let (anchor, dn, deferred) = match waits_for_groups {

@@ -12,6 +12,7 @@ use super::mapping_memo::MappingMemo;
 use crate::config::mapping::MappingConfig;
 use crate::mapping::{Memberships, map_group_rules};
 use crate::model::{Anchor, Field, Rejected};
+use crate::plan::managers::has_references;
 use crate::plan::{Desired, fingerprint};
 use crate::source::groups::GroupRead;
 
@@ -70,7 +71,10 @@ pub fn complete(
         };
         match outcome {
             Ok(()) => {
-                u.fingerprint = fingerprint(&u.user, create_only);
+                // With a reference, `plan::resolve_managers` computes it, after rewriting it.
+                if !has_references(&u.user) {
+                    u.fingerprint = fingerprint(&u.user, create_only);
+                }
                 true
             }
             Err(reason) => {

@@ -6,15 +6,36 @@
 //! [`flatten`] here, which walks member DNs through the universe and stops at cycles.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::BuildHasher;
 
 use super::{Decoder, Directory, ReadEnd, SearchRequest, SearchScope, SourceError};
 use crate::config::{GroupsConfig, Nesting};
 /// The normaliser lives in `model` (the plan's manager references compare DNs too).
 pub use crate::model::normalize_dn;
-use crate::model::{Anchor, RawEntry, Rejected};
+use crate::model::{Anchor, DnMap, RawEntry, Rejected};
 
 /// AD's transitive membership rule: `memberOf:1.2.840.113556.1.4.1941:=<group DN>`.
 pub const RULE_IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+/// The users in scope by DN, to match member DNs to: a map of normalized DNs, or (the
+/// cycle's, one allocation for all users) a [`DnMap`] over the users' own DNs.
+pub trait UsersByDn {
+    /// The anchor of the user whose DN normalizes to `normalized`.
+    fn anchor(&self, normalized: &str) -> Option<&Anchor>;
+}
+
+impl<S: BuildHasher> UsersByDn for HashMap<String, Anchor, S> {
+    fn anchor(&self, normalized: &str) -> Option<&Anchor> {
+        self.get(normalized)
+    }
+}
+
+/// The last user with a DN wins, as in a map collected from the users in order.
+impl UsersByDn for DnMap<'_, &Anchor> {
+    fn anchor(&self, normalized: &str) -> Option<&Anchor> {
+        self.last_normalized(normalized).copied()
+    }
+}
 
 /// A directory group with its members flattened to user anchors.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -221,12 +242,12 @@ pub fn dump_request(config: &GroupsConfig, decoder: &Decoder) -> SearchRequest {
 
 /// PURE: member DNs -> user anchors (users in scope only), nesting flattened here unless
 /// the server did it (in-chain).
-pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) -> GroupRead {
+pub fn resolve(fetched: FetchedGroups, users_by_dn: &impl UsersByDn) -> GroupRead {
     let FetchedGroups { universe, selected, in_chain, nested, mut read } = fetched;
     match in_chain {
         Some(members) => {
             for (i, dns) in selected.iter().zip(members) {
-                let anchors = dns.iter().filter_map(|dn| users_by_dn.get(dn).cloned()).collect();
+                let anchors = dns.iter().filter_map(|dn| users_by_dn.anchor(dn).cloned()).collect();
                 read.groups.push(to_group(&universe[*i], anchors, users_by_dn));
             }
         }
@@ -250,8 +271,8 @@ pub fn resolve(fetched: FetchedGroups, users_by_dn: &HashMap<String, Anchor>) ->
     read
 }
 
-fn to_group(g: &RawGroup, members: BTreeSet<Anchor>, users_by_dn: &HashMap<String, Anchor>) -> DirectoryGroup {
-    let direct = g.members.iter().filter_map(|dn| users_by_dn.get(dn).cloned()).collect();
+fn to_group(g: &RawGroup, members: BTreeSet<Anchor>, users_by_dn: &impl UsersByDn) -> DirectoryGroup {
+    let direct = g.members.iter().filter_map(|dn| users_by_dn.anchor(dn).cloned()).collect();
     DirectoryGroup { anchor: g.anchor.clone(), dn: g.dn.clone(), name: g.name.clone(), members, direct }
 }
 
@@ -330,7 +351,7 @@ pub struct Flattened {
 pub fn flatten(
     group: &RawGroup,
     universe: &HashMap<&str, &RawGroup>,
-    users_by_dn: &HashMap<String, Anchor>,
+    users_by_dn: &impl UsersByDn,
     nested: bool,
 ) -> Flattened {
     let mut out = Flattened::default();
@@ -344,7 +365,7 @@ pub fn flatten(
             continue;
         };
         *next += 1;
-        if let Some(anchor) = users_by_dn.get(member) {
+        if let Some(anchor) = users_by_dn.anchor(member) {
             out.members.insert(anchor.clone());
             continue;
         }

@@ -20,14 +20,14 @@ use super::read::State;
 use super::report::{CycleReport, GroupReport};
 use super::{CycleError, Engine, Shutdown};
 use crate::config::GroupsConfig;
-use crate::model::{Anchor, Rejected};
+use crate::model::{Anchor, DnMap, Rejected};
 use crate::model::{KnownGroup, KnownUser, Lifecycle, MemberPatch, UnixTime};
 use crate::plan::groups::{self, DesiredGroup, GroupPlan, GroupPlanInput, InDirectory, OnTarget, Standing, standing};
 use crate::plan::{Action, Desired, Op};
 use crate::scim::Target;
 use crate::scim::group_body::{ZOOM_PATCH_MAX_CHARS, member_batches};
 use crate::source::Directory;
-use crate::source::groups::{FetchedGroups, GroupRead, normalize_dn};
+use crate::source::groups::{FetchedGroups, GroupRead};
 use crate::state::StateStore;
 
 /// The group stage, after the users (new hires need Zoom ids): skipped when the cycle was
@@ -63,9 +63,8 @@ pub(super) async fn apply_after_users<D: Directory, T: Target, S: StateStore + C
 
 /// Matches the fetched groups' member DNs to the users in scope so far.
 pub fn resolve(fetched: FetchedGroups, desired: &Desired) -> GroupRead {
-    let users_by_dn: HashMap<String, Anchor> =
-        desired.users.iter().map(|u| (normalize_dn(&u.dn), u.anchor.clone())).collect();
-    crate::source::groups::resolve(fetched, &users_by_dn)
+    let users = DnMap::new(desired.users.iter().map(|u| (u.dn.as_str(), &u.anchor)));
+    crate::source::groups::resolve(fetched, &users)
 }
 
 /// After the user read: resolve the groups, apply group-based scope to `desired`, map the
