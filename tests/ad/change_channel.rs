@@ -63,7 +63,7 @@ async fn until(zoom: &RunningEmulator, daemon: &Daemon, what: &str, reached: imp
     panic!("{what}: not on Zoom after {CEILING:?}; log:\n{}", daemon.log());
 }
 
-fn find<'a>(users: &'a [User], i: usize) -> Option<&'a User> {
+fn find(users: &[User], i: usize) -> Option<&User> {
     users.iter().find(|u| u.user_name == samba::upn(i))
 }
 
