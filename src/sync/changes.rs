@@ -17,8 +17,8 @@ use super::cycle::Cycle;
 use super::read::{self, State};
 use super::{CycleError, CycleOptions, CycleReport, Engine, Shutdown, apply, managers, record};
 use crate::metrics::CHANGE_LATENCY_SECONDS;
-use crate::model::{Anchor, ChannelRecord, Filter, RawEntry, normalize_dn};
-use crate::plan::{Action, ChangeScope};
+use crate::model::{Anchor, ChannelRecord, Filter, HeldOp, Meta, RawEntry, normalize_dn};
+use crate::plan::{Action, ChangeScope, DesiredUser};
 use crate::scim::Target;
 use crate::source::memory::MemoryDirectory;
 use crate::source::{Decoder, Directory};
@@ -57,10 +57,9 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
         self.store.begin_cycle()?;
         let (mut desired, mut state, _) = cycle.scope(read, None, None);
         let window = self.limits.change_window;
-        desired.changes = Some(ChangeScope {
-            gone: departed(&self.decoder, &batch.gone, &state),
-            recent_removals: self.window.recent(cycle.now, window),
-        });
+        let gone = departed(&self.decoder, &batch.gone, &state);
+        let held = held_removals(&cycle.meta, &desired.users, &gone);
+        desired.changes = Some(ChangeScope { gone, recent_removals: self.window.recent(cycle.now, window) + held });
         let notes = managers::resolve(&mut cycle, &mut desired, &state, &self.create_only);
         let plan = cycle.plan(&self.limits, desired, &state, notes);
         cycle.hold(&self.store, &plan)?;
@@ -71,6 +70,18 @@ impl<D: Directory, T: Target, S: StateStore + Clone + 'static> Engine<D, T, S> {
         observe_latency(&report, &changed_at);
         Ok(report)
     }
+}
+
+/// Removals held for approval that this batch does not plan again. They count against the
+/// limits with the batch's own, as a cycle would plan them all together: without them a
+/// burst the channel hands over in several batches (`collect.rs` closes one after `MAX_WAIT`
+/// or `MAX_ENTRIES`) had its first batch held and a tail under the limit applied — a script
+/// disabling 300 accounts deactivated the last few dozen without approval.
+fn held_removals(meta: &Meta, users: &[DesiredUser], gone: &HashSet<Anchor>) -> u64 {
+    let Some(held) = &meta.held else { return 0 };
+    let in_batch: HashSet<&Anchor> = users.iter().map(|u| &u.anchor).chain(gone).collect();
+    let removal = |op: &HeldOp| matches!(op.action.as_str(), "deactivate" | "delete");
+    held.ops.iter().filter(|op| removal(op) && !in_batch.contains(&op.anchor)).count() as u64
 }
 
 /// The anchors of the departures the state knows: by the anchor a tombstone or an

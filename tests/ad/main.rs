@@ -10,5 +10,6 @@ mod support;
 mod ad_groups;
 mod ad_search;
 mod ad_source;
+mod change_channel;
 mod changes;
 mod open_model;

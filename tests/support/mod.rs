@@ -9,7 +9,8 @@
 //!
 //! | item              | used by                                                         |
 //! |-------------------|-----------------------------------------------------------------|
-//! | `daemon`          | ldap, ad                                                        |
+//! | `daemon`          | ldap, ad, benches (`change_latency`)                            |
+//! | `channel`         | ldap, benches (`change_latency`)                                |
 //! | `emulator`        | hermetic                                                        |
 //! | `fast_retries`    | hermetic, scim2                                                 |
 //! | `servers`         | slapd: ldap, scim2, benches; Samba: ad; scim2-server: scim2;    |
@@ -33,6 +34,9 @@
 /// AD settings for the Samba DC.
 #[allow(dead_code)]
 pub mod ad;
+/// The change channel end to end: the daemon up, timed changes (ldap tests, benches).
+#[allow(dead_code)]
+pub mod channel;
 /// The real daemon as a child process.
 #[allow(dead_code)]
 pub mod daemon;

@@ -38,6 +38,11 @@ impl ServerProcess {
         Self::spawn_with(command, log, grace, true)
     }
 
+    /// A child spawned by the caller (its output already directed), stopped as above.
+    pub fn adopt(child: Child, grace: Duration) -> Self {
+        ServerProcess { child: Some(child), stdin: None, grace }
+    }
+
     fn spawn_with(command: &mut Command, log: &Path, grace: Duration, tie_stdin: bool) -> Self {
         let out = std::fs::File::create(log).unwrap();
         let mut child = command

@@ -17,6 +17,8 @@ pub struct Slapd {
     dir: tempfile::TempDir,
     pub port: u16,
     pub tls_port: u16,
+    /// The `-d` level it runs with (kept for [`Slapd::restart`]).
+    level: String,
 }
 
 const CONFIG: &str = r#"include         /etc/ldap/schema/core.schema
@@ -86,19 +88,25 @@ impl Slapd {
     /// present phase (every present UUID listed, the rest deleted). The module ships in
     /// Debian's and Ubuntu's `slapd` package (`/usr/lib/ldap/syncprov.so`).
     pub fn start_with_syncprov(ldif: &str, sessionlog: Option<u32>) -> Self {
+        Self::start_syncprov_logging(ldif, sessionlog, "none")
+    }
+
+    /// As [`Slapd::start_with_syncprov`], with slapd's debug output at `level` (`-d`) in
+    /// its log ([`Slapd::log`]): `stats` logs every operation (`SRCH base=…`).
+    pub fn start_syncprov_logging(ldif: &str, sessionlog: Option<u32>, level: &str) -> Self {
         let mut overlay =
             String::from("index           entryCSN eq\noverlay         syncprov\nsyncprov-checkpoint 100 1\n");
         if let Some(ops) = sessionlog {
             overlay.push_str(&format!("syncprov-sessionlog {ops}\n"));
         }
-        Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay)
+        Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay, level)
     }
 
     fn start_configured(ldif: &str, cert: &ServerCert, limits: &str) -> Self {
-        Self::start_with(ldif, cert, limits, "", "")
+        Self::start_with(ldif, cert, limits, "", "", "none")
     }
 
-    fn start_with(ldif: &str, cert: &ServerCert, limits: &str, modules: &str, overlays: &str) -> Self {
+    fn start_with(ldif: &str, cert: &ServerCert, limits: &str, modules: &str, overlays: &str, level: &str) -> Self {
         let slapd = require_binary("slapd", "slapd ldap-utils");
         let slapadd = require_binary("slapadd", "slapd");
         let dir = tempfile::Builder::new().prefix("zoomsync-slapd-").tempdir().unwrap();
@@ -122,7 +130,7 @@ impl Slapd {
             let (port, tls_port) = (free_port(), free_port());
             let urls = format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/");
             let mut process = ServerProcess::spawn(
-                Command::new(&slapd).arg("-f").arg(&conf).args(["-h", &urls, "-d", "none"]),
+                Command::new(&slapd).arg("-f").arg(&conf).args(["-h", &urls, "-d", level]),
                 &log_path,
                 Duration::from_secs(5),
             );
@@ -130,7 +138,7 @@ impl Slapd {
             let ready =
                 process.wait_until(Duration::from_secs(15), Duration::from_millis(20), || listening(&[port, tls_port]));
             if ready.is_ok() {
-                return Slapd { process, dir, port, tls_port };
+                return Slapd { process, dir, port, tls_port, level: level.to_string() };
             }
             last_log = std::fs::read_to_string(&log_path).unwrap_or_default();
         }
@@ -170,5 +178,29 @@ impl Slapd {
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         self.process.kill();
+    }
+
+    /// Starts slapd again after [`Slapd::kill`]: the same config, data and ports, as an
+    /// admin restarting a crashed server would (its log goes on in the same file).
+    pub fn restart(&mut self) {
+        let slapd = require_binary("slapd", "slapd ldap-utils");
+        let root = self.dir.path();
+        let urls = format!("ldap://127.0.0.1:{}/ ldaps://127.0.0.1:{}/", self.port, self.tls_port);
+        let log = std::fs::OpenOptions::new().append(true).create(true).open(root.join("slapd.log")).unwrap();
+        let mut command = Command::new(slapd);
+        command.arg("-f").arg(root.join("slapd.conf")).args(["-h", &urls, "-d", &self.level]);
+        command.stdout(log.try_clone().unwrap()).stderr(log);
+        self.process =
+            ServerProcess::adopt(command.stdin(std::process::Stdio::null()).spawn().unwrap(), Duration::from_secs(5));
+        let ports = [self.port, self.tls_port];
+        let ready = self.process.wait_until(Duration::from_secs(30), Duration::from_millis(20), || listening(&ports));
+        if let Err(e) = ready {
+            panic!("slapd did not start again on {ports:?}: {e:?}\n{}", self.log());
+        }
+    }
+
+    /// What slapd wrote (its debug output at the level it was started with).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
     }
 }
