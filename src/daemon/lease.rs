@@ -122,6 +122,9 @@ impl LeaseState {
         let result = self.exchange(lease, ldap, now).await;
         let mut view = lock(&self.view);
         view.problem = None;
+        // Held as far as this host knew: by the clock, or by its last look (a host frozen
+        // past its deadline learns here that it lost the lease).
+        let held_before = was_active || view.holder.as_deref() == Some(lease.holder.as_str());
         match result {
             Ok(Look::Held { lease: new, kind }) => {
                 self.deadline.open_until(write_until_ms(new.expires, lease.ttl));
@@ -140,7 +143,7 @@ impl LeaseState {
             Ok(Look::Standby { holder, expires }) => {
                 self.deadline.close();
                 metrics::gauge!(LEASE_ACTIVE).set(0.0);
-                if was_active || view.holder.as_deref() == Some(lease.holder.as_str()) {
+                if held_before {
                     view.lost_at = Some(now);
                     tracing::warn!(holder = %holder, expires, me = %lease.holder, "LOST the lease: another host holds it; this host stands by and writes nothing");
                 } else if view.holder.as_deref() != Some(holder.as_str()) {
@@ -152,10 +155,13 @@ impl LeaseState {
             Err(LeaseError::Lost { detail }) => {
                 self.deadline.close();
                 metrics::gauge!(LEASE_ACTIVE).set(0.0);
-                if was_active {
+                if held_before {
                     view.lost_at = Some(now);
+                    tracing::warn!(%detail, "LOST the lease: another host changed it first; this host stands by and writes nothing");
+                } else {
+                    tracing::info!(%detail, "lease: another host took it first; this host stands by");
                 }
-                tracing::warn!(%detail, was_active, "lease: another host changed it first; this host stands by and writes nothing");
+                view.holder = None;
                 view.problem = Some(format!("another host changed the lease first ({detail})"));
             }
             Err(e) => {

@@ -42,7 +42,8 @@ impl World {
         Self::start_on(Slapd::start_with_syncprov(ldif, Some(10_000)), zoom).await
     }
 
-    async fn start_on(slapd: Slapd, zoom: EmulatorConfig) -> World {
+    /// A world on a slapd started some other way.
+    pub async fn start_on(slapd: Slapd, zoom: EmulatorConfig) -> World {
         zoomsync::install_crypto_provider();
         let zoom = Emulator::start(zoom, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let dir = tempfile::Builder::new().prefix("zoomsync-world-").tempdir().unwrap();
