@@ -122,7 +122,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     lease.release().await;
 
     notify::stopping();
-    let _ = scheduler.shutdown().await;
+    scheduler.shutdown().await;
     if let Err(e) = crate::state::StateStore::flush(&store) {
         tracing::error!(error = %e, "flushing state on shutdown failed");
     }

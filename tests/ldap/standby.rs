@@ -157,12 +157,15 @@ async fn scenario(secs: u64) {
 
     // A thaws: it must notice by the clock that its lease ran out, and write nothing more.
     let thawed_seq = w.zoom.requests(1).first().map_or(0, |r| r.seq);
+    let a_cycles = Daemon::cycles_finished(&a.log());
     a.signal("CONT");
     a.wait_for("A says it lost the lease", 60, |log| log.contains("LOST the lease")).await;
     let a_status = status(&w.dir.path().join("a/zoomsync.toml")).await;
     assert!(a_status.contains("lease: STANDBY: host-b holds it until"), "{a_status}");
     assert!(a_status.contains("LOST the lease at"), "{a_status}");
     sleep_while_changing(phase).await;
+    // It stays a warm standby: its schedule goes on after the freeze (read-only cycles).
+    a.wait_for("A's read-only cycles after the thaw", 60, |log| Daemon::cycles_finished(log) >= a_cycles + 2).await;
     stop.store(true, Ordering::Release);
     let last = changes.join().unwrap();
 
@@ -206,6 +209,9 @@ async fn scenario(secs: u64) {
          A after thawing: {a_reads_after} requests, 0 writes, {dropped} change batches dropped",
         last.len()
     );
+    if std::env::var_os("STANDBY_LOGS").is_some() {
+        println!("A's log:\n{}", a.log());
+    }
     b.stop();
     a.stop();
 }
