@@ -19,7 +19,32 @@ fn json(value: &impl Serialize) -> Result<String, StateError> {
     serde_json::to_string_pretty(value).map_err(|e| StateError::Storage(e.to_string()))
 }
 
+/// What the daemon knows of the standby lease (`[lease]`), for `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LeaseStatus {
+    /// This host's name in the lease.
+    pub me: String,
+    /// This host holds the lease and writes to the target.
+    pub active: bool,
+    /// Who holds it (as last read) and until when.
+    pub holder: Option<String>,
+    pub expires: Option<UnixTime>,
+    /// When this host last lost it (another host took it, or it ran out unrenewed).
+    pub lost_at: Option<UnixTime>,
+    /// The last look's problem (LDAP unreachable, entry missing, value broken).
+    pub problem: Option<String>,
+}
+
 pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateError> {
+    status_with_lease(store, as_json, None)
+}
+
+/// `status`, with the daemon's lease line when it runs with `[lease]`.
+pub fn status_with_lease<S: StateStore>(
+    store: &S,
+    as_json: bool,
+    lease: Option<&LeaseStatus>,
+) -> Result<String, StateError> {
     let meta = store.meta()?;
     let users = store.users()?;
     let failures = store.failures()?;
@@ -47,6 +72,7 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
             "approval_applying": meta.approval_applying,
             "approval_interrupted": meta.approval_interrupted,
             "change_channel": meta.change_channel,
+            "lease": lease,
         }));
     }
     let now = unix_now();
@@ -57,6 +83,9 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
         None => _ = writeln!(out, "last success: never"),
     }
     let _ = writeln!(out, "last full reconcile: {}", meta.last_full_reconcile.map_or("never".into(), when));
+    if let Some(lease) = lease {
+        let _ = writeln!(out, "{}", lease_line(lease, now));
+    }
     match &meta.change_channel {
         Some(c) => {
             let _ = writeln!(
@@ -160,6 +189,32 @@ pub fn status<S: StateStore>(store: &S, as_json: bool) -> Result<String, StateEr
         );
     }
     Ok(out)
+}
+
+/// PURE: the `status` line for the lease.
+fn lease_line(lease: &LeaseStatus, now: UnixTime) -> String {
+    let me = printable(&lease.me);
+    let mut line = match (&lease.holder, lease.expires) {
+        _ if lease.active => format!(
+            "lease: ACTIVE: this host ({me}) holds it until {}; it writes to the target",
+            lease.expires.map_or("?".into(), when)
+        ),
+        (Some(holder), Some(expires)) if expires > now && !holder.eq_ignore_ascii_case(&lease.me) => format!(
+            "lease: STANDBY: {} holds it until {} ({}s from now); this host ({me}) runs read-only cycles \
+             and writes nothing",
+            printable(holder),
+            when(expires),
+            expires - now
+        ),
+        _ => format!("lease: STANDBY: this host ({me}) does not hold it and writes nothing"),
+    };
+    if let Some(at) = lease.lost_at {
+        let _ = write!(line, "; it LOST the lease at {} ({}s ago)", when(at), now - at);
+    }
+    if let Some(problem) = &lease.problem {
+        let _ = write!(line, "; last look: {}", printable(problem));
+    }
+    line
 }
 
 pub fn quarantine_list<S: StateStore>(store: &S, all: bool) -> Result<String, StateError> {
@@ -272,4 +327,26 @@ pub fn approve<S: StateStore>(store: &S) -> Result<Option<String>, StateError> {
     store.put_meta(&meta)?;
     store.flush()?;
     Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_line_says_which_host_writes() {
+        let base = LeaseStatus { me: "a".into(), ..Default::default() };
+        let active = LeaseStatus { active: true, holder: Some("a".into()), expires: Some(1060), ..base.clone() };
+        assert!(lease_line(&active, 1000).starts_with("lease: ACTIVE: this host (a) holds it until"));
+        let standby = LeaseStatus { holder: Some("b".into()), expires: Some(1060), lost_at: Some(990), ..base.clone() };
+        let line = lease_line(&standby, 1000);
+        assert!(line.starts_with("lease: STANDBY: b holds it until"), "{line}");
+        assert!(line.contains("(60s from now); this host (a) runs read-only cycles"), "{line}");
+        assert!(line.contains("LOST the lease at") && line.contains("(10s ago)"), "{line}");
+        let down = LeaseStatus { problem: Some("cannot reach ldaps://x".into()), ..base };
+        assert_eq!(
+            lease_line(&down, 1000),
+            "lease: STANDBY: this host (a) does not hold it and writes nothing; last look: cannot reach ldaps://x"
+        );
+    }
 }

@@ -67,6 +67,22 @@ pub struct Config {
     pub admin: AdminConfig,
     /// `None`: users only; no group is read or pushed.
     pub groups: Option<GroupsConfig>,
+    /// `[lease]` with `enabled = true`: one of several hosts writes, the others stand by.
+    /// `None` (the default): this host always writes, as before.
+    pub lease: Option<LeaseConfig>,
+}
+
+/// `[lease]`: which host may write to Zoom, decided by a lease in the directory: the value
+/// `<holder> <expires-unix>` of `attribute` on the entry `dn`, taken and renewed by one
+/// atomic LDAP Modify (delete the old value, add the new one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseConfig {
+    pub dn: String,
+    pub attribute: String,
+    /// This host's name in the lease (default: the host name); no whitespace.
+    pub holder: String,
+    /// How long a lease lasts without renewal; renewed every third of it.
+    pub ttl: Duration,
 }
 
 /// `[groups]`: which directory groups become Zoom groups, how nesting is flattened, and

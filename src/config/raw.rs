@@ -24,6 +24,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub admin: RawAdmin,
     pub groups: Option<RawGroups>,
+    #[serde(default)]
+    pub lease: RawLease,
     /// Field name (`givenName`, `title`, ...) -> rule.
     pub mapping: Option<std::collections::BTreeMap<String, RawMappingValue>>,
 }
@@ -166,4 +168,16 @@ pub struct RawGroups {
     pub scope: Option<Vec<String>>,
     pub delete_created: Option<bool>,
     pub zoom_names: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `[lease]`: the standby's lease in the directory (off unless `enabled = true`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLease {
+    pub enabled: Option<bool>,
+    pub dn: Option<String>,
+    pub attribute: Option<String>,
+    pub holder: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    pub ttl: Option<Duration>,
 }

@@ -13,6 +13,7 @@ use super::{
 mod directory;
 mod dn;
 mod groups;
+mod lease;
 mod mapping;
 mod target;
 
@@ -69,6 +70,7 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
             "member_of reads the groups zoomsync reads: add a [groups] section (its base_dn and the groups to read)",
         ));
     }
+    let lease = lease::validate(raw.lease, &directory)?;
     Ok(Config {
         directory,
         mapping,
@@ -86,6 +88,7 @@ pub fn validate(raw: RawConfig, base_dir: &Path, credentials_dir: Option<&Path>)
                 .unwrap_or_else(|| PathBuf::from("/run/zoomsync/admin.sock")),
         },
         groups,
+        lease,
     })
 }
 

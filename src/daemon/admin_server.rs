@@ -17,6 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
+use super::lease::LeaseState;
 use super::{DaemonError, Trigger};
 use crate::admin::render;
 use crate::admin::socket::{AdminRequest, AdminResponse};
@@ -62,14 +63,15 @@ pub async fn serve(
     listener: UnixListener,
     store: SledStore,
     triggers: mpsc::Sender<Trigger>,
+    lease: Arc<LeaseState>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     while let Some((stream, slot)) = accept(&listener, &slots, &mut shutdown).await {
-        let (store, triggers) = (store.clone(), triggers.clone());
+        let (store, triggers, lease) = (store.clone(), triggers.clone(), lease.clone());
         tokio::spawn(async move {
             let _slot = slot;
-            if let Err(e) = answer(stream, &store, &triggers).await {
+            if let Err(e) = answer(stream, &store, &triggers, &lease).await {
                 tracing::warn!(error = %e, "admin request failed");
             }
         });
@@ -106,8 +108,13 @@ async fn accept(
     }
 }
 
-async fn answer(stream: UnixStream, store: &SledStore, triggers: &mpsc::Sender<Trigger>) -> std::io::Result<()> {
-    reply(stream, |request| handle(request, store, triggers)).await
+async fn answer(
+    stream: UnixStream,
+    store: &SledStore,
+    triggers: &mpsc::Sender<Trigger>,
+    lease: &LeaseState,
+) -> std::io::Result<()> {
+    reply(stream, |request| handle(request, store, triggers, lease)).await
 }
 
 /// Reads one request line and writes the handler's response.
@@ -161,13 +168,20 @@ pub async fn serve_refusal(listener: UnixListener, refusal: String, mut shutdown
     }
 }
 
-fn handle(request: AdminRequest, store: &SledStore, triggers: &mpsc::Sender<Trigger>) -> AdminResponse {
+fn handle(
+    request: AdminRequest,
+    store: &SledStore,
+    triggers: &mpsc::Sender<Trigger>,
+    lease: &LeaseState,
+) -> AdminResponse {
     let sync_now = |what: &str| match triggers.try_send(Trigger::Manual("admin")) {
         Ok(()) => format!("{what}a cycle is queued\n"),
         Err(_) => format!("{what}a cycle is already queued\n"),
     };
     let result: Result<(bool, String), StateError> = match request {
-        AdminRequest::Status { json } => render::status(store, json).map(|s| (true, s)),
+        AdminRequest::Status { json } => {
+            render::status_with_lease(store, json, lease.status().as_ref()).map(|s| (true, s))
+        }
         AdminRequest::SyncNow => Ok((true, sync_now(""))),
         AdminRequest::Approve => render::approve(store).map(|r| match r {
             Some(text) => (true, sync_now(&text)),

@@ -8,6 +8,7 @@
 mod admin_server;
 mod channel;
 mod http;
+mod lease;
 mod notify;
 mod schedule;
 mod worker;
@@ -82,13 +83,16 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let (reload_tx, reload_rx) = watch::channel(config.clone());
     let ready = Arc::new(AtomicBool::new(false));
     let channel_state = Arc::new(ChannelState::default());
+    let lease = Arc::new(lease::LeaseState::new(&config));
 
     if let Some(listen) = config.metrics.listen {
         http::serve(listen, prometheus, ready.clone(), channel_state.clone(), shutdown_rx.clone()).await?;
     }
     let socket_path = config.admin.socket.clone();
     let admin = admin_server::bind(&socket_path)?;
-    tokio::spawn(admin_server::serve(admin, store.clone(), trigger_tx.clone(), shutdown_rx.clone()));
+    tokio::spawn(admin_server::serve(admin, store.clone(), trigger_tx.clone(), lease.clone(), shutdown_rx.clone()));
+    // [lease]: the first look before any cycle, so the start-up cycle knows whether it writes.
+    let lease_task = lease::start(lease.clone(), trigger_tx.clone(), shutdown_rx.clone()).await;
     let mut scheduler = schedule::start(&config.schedule, trigger_tx.clone()).await?;
     if config.schedule.run_on_start {
         let _ = trigger_tx.try_send(Trigger::Manual("start"));
@@ -107,13 +111,18 @@ pub async fn run(config_path: PathBuf) -> Result<(), DaemonError> {
     let (changes_tx, changes_rx) = mpsc::channel::<ToWorker>(1);
     let channel = channel::start(&config, store.clone(), changes_tx, shutdown_rx.clone(), channel_state).await;
 
-    worker::run(config, store.clone(), trigger_rx, changes_rx, shutdown_rx, reload_rx, ready).await;
+    let shared = worker::Shared { ready, lease: lease.clone() };
+    worker::run(config, store.clone(), trigger_rx, changes_rx, shutdown_rx, reload_rx, shared).await;
     if let Some(channel) = channel {
         channel.abort();
     }
+    if let Some(task) = lease_task {
+        task.abort();
+    }
+    lease.release().await;
 
     notify::stopping();
-    let _ = scheduler.shutdown().await;
+    scheduler.shutdown().await;
     if let Err(e) = crate::state::StateStore::flush(&store) {
         tracing::error!(error = %e, "flushing state on shutdown failed");
     }

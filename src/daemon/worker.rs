@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, watch};
 
 use super::channel::ToWorker;
+use super::lease::{LeaseState, Role};
 use super::{Trigger, notify};
 use crate::config::Config;
 use crate::model::{Meta, UnixTime, unix_now};
@@ -39,8 +40,9 @@ pub async fn run(
     mut changes: mpsc::Receiver<ToWorker>,
     mut shutdown: watch::Receiver<bool>,
     mut reload: watch::Receiver<Config>,
-    ready: Arc<AtomicBool>,
+    shared: Shared,
 ) {
+    let Shared { ready, lease } = shared;
     let mut engine = build(&config, &store);
     let mut config = config;
     loop {
@@ -65,8 +67,17 @@ pub async fn run(
             }
         };
         let now = unix_now();
+        // [lease] (lease.rs): a standby writes nothing. Its batches are dropped (the first
+        // cycle as the holder reads the whole directory, so nothing they carry is lost), its
+        // cycles are read-only; every run stops before its next write once the lease is out.
+        let role = lease.role();
+        let stop = lease.shutdown(&shutdown);
         let trigger = match work {
             Work::Cycle(trigger) => trigger,
+            Work::Changes(_) if !role.writes() => {
+                tracing::debug!("change batch dropped: this host stands by (the lease holder applies the changes)");
+                continue;
+            }
             Work::Changes(message) => {
                 // Changes wait while the target refuses, as the schedule does; the scheduled
                 // cycle after that repairs what they would have done.
@@ -75,7 +86,7 @@ pub async fn run(
                     continue;
                 }
                 let Some(engine) = engine.as_ref() else { continue };
-                apply_changes(engine, &store, message, &shutdown, &ready).await;
+                apply_changes(engine, &store, message, &stop, &ready).await;
                 continue;
             }
         };
@@ -96,11 +107,15 @@ pub async fn run(
         };
         let every = config.schedule.full_reconcile_every.as_secs() as i64;
         let full = meta.last_full_reconcile.is_none_or(|t| now - t >= every);
-        tracing::info!(cycle = meta.cycle_counter + 1, trigger = ?trigger, full, "cycle started");
+        let options = lease.cycle_options(&role, full, config.target.as_ref().map(|t| t.kind));
+        let standby = !role.writes();
+        tracing::info!(cycle = meta.cycle_counter + 1, trigger = ?trigger, full = options.full, standby, "cycle started");
         notify::status(&format!("cycle {} running", meta.cycle_counter + 1));
-        let options = CycleOptions { full, ..Default::default() };
-        match engine.run_cycle(&options, &Shutdown::new(shutdown.clone())).await {
+        match engine.run_cycle(&options, &stop).await {
             Ok(report) => {
+                if role == Role::Active && stop.deadline_passed() {
+                    tracing::warn!("the lease ran out during the cycle: it stopped before its next write");
+                }
                 let summary = report.summary();
                 let outcome = report.outcome();
                 tracing::info!(cycle = report.cycle, outcome = outcome.label(), "{summary}");
@@ -117,6 +132,13 @@ pub async fn run(
     }
 }
 
+/// What the worker shares with the daemon's other tasks: readiness for /readyz, and the
+/// standby lease (`[lease]`) that says whether this host writes.
+pub struct Shared {
+    pub ready: Arc<AtomicBool>,
+    pub lease: Arc<LeaseState>,
+}
+
 /// What the worker was asked for.
 enum Work {
     Cycle(Trigger),
@@ -130,19 +152,18 @@ async fn apply_changes(
     engine: &DaemonEngine,
     store: &SledStore,
     message: ToWorker,
-    shutdown: &watch::Receiver<bool>,
+    stop: &Shutdown,
     ready: &AtomicBool,
 ) {
-    let stop = Shutdown::new(shutdown.clone());
     let result = match message {
-        ToWorker::Batch(batch) if engine.groups().is_none() => engine.run_changes(batch, &stop).await,
+        ToWorker::Batch(batch) if engine.groups().is_none() => engine.run_changes(batch, stop).await,
         ToWorker::Batch(batch) => {
             tracing::info!("change batch with [groups]: running a cycle for it");
-            engine.run_cycle(&CycleOptions { position: batch.position, ..Default::default() }, &stop).await
+            engine.run_cycle(&CycleOptions { position: batch.position, ..Default::default() }, stop).await
         }
         ToWorker::Cycle { position, reason } => {
             tracing::info!(%reason, "cycle started for the change channel");
-            engine.run_cycle(&CycleOptions { position: Some(position), ..Default::default() }, &stop).await
+            engine.run_cycle(&CycleOptions { position: Some(position), ..Default::default() }, stop).await
         }
     };
     match result {

@@ -93,6 +93,7 @@ impl EmulateArgs {
                 account_id: self.account_id.clone(),
                 client_id: self.client_id.clone(),
                 client_secret: self.client_secret.clone().unwrap_or_else(|| Credentials::default().client_secret),
+                extra_clients: Vec::new(),
             },
             knobs,
             rate_limit: self.preset.clone(),

@@ -59,6 +59,26 @@ pub struct Credentials {
     pub account_id: String,
     pub client_id: String,
     pub client_secret: String,
+    /// More Server-to-Server apps of the same account (a standby host uses its own app:
+    /// Zoom revokes an app's earlier token when it issues the app another). Each gets its
+    /// own tokens; the request log names the app of every request.
+    #[serde(default)]
+    pub extra_clients: Vec<ExtraClient>,
+}
+
+/// Another app's client id and secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraClient {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+impl Credentials {
+    /// Whether `id` and `secret` are one of the account's apps.
+    pub fn accepts(&self, id: &str, secret: &str) -> bool {
+        (id == self.client_id && secret == self.client_secret)
+            || self.extra_clients.iter().any(|c| c.client_id == id && c.client_secret == secret)
+    }
 }
 
 impl Default for Credentials {
@@ -67,6 +87,7 @@ impl Default for Credentials {
             account_id: "emulator-account".to_string(),
             client_id: "emulator-client".to_string(),
             client_secret: "emulator-secret".to_string(),
+            extra_clients: Vec::new(),
         }
     }
 }

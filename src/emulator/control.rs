@@ -189,7 +189,12 @@ pub fn handle(shared: &Shared, method: &Method, path: &str, query: Option<&str>,
         ("POST", ["tokens"]) => {
             let knobs = shared.knobs();
             let ttl = Duration::from_secs(knobs.token_ttl_secs);
-            let token = lock(&shared.tokens).issue(ttl, knobs.invalidate_previous_token, Instant::now());
+            let token = lock(&shared.tokens).issue(
+                &shared.creds.client_id,
+                ttl,
+                knobs.invalidate_previous_token,
+                Instant::now(),
+            );
             Reply::json(200, json!({"access_token": token, "token_type": "bearer", "expires_in": knobs.token_ttl_secs}))
         }
         ("POST", ["tokens", "expire"]) => {

@@ -24,6 +24,9 @@ pub struct RequestRecord {
     /// `None` when the connection was dropped without a response.
     pub status: Option<u16>,
     pub unix_ms: u64,
+    /// The app (OAuth client id) the request came from: its Basic credentials on the token
+    /// endpoint, its bearer token's app elsewhere; `None` without either (or an unknown token).
+    pub client_id: Option<String>,
 }
 
 /// Counts since start or the last reset.
@@ -71,7 +74,15 @@ impl RequestLog {
         Self { counts: RequestCounts::default(), recent: VecDeque::new(), capacity, next_seq: 0 }
     }
 
-    pub fn record(&mut self, method: &str, route: &str, path: &str, query: Option<&str>, status: Option<u16>) {
+    pub fn record(
+        &mut self,
+        method: &str,
+        route: &str,
+        path: &str,
+        query: Option<&str>,
+        status: Option<u16>,
+        client_id: Option<String>,
+    ) {
         self.next_seq += 1;
         let status_key = status.map_or_else(|| DROPPED.to_string(), |s| s.to_string());
         let c = &mut self.counts;
@@ -94,6 +105,7 @@ impl RequestLog {
             query: query.map(str::to_string),
             status,
             unix_ms,
+            client_id,
         });
     }
 
@@ -120,9 +132,9 @@ mod tests {
     #[test]
     fn counts_by_route_and_status_and_ring_is_bounded() {
         let mut log = RequestLog::new(2);
-        log.record("POST", Route::CreateUser.key(), "/scim2/Users", None, Some(201));
-        log.record("POST", Route::CreateUser.key(), "/scim2/Users", None, Some(409));
-        log.record("GET", Route::GetUser.key(), "/scim2/Users/x", None, None);
+        log.record("POST", Route::CreateUser.key(), "/scim2/Users", None, Some(201), Some("app".into()));
+        log.record("POST", Route::CreateUser.key(), "/scim2/Users", None, Some(409), None);
+        log.record("GET", Route::GetUser.key(), "/scim2/Users/x", None, None, None);
         let c = log.counts();
         assert_eq!((c.total, c.route(Route::CreateUser), c.route(Route::FilterUsers)), (3, 2, 0));
         assert_eq!((c.status(201), c.dropped(), c.route_status(Route::CreateUser, 409)), (1, 1, 1));

@@ -48,7 +48,7 @@ mod wire;
 pub use args::{EmulateArgs, run};
 pub use attributes::{ContactCenterProvisioning, FIRST_EXTENSION, PhoneProvisioning, USER_TYPES};
 pub use config::{
-    Credentials, DEFAULT_PLAN_VALUES, DeleteMode, EmulatorConfig, ErrorStyle, Knobs, Plan, RetryAfterStyle,
+    Credentials, DEFAULT_PLAN_VALUES, DeleteMode, EmulatorConfig, ErrorStyle, ExtraClient, Knobs, Plan, RetryAfterStyle,
 };
 pub use faults::{FaultConfig, FaultSpec};
 pub use log::{RequestCounts, RequestRecord};

@@ -28,7 +28,17 @@ pub enum Outcome {
 }
 
 fn record(shared: &Shared, parts: &Parts, route: &str, status: Option<u16>) {
-    lock(&shared.log).record(parts.method.as_str(), route, parts.uri.path(), parts.uri.query(), status);
+    let client = client_of(shared, header(parts, "authorization"));
+    lock(&shared.log).record(parts.method.as_str(), route, parts.uri.path(), parts.uri.query(), status, client);
+}
+
+/// The app a request came from: Basic credentials name it, a bearer token was issued to it.
+fn client_of(shared: &Shared, authorization: Option<&str>) -> Option<String> {
+    if let Some((id, _)) = basic_credentials(authorization) {
+        return Some(id);
+    }
+    let token = bearer(authorization)?;
+    lock(&shared.tokens).client_of(token).map(str::to_string)
 }
 
 /// Handles a request whose body has been read. Never fails: every problem is a reply.

@@ -211,7 +211,12 @@ impl RunningEmulator {
     pub fn issue_token(&self) -> String {
         let knobs = self.shared.knobs();
         let ttl = Duration::from_secs(knobs.token_ttl_secs);
-        lock(&self.shared.tokens).issue(ttl, knobs.invalidate_previous_token, Instant::now())
+        lock(&self.shared.tokens).issue(
+            &self.shared.creds.client_id,
+            ttl,
+            knobs.invalidate_previous_token,
+            Instant::now(),
+        )
     }
 
     /// Every token issued and not revoked or expired (tests look for them where none belongs).

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod groups;
 pub mod ldap;
 pub mod ldif;
+pub mod lease;
 pub mod memory;
 mod range;
 pub mod root_dse;

@@ -31,7 +31,7 @@ pub use record::{record_commit, record_cycle_error};
 pub use report::{
     CycleOutcome, CycleReport, GroupFailure, GroupReport, Outcome, OutcomeResult, ReconcileSummary, ResultKind,
 };
-pub use shutdown::Shutdown;
+pub use shutdown::{Shutdown, WriteDeadline};
 
 use crate::model::Anchor;
 use crate::scim::{ScimError, Target};

@@ -85,6 +85,20 @@ fn minimal_config_gets_safe_defaults() {
 }
 
 #[test]
+fn the_lease_is_off_by_default_and_takes_its_defaults_when_on() {
+    let dir = fixture();
+    assert_eq!(parse(GOOD, dir.path()).unwrap().lease, None);
+    let off = format!("{GOOD}[lease]\nenabled = false\ndn = \"cn=l,dc=x\"\n");
+    assert_eq!(parse(&off, dir.path()).unwrap().lease, None);
+    let on = format!("{GOOD}[lease]\nenabled = true\ndn = \"cn=l,dc=x\"\nholder = \"sync-a\"\n");
+    let lease = parse(&on, dir.path()).unwrap().lease.unwrap();
+    assert_eq!(
+        (lease.attribute.as_str(), lease.holder.as_str(), lease.ttl),
+        ("description", "sync-a", std::time::Duration::from_secs(300))
+    );
+}
+
+#[test]
 fn bad_configs_name_their_key() {
     let dir = fixture();
     let with = |extra: &str| format!("{GOOD}{extra}");
@@ -170,6 +184,22 @@ fn bad_configs_name_their_key() {
             "[directory]\nkind = \"ldif\"\npath = \"pw\"\n[groups]\nnames = [\"A\"]\nnesting = \"in_chain\"\n".into(),
             "groups.nesting",
             "needs an LDAP server",
+        ),
+        (with("[lease]\nenabled = true\n"), "lease.dn", "required with enabled = true"),
+        (with("[lease]\nenabled = true\ndn = \"cn=lease,,x\"\n"), "lease.dn", "not a distinguished name"),
+        (
+            with("[lease]\nenabled = true\ndn = \"cn=l,dc=x\"\nattribute = \"a b\"\n"),
+            "lease.attribute",
+            "not an attribute name",
+        ),
+        (with("[lease]\nenabled = true\ndn = \"cn=l,dc=x\"\nholder = \"host a\"\n"), "lease.holder", "whitespace"),
+        (with("[lease]\nenabled = true\ndn = \"cn=l,dc=x\"\nholder = \"none\"\n"), "lease.holder", "nobody"),
+        (with("[lease]\nenabled = true\ndn = \"cn=l,dc=x\"\nttl = \"1s\"\n"), "lease.ttl", "at least 3s"),
+        (with("[lease]\nholders = \"a\"\n"), "lease.holders", "unknown field"),
+        (
+            "[directory]\nkind = \"ldif\"\npath = \"pw\"\n[lease]\nenabled = true\ndn = \"cn=l,dc=x\"\n".into(),
+            "lease.enabled",
+            "LDAP directory",
         ),
         ("".into(), "directory", "required"),
         ("[directory\n".into(), "<file>", ""),

@@ -14,6 +14,7 @@ mod daemon;
 mod ldap_search;
 mod ldap_source;
 mod open_model;
+mod standby;
 mod sync_crash;
 mod sync_engine;
 mod sync_groups;

@@ -12,6 +12,7 @@
 //! it started is [`ReadEnd::Incomplete`], never a quietly shorter list.
 
 mod entry;
+pub mod lease;
 mod reader;
 mod tls;
 

@@ -102,6 +102,16 @@ impl Slapd {
         Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay, level)
     }
 
+    /// [`Slapd::start_with_syncprov`] (with a session log), and the service account may
+    /// write the entry `writable` (the standby lease): an admin's ACL for `[lease] dn`.
+    pub fn start_with_syncprov_and_writable(ldif: &str, writable: &str) -> Self {
+        let overlay = format!(
+            "index           entryCSN eq\noverlay         syncprov\nsyncprov-checkpoint 100 1\n\
+             syncprov-sessionlog 10000\naccess to dn.exact=\"{writable}\"\n        by dn.exact=\"{SERVICE_DN}\" write\n        by * none\n"
+        );
+        Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay)
+    }
+
     fn start_configured(ldif: &str, cert: &ServerCert, limits: &str) -> Self {
         Self::start_with(ldif, cert, limits, "", "", "none")
     }
