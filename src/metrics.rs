@@ -64,15 +64,12 @@ pub const CHANGE_CHANNEL_UP: &str = "zoomsync_change_channel_up";
 pub const CHANGE_EVENTS_TOTAL: &str = "zoomsync_change_events_total";
 /// Histogram (seconds): from a change in the directory to its operation on the target.
 pub const CHANGE_LATENCY_SECONDS: &str = "zoomsync_change_latency_seconds";
-<<<<<<< HEAD
 /// Its buckets: the channel's target is seconds; the scheduled cycle (the fallback) 40 minutes.
 pub const CHANGE_LATENCY_BUCKETS: &[f64] = &[0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 2400.0, 3600.0];
-=======
 /// Gauge: with `[lease]`, 1 while this host holds the lease and writes to the target, 0
 /// while it stands by (another host holds it, or it could not be renewed). Not exported
 /// without `[lease]`.
 pub const LEASE_ACTIVE: &str = "zoomsync_lease_active";
->>>>>>> i17standby
 /// Gauge `{version}`: always 1.
 pub const BUILD_INFO: &str = "zoomsync_build_info";
 

@@ -109,7 +109,7 @@ impl Slapd {
             "index           entryCSN eq\noverlay         syncprov\nsyncprov-checkpoint 100 1\n\
              syncprov-sessionlog 10000\naccess to dn.exact=\"{writable}\"\n        by dn.exact=\"{SERVICE_DN}\" write\n        by * none\n"
         );
-        Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay)
+        Self::start_with(ldif, &ServerCert::FromTestCa, "", "moduleload      syncprov\n", &overlay, "none")
     }
 
     fn start_configured(ldif: &str, cert: &ServerCert, limits: &str) -> Self {
