@@ -58,7 +58,7 @@ pub(super) struct ReadFacts {
     pub incomplete: Option<String>,
     /// The directory returned no users at all (not even rejected ones).
     pub empty: bool,
-    /// Removals the change channel applied within its rolling window (0 for a cycle).
+    /// Removals the change channel applied or holds within its rolling window (0 for a cycle).
     pub recent_removals: u64,
 }
 
@@ -102,7 +102,7 @@ pub(super) fn apply(input: &GuardInput<'_>, plan: &mut Plan, destructive: Vec<Op
     } else if rest.len() as u64 + recent > allowed {
         let window = match recent {
             0 => String::new(),
-            n => format!(" with the {n} the change channel applied within safety.change_window"),
+            n => format!(" with the {n} the change channel applied or held within safety.change_window"),
         };
         Some(format!(
             "{} deactivation(s)/deletion(s) ({} delete){window} exceed the limit of {} for {} managed active users \

@@ -321,7 +321,7 @@ fn a_batch_of_changes_plans_only_its_users_and_departures() {
     let p = limited(2);
     assert!(p.ops.is_empty() && p.held.len() == 2);
     let reason = p.guard.unwrap();
-    assert!(reason.contains("with the 2 the change channel applied within safety.change_window"), "{reason}");
+    assert!(reason.contains("with the 2 the change channel applied or held within safety.change_window"), "{reason}");
 }
 
 type Actions = Vec<(Action, String)>;

@@ -130,7 +130,12 @@ impl<'o> Cycle<'o> {
     /// default) but records the interrupted approval for `status`. The mark is set here, as
     /// the cycle takes the approval, and cleared by [`super::record::finish`] once the cycle
     /// has applied it; still set here, the cycle that took it never finished.
+    ///
+    /// An approval recorded (admin socket) while this cycle read and planned was not seen by
+    /// its plan: it is kept for the next cycle, which `approve` has asked for, rather than
+    /// overwritten by the meta this cycle began with.
     pub fn hold<S: StateStore>(&mut self, store: &S, plan: &Plan) -> Result<(), StateError> {
+        let arrived = store.meta()?.approved.filter(|_| self.meta.approved.is_none() || self.options.changes);
         self.meta.cycle_counter = self.report.cycle;
         if self.options.changes {
             self.meta.held = held_with(self.meta.held.take(), plan, self.now);
@@ -158,6 +163,9 @@ impl<'o> Cycle<'o> {
                 self.meta.approval_interrupted = None;
             }
         }
+        if arrived.is_some() {
+            self.meta.approved = arrived;
+        }
         store.put_meta(&self.meta)
     }
 }
@@ -176,4 +184,48 @@ fn held_with(held: Option<HeldOps>, plan: &Plan, now: UnixTime) -> Option<HeldOp
     }
     held.reason = plan.guard.clone().unwrap_or(held.reason);
     Some(held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Anchor, HeldOp};
+    use crate::state::memory::MemoryStore;
+
+    fn approval() -> Vec<HeldOp> {
+        vec![HeldOp {
+            anchor: Anchor::new("a").unwrap(),
+            dn: "uid=a".into(),
+            user_name: "a@example.com".into(),
+            action: "deactivate".into(),
+        }]
+    }
+
+    /// `approve` answered while a cycle (or a batch of changes) ran: the approval survives
+    /// that cycle's meta write, for the next cycle to apply.
+    #[test]
+    fn an_approval_recorded_during_a_cycle_is_kept_for_the_next() {
+        for changes in [false, true] {
+            let store = MemoryStore::default();
+            let options = CycleOptions { changes, ..Default::default() };
+            let mut cycle = Cycle::begin(&store, &options).unwrap();
+            let mut meta = store.meta().unwrap();
+            meta.approved = Some(approval());
+            store.put_meta(&meta).unwrap();
+            cycle.hold(&store, &Plan::default()).unwrap();
+            let after = store.meta().unwrap();
+            assert_eq!(after.approved, Some(approval()), "changes: {changes}");
+            assert!(after.approval_applying.is_none(), "not taken by a cycle that never planned with it");
+        }
+        // An approval the cycle began with is taken by it, as before.
+        let store = MemoryStore::default();
+        let mut meta = store.meta().unwrap();
+        meta.approved = Some(approval());
+        store.put_meta(&meta).unwrap();
+        let options = CycleOptions::default();
+        let mut cycle = Cycle::begin(&store, &options).unwrap();
+        cycle.hold(&store, &Plan::default()).unwrap();
+        let after = store.meta().unwrap();
+        assert!(after.approved.is_none() && after.approval_applying.is_some());
+    }
 }
