@@ -2,65 +2,18 @@
 //! cycles that never overlap, /metrics that move, SIGUSR1, SIGHUP with a broken config,
 //! the admin socket while running, SIGTERM mid-cycle and a clean restart.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support::daemon::Daemon;
 use crate::support::data;
 use crate::support::servers::ports::free_port;
 use crate::support::world::World;
 use zoomsync::emulator::{FaultConfig, FaultSpec, Route};
 
-struct Daemon {
-    child: Child,
-    log: std::path::PathBuf,
-}
-
-impl Daemon {
-    fn start(w: &World, log_name: &str) -> Daemon {
-        let log = w.dir.path().join(log_name);
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_zoomsync"))
-            .args(["run", "--config"])
-            .arg(w.config_path())
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        Daemon { child, log }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
-        assert!(ok.success());
-    }
-
-    /// Waits until `predicate(log)` holds.
-    async fn wait_for(&self, what: &str, secs: u64, predicate: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if predicate(&self.log()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("timed out waiting for {what}; log:\n{}", self.log());
-    }
-
-    fn cycles_finished(log: &str) -> usize {
-        log.lines().filter(|l| l.contains("zoomsync::daemon::worker") && l.contains(" users (")).count()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The shared harness, started with this world's config and a log in its directory.
+fn start_daemon(w: &World, log_name: &str) -> Daemon {
+    Daemon::start(&w.config_path(), w.dir.path().join(log_name), "info")
 }
 
 async fn get(url: &str) -> (u16, String) {
@@ -80,7 +33,7 @@ async fn the_daemon_schedules_reports_reloads_and_stops_cleanly() {
     w.metrics_listen = Some(format!("127.0.0.1:{port}"));
     w.extra_config = "[schedule]\ninterval = \"2s\"\n".into();
     w.write_config();
-    let daemon = Daemon::start(&w, "daemon1.log");
+    let daemon = start_daemon(&w, "daemon1.log");
 
     // Several cycles on the 2-second schedule, one after another.
     daemon.wait_for("three cycles", 60, |log| Daemon::cycles_finished(log) >= 3).await;
@@ -192,7 +145,7 @@ async fn the_daemon_schedules_reports_reloads_and_stops_cleanly() {
 
     // The next start converges without duplicates.
     w.zoom.set_faults(FaultConfig::default()).unwrap();
-    let restarted = Daemon::start(&w, "daemon2.log");
+    let restarted = start_daemon(&w, "daemon2.log");
     restarted.wait_for("a cycle after restart", 60, |log| Daemon::cycles_finished(log) >= 1).await;
     let members = w.zoom_members();
     assert_eq!(members.len(), 300, "no duplicates");
