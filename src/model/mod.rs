@@ -25,6 +25,15 @@ pub use printable::printable;
 pub use record::*;
 pub use scim_user::{Change, Field, Fields, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 
+/// A map for one process's work over the directory's anchors and names (the read's duplicate
+/// check, the mapping memo, the plan's departures): foldhash with a per-process seed rather
+/// than the standard SipHash, which was about 6% of a 100,000-user no-change cycle
+/// (BENCHMARKS.md, "expression mapping"). The keys are the directory server's anchors and
+/// names, and a flood of colliding keys would cost time, never a wrong answer.
+pub type QuickMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// The set counterpart of [`QuickMap`].
+pub type QuickSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// The directory's immutable id for an entry: `entryUUID` (OpenLDAP), `objectGUID` in AD's
 /// text form, or a configured attribute. Stored lower-cased so comparisons are exact.
 ///
@@ -117,36 +126,56 @@ impl DirectoryUser {
     }
 }
 
-/// A user's text attributes, stored compactly: a directory of 100,000 users keeps one copy
-/// of each attribute *name* (shared `Arc<str>`) and one small allocation per value, instead
-/// of a map of owned names and vectors per user (measured: 256 MiB -> see BENCHMARKS.md).
-/// Names are lower-case; values of one attribute are adjacent, in server order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Attributes(Vec<(Arc<str>, Box<str>)>);
+/// A user's text attributes, stored compactly: one copy of each attribute *name* for the
+/// whole directory (shared `Arc<str>`) and, per user, one buffer holding every value, so a
+/// decoded user costs two allocations however many values it has. Each value's own
+/// allocation was a fifth of a 100,000-user no-change cycle's allocator time, paid again to
+/// free it (BENCHMARKS.md, "expression mapping"). Names are lower-case; values of one
+/// attribute are adjacent, in server order.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Attributes {
+    /// Each value's attribute name and the end of its text in `text`.
+    names: Vec<(Arc<str>, usize)>,
+    /// Every value, one after another.
+    text: String,
+}
 
 impl Attributes {
+    /// Room for `values` values of `bytes` bytes in all (decode knows both up front).
+    pub fn with_capacity(values: usize, bytes: usize) -> Self {
+        Self { names: Vec::with_capacity(values), text: String::with_capacity(bytes) }
+    }
+
     /// Appends a value; `name` must already be lower-case (decode shares one `Arc` per name).
     pub fn push(&mut self, name: Arc<str>, value: &str) {
-        self.0.push((name, value.into()));
+        self.text.push_str(value);
+        self.names.push((name, self.text.len()));
     }
 
     /// The first value of an attribute (name matched case-insensitively).
     pub fn first(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
+        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// All values of an attribute.
     pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.0.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
+        self.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// `(name, value)` pairs, values of one name adjacent.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (&**n, &**v))
+        let starts = std::iter::once(0).chain(self.names.iter().map(|(_, end)| *end));
+        self.names.iter().zip(starts).map(|((name, end), start)| (&**name, &self.text[start..*end]))
     }
 
     pub fn contains(&self, name: &str) -> bool {
         self.first(name).is_some()
+    }
+}
+
+impl std::fmt::Debug for Attributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 

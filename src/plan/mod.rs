@@ -22,7 +22,7 @@ pub use guard::{Limits, held_op};
 pub use managers::{ManagerCounts, ManagerOutcome, ManagerResolution, resolve_managers};
 pub use model::*;
 
-use crate::model::Anchor;
+use crate::model::{Anchor, QuickSet};
 use crate::model::{FailureRecord, HeldOp, KnownUser, Lifecycle, UnixTime};
 
 /// Everything `plan` looks at. `desired` is consumed: operations take their payloads from
@@ -48,17 +48,23 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     };
     let mut out = Plan::default();
     let mut destructive = Vec::new();
-    // Who left: decided by reference before the payloads are consumed (no anchor copies).
-    // A batch of changes names its departures; a whole read leaves them out.
-    let gone: Vec<&KnownUser> = {
-        let present: HashSet<&Anchor> = users.iter().map(|d| &d.anchor).collect();
-        match &changes {
-            None => known.iter().filter(|(a, _)| !present.contains(a)).map(|(_, k)| k).collect(),
-            Some(c) => c.gone.iter().filter(|a| !present.contains(a)).filter_map(|a| known.get(a)).collect(),
+    // A batch of changes names its departures; a whole read leaves them out: decided after
+    // the loop below, from the known users it met (no anchor copies, and no set of the
+    // users read when everyone known was read).
+    let departures: Vec<&KnownUser> = match &changes {
+        None => Vec::new(),
+        Some(c) => {
+            let present: HashSet<&Anchor> = users.iter().map(|d| &d.anchor).collect();
+            c.gone.iter().filter(|a| !present.contains(a)).filter_map(|a| known.get(a)).collect()
         }
     };
+    let mut met: Vec<&Anchor> = Vec::with_capacity(known.len().min(users.len()));
 
     for d in users {
+        let found = known.get(&d.anchor);
+        if let Some(k) = found {
+            met.push(&k.anchor);
+        }
         if let Some(f) = failures.get(&d.anchor) {
             if f.next_attempt > now && f.source_fingerprint == d.fingerprint {
                 out.skipped.push(Skip::new(
@@ -72,7 +78,7 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         }
         let skip = |reason: &str| Skip::new(&d.anchor, &d.dn, d.user.user_name(), reason.to_string());
         // Decide first, then move the payload into the operation (no copy).
-        let decision: Option<(Action, Option<&str>, &'static str)> = match known.get(&d.anchor) {
+        let decision: Option<(Action, Option<&str>, &'static str)> = match found {
             None if d.user.active => Some((Action::Create, None, "new in the directory")),
             None => {
                 out.skipped.push(skip("disabled in the directory; not created"));
@@ -125,6 +131,10 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
         }
     }
 
+    let gone = match changes {
+        Some(_) => departures,
+        None => not_met(known, met),
+    };
     for k in gone {
         let anchor = &k.anchor;
         if unreadable.contains(anchor) {
@@ -157,6 +167,16 @@ pub fn plan(input: PlanInput<'_>) -> Plan {
     guard::apply(&guard::GuardInput { facts, known, limits, approved }, &mut out, destructive);
     out.sort();
     out
+}
+
+/// The known users a whole read did not meet: none when it met as many as there are (the
+/// read's anchors are unique: the snapshot rejects duplicates), else those not among `met`.
+fn not_met<'k>(known: &'k HashMap<Anchor, KnownUser>, met: Vec<&Anchor>) -> Vec<&'k KnownUser> {
+    if met.len() == known.len() {
+        return Vec::new();
+    }
+    let met: QuickSet<&Anchor> = met.into_iter().collect();
+    known.iter().filter(|(a, _)| !met.contains(a)).map(|(_, k)| k).collect()
 }
 
 fn privileged_skip(k: &KnownUser) -> Skip {

@@ -207,6 +207,12 @@ fn quarantine_skips_until_source_changes_or_time_passes() {
     assert_eq!(w.plan().count(Action::Create), 1, "edited in the directory: released");
     w.failures.insert(anchor(1), failure(999_999, fp));
     assert_eq!(w.plan().count(Action::Create), 1, "next attempt is due");
+    // A managed user whose update is quarantined is still in the directory: not gone.
+    let mut w = World::new().want(1, "Eng", true).knows(1, "Ops", Lifecycle::Active).knows(2, "Ops", Lifecycle::Active);
+    let fp = w.desired.users[0].fingerprint;
+    w.failures.insert(anchor(1), failure(2_000_000, fp));
+    let p = w.plan();
+    assert_eq!(actions(&p), [(Action::Deactivate, anchor(2).to_string())], "{p:?}");
 }
 
 /// What the target and state look like after every op succeeds (the engine's job).

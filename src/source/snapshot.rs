@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::Decoder;
 use super::decode::EntryNotes;
-use crate::model::{DirectoryUser, Identity, RawEntry, Rejected};
+use crate::model::{DirectoryUser, Identity, QuickMap, RawEntry, Rejected};
 
 /// Users (decoded, or further converted, e.g. mapped) and rejected entries of one read.
 #[derive(Debug, Clone, Serialize)]
@@ -115,8 +115,9 @@ impl<U: Identity> SnapshotBuilder<'_, U> {
         let Snapshot { users, mut rejected, notes } = self.snapshot;
         // First pass allocates nothing per user beyond the two index maps; only values seen
         // twice get a list of holders.
-        let mut first_anchor: HashMap<&str, usize> = HashMap::with_capacity(users.len());
-        let mut first_name: HashMap<&str, usize> = HashMap::with_capacity(users.len());
+        let mut first_anchor: QuickMap<&str, usize> =
+            QuickMap::with_capacity_and_hasher(users.len(), Default::default());
+        let mut first_name: QuickMap<&str, usize> = QuickMap::with_capacity_and_hasher(users.len(), Default::default());
         let mut shared: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
         for (i, u) in users.iter().enumerate() {
             for (what, value, seen) in

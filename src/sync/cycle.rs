@@ -59,9 +59,9 @@ impl<'o> Cycle<'o> {
         self.report.rejected = rejected;
         let mut step = None;
         if let (Some(settings), Some(fetched)) = (settings, groups) {
-            let (mut prepared, group_report, unmapped) = groups::prepare(settings, fetched, &mut desired, memo);
+            let known = std::mem::take(&mut state.groups).into_iter().map(|g| (g.anchor.clone(), g)).collect();
+            let (prepared, group_report, unmapped) = groups::prepare(settings, fetched, &mut desired, known, memo);
             self.report.rejected.extend(unmapped);
-            prepared.known = std::mem::take(&mut state.groups).into_iter().map(|g| (g.anchor.clone(), g)).collect();
             tracing::debug!(elapsed = ?self.started.elapsed(), groups = group_report.groups_read, "groups read and flattened");
             self.report.groups = Some(group_report);
             step = Some(prepared);

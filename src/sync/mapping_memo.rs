@@ -15,19 +15,18 @@
 //! less than the look-up, and the memo's copy of every mapped user would be pure overhead.
 //! Each read replaces the memo with what it mapped, so leavers drop out.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::config::mapping::MappingConfig;
 use crate::mapping::{Memberships, map_user};
-use crate::model::{Anchor, DirectoryUser, ScimUser};
+use crate::model::{Anchor, DirectoryUser, QuickMap, ScimUser};
 
 /// The last read's mapped users, by anchor.
 #[derive(Default)]
 pub struct MappingMemo {
     keys: RandomState,
-    last: Mutex<HashMap<Anchor, Remembered>>,
+    last: Mutex<QuickMap<Anchor, Remembered>>,
 }
 
 /// One user as the last read mapped it.
@@ -49,7 +48,7 @@ impl MappingMemo {
             return None;
         }
         let previous = std::mem::take(&mut *self.last.lock().unwrap_or_else(PoisonError::into_inner));
-        let next = HashMap::with_capacity(previous.len());
+        let next = QuickMap::with_capacity_and_hasher(previous.len(), Default::default());
         Some(MemoRead { memo: self, previous, next })
     }
 
@@ -64,14 +63,14 @@ impl MappingMemo {
         Completions { keys: &self.keys, last: self.lock() }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Anchor, Remembered>> {
+    fn lock(&self) -> MutexGuard<'_, QuickMap<Anchor, Remembered>> {
         self.last.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 pub struct Completions<'a> {
     keys: &'a RandomState,
-    last: MutexGuard<'a, HashMap<Anchor, Remembered>>,
+    last: MutexGuard<'a, QuickMap<Anchor, Remembered>>,
 }
 
 impl Completions<'_> {
@@ -100,8 +99,8 @@ impl Completions<'_> {
 
 pub struct MemoRead<'a> {
     memo: &'a MappingMemo,
-    previous: HashMap<Anchor, Remembered>,
-    next: HashMap<Anchor, Remembered>,
+    previous: QuickMap<Anchor, Remembered>,
+    next: QuickMap<Anchor, Remembered>,
 }
 
 impl MemoRead<'_> {

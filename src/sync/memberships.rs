@@ -6,12 +6,12 @@
 //! users waiting here are not mapped but rejected as present-but-unreadable: kept as they
 //! are on Zoom this cycle, never deactivated for it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::mapping_memo::MappingMemo;
 use crate::config::mapping::MappingConfig;
 use crate::mapping::{Memberships, map_group_rules};
-use crate::model::{Anchor, Field, Rejected};
+use crate::model::{Anchor, Field, QuickMap, Rejected};
 use crate::plan::managers::has_references;
 use crate::plan::{Desired, fingerprint};
 use crate::source::groups::GroupRead;
@@ -19,8 +19,8 @@ use crate::source::groups::GroupRead;
 /// Group names per user: flattened, and direct.
 #[derive(Debug, Default)]
 struct Index<'g> {
-    all: HashMap<&'g Anchor, Vec<&'g str>>,
-    direct: HashMap<&'g Anchor, Vec<&'g str>>,
+    all: QuickMap<&'g Anchor, Vec<&'g str>>,
+    direct: QuickMap<&'g Anchor, Vec<&'g str>>,
 }
 
 fn index(read: &GroupRead) -> Index<'_> {

@@ -90,7 +90,8 @@ impl Decoder {
             ));
         }
         let disabled = self.disabled(entry).map_err(|reason| reject(Some(anchor.clone()), reason))?;
-        let mut attrs = Attributes::default();
+        let (values, bytes) = entry.attrs.iter().flat_map(|(_, v)| v).fold((0, 0), |(n, b), v| (n + 1, b + v.len()));
+        let mut attrs = Attributes::with_capacity(values, bytes);
         for (name, values) in &entry.attrs {
             let Some(shared) = self.kept.get(name) else {
                 continue;

@@ -68,26 +68,31 @@ pub fn resolve(fetched: FetchedGroups, desired: &Desired) -> GroupRead {
 }
 
 /// After the user read: resolve the groups, apply group-based scope to `desired`, map the
-/// rules that read membership, and set up the step (its group state arrives with the user
-/// state) and its report. Returns the users those rules rejected, too.
+/// rules that read membership, and set up the step over the groups in state (`known`) and
+/// its report. Returns the users those rules rejected, too.
+///
+/// With no group to push and none in state (groups read only for scope or `member_of`)
+/// the step has nothing to do, and the map of every user in scope is not built.
 pub fn prepare<'a>(
     settings: &'a GroupSync,
     fetched: FetchedGroups,
     desired: &mut Desired,
+    known: HashMap<Anchor, KnownGroup>,
     memo: Option<&MappingMemo>,
 ) -> (GroupStep<'a>, GroupReport, Vec<Rejected>) {
     let read = resolve(fetched, desired);
     let out_of_scope = apply_scope(desired, &read, &settings.config.scope);
     let rejected = memberships::complete(desired, &read, &settings.mapping, &settings.create_only, memo);
     let complete = desired.incomplete.is_none() && read.incomplete.is_none();
-    let directory = in_directory(desired);
+    let idle = read.pushed.is_empty() && known.is_empty();
+    let directory = if idle { HashMap::new() } else { in_directory(desired) };
     let step = GroupStep {
         desired: desired_groups(&read, &settings.config, &directory),
         directory,
         removals_allowed: complete,
         deletions_allowed: complete && read.missing.is_empty(),
         config: &settings.config,
-        known: HashMap::new(),
+        known,
     };
     let report = GroupReport {
         groups_read: read.groups.len(),
@@ -216,6 +221,9 @@ impl GroupStep<'_> {
     /// memberships whether or not they have state.
     pub fn members(&self, users: &HashMap<Anchor, KnownUser>, target: impl Fn(&KnownUser) -> OnTarget) -> Members {
         let mut members = Members::default();
+        if self.desired.is_empty() && self.known.is_empty() {
+            return members; // no group to plan: nobody's standing matters
+        }
         for k in users.values() {
             match standing(self.in_directory(&k.anchor), target(k)) {
                 Standing::Member => {

@@ -147,3 +147,32 @@ fn the_step_applies_the_rule_to_directory_and_state() {
     keep.sort();
     assert_eq!(keep, ["bad", "held", "left"]);
 }
+
+/// Groups read only for scope or `member_of`: with none to push and none in state the step
+/// has no member to work out; a group in state (to unlink or delete) brings the rule back.
+#[test]
+fn a_step_with_no_group_to_push_or_keep_weighs_nobody() {
+    let mut d = desired(&["on"]);
+    d.users[0].user.active = true;
+    let config = groups_config();
+    let users: HashMap<Anchor, KnownUser> = [known_user("on", true)].into_iter().collect();
+    let mut step = GroupStep {
+        desired: Vec::new(),
+        directory: in_directory(&d),
+        removals_allowed: true,
+        deletions_allowed: true,
+        config: &config,
+        known: HashMap::new(),
+    };
+    assert!(step.members(&users, on_target).ids.is_empty());
+    let group = KnownGroup {
+        anchor: anchor("g"),
+        dn: "cn=g".into(),
+        zoom_id: "zg".into(),
+        zoom_name: "g".into(),
+        created: true,
+        members: Default::default(),
+    };
+    step.known.insert(anchor("g"), group);
+    assert_eq!(step.members(&users, on_target).ids.keys().map(Anchor::as_str).collect::<Vec<_>>(), ["on"]);
+}
