@@ -10,7 +10,9 @@
 //!
 //! What 389-ds sends, and how each is placed here ([`Ds389Names`]):
 //! - entries sent whole (the refresh, adds, modifies): their `entryUUID` attribute is the
-//!   anchor; remembered by syncUUID, and the event carries it;
+//!   anchor; remembered by syncUUID, and the event carries it. A resumed session's changed
+//!   entries come without any operational attribute ([`Naming::needs_reread`]): the channel
+//!   reads them again first;
 //! - a deletion while persisting: the DN it had (no attributes) — the remembered entryUUID
 //!   when the entry was seen in this session, else its nsUniqueId text and that DN, which
 //!   the state knows;
@@ -41,6 +43,24 @@ pub(super) enum Naming {
 }
 
 impl Naming {
+    /// Whether `event` is an entry 389-ds sent without the attributes the search asked for,
+    /// which the caller must read again (by DN, with those attributes) before placing it.
+    ///
+    /// 389-ds sends the entries of a resumed session's refresh (`sync_send_entry_from_changelog`)
+    /// with every user attribute and no operational one, whatever the search requested: no
+    /// entryUUID or nsUniqueId (the anchor), no nsAccountLock or nsRole (the lock), no
+    /// modifyTimestamp. Taken as sent, a lock made while the channel was away would read as
+    /// unlocked and the entry would have no anchor. The marker: neither entryUUID nor
+    /// modifyTimestamp, which the channel always asks for and every 389-ds entry has.
+    pub(super) fn needs_reread(&self, event: &ChangeEvent) -> bool {
+        match (self, event) {
+            (Naming::NsUniqueId(_), ChangeEvent::Upsert { entry, .. }) => {
+                entry.values("entryUUID").is_empty() && entry.values("modifyTimestamp").is_empty()
+            }
+            _ => false,
+        }
+    }
+
     /// The event with its UUIDs as the read's anchors; an error when a departure cannot be
     /// placed (see the module comment).
     pub(super) fn place(&mut self, event: ChangeEvent) -> Result<ChangeEvent, ChangeError> {
@@ -242,6 +262,18 @@ mod tests {
         naming.place(upsert(&[("entryUUID", ENTRY_UUID)])).unwrap();
         naming.place(deleted_set()).unwrap();
         assert!(naming.place(deleted_set()).is_err());
+    }
+
+    /// Only a 389-ds entry without entryUUID and modifyTimestamp (sent with user attributes
+    /// only) is read again.
+    #[test]
+    fn entries_sent_without_operational_attributes_are_read_again() {
+        let bare = upsert(&[("cn", "a"), ("mail", "a@example.com")]);
+        assert!(names().needs_reread(&bare));
+        assert!(!Naming::EntryUuid.needs_reread(&bare));
+        assert!(!names().needs_reread(&upsert(&[("cn", "a"), ("entryUUID", ENTRY_UUID)])));
+        assert!(!names().needs_reread(&upsert(&[("modifyTimestamp", "20260101000000Z")])));
+        assert!(!names().needs_reread(&gone(None)));
     }
 
     #[test]

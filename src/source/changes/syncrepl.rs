@@ -11,6 +11,8 @@
 //! the directory is); a connection that drops ends the stream (ldap3 reports the end of the
 //! socket), which is [`ChangeError::Disconnected`].
 
+use std::time::Duration;
+
 use ldap3::controls::{MakeCritical, RefreshMode, SyncRequest};
 use ldap3::{Ldap, LdapError, Scope, SearchStream};
 use tokio::sync::mpsc;
@@ -59,7 +61,7 @@ impl SyncreplChannel {
         let control = SyncRequest { mode: RefreshMode::RefreshAndPersist, cookie, reload_hint: false }.critical();
         let stream = connection
             .with_controls(control)
-            .streaming_search(&search.base, Scope::Subtree, &search.filter, attributes)
+            .streaming_search(&search.base, Scope::Subtree, &search.filter, attributes.clone())
             .await
             .map_err(|e| match e {
                 LdapError::FilterParsing => {
@@ -68,7 +70,8 @@ impl SyncreplChannel {
                 other => ChangeError::Disconnected { detail: format!("the search could not start: {other}") },
             })?;
         let (tx, events) = mpsc::channel(EVENTS_IN_FLIGHT);
-        let task = tokio::spawn(pump(connection, stream, Session { search: search.kind, resumed, naming }, tx));
+        let session = Session { search: search.kind, timeout: config.timeout, attributes, resumed, naming };
+        let task = tokio::spawn(pump(connection, stream, session, tx));
         Ok(SyncreplChannel { events, task, search: search.kind, ended: false })
     }
 
@@ -141,6 +144,10 @@ async fn naming(connection: &mut Ldap, config: &LdapConfig, base: &str) -> Namin
 /// What the pump needs to know about its search.
 struct Session {
     search: SearchKind,
+    /// The client timeout of one plain read (the persistent search itself has none).
+    timeout: Duration,
+    /// What the search asked for (an entry read again is read with the same).
+    attributes: Vec<String>,
     /// The search carried a cookie (see [`done_events`]).
     resumed: bool,
     naming: Naming,
@@ -153,8 +160,9 @@ async fn pump(
     mut session: Session,
     tx: mpsc::Sender<Item>,
 ) {
-    // The handle the search was started from is kept for as long as the search runs.
-    let _connection = connection;
+    // The handle the search was started from is kept for as long as the search runs, and
+    // reads entries again on the same connection.
+    let mut connection = connection;
     let search = session.search;
     let end = loop {
         let (events, error) = match stream.next().await {
@@ -169,7 +177,7 @@ async fn pump(
             }
             Err(e) => (Vec::new(), Some(ChangeError::Disconnected { detail: e.to_string() })),
         };
-        match hand_on(events, &mut session.naming, &tx).await {
+        match hand_on(events, &mut session, &mut connection, &tx).await {
             Ok(true) => {}
             Ok(false) => return,
             Err(unplaced) => break unplaced,
@@ -181,16 +189,49 @@ async fn pump(
     let _ = tx.send(Err(end)).await;
 }
 
-/// Sends `events` in order, each placed by `naming`; `Ok(false)` when the receiver is gone,
-/// the placing error at the first event it refuses (nothing after it is sent: a later
-/// cookie must not be stored past a departure that was not applied).
-async fn hand_on(events: Vec<ChangeEvent>, naming: &mut Naming, tx: &mpsc::Sender<Item>) -> Result<bool, ChangeError> {
+/// Sends `events` in order, each completed and placed (see `ds389.rs`); `Ok(false)` when
+/// the receiver is gone, the error at the first event that fails (nothing after it is
+/// sent: a later cookie must not be stored past a change that was not handed on).
+async fn hand_on(
+    events: Vec<ChangeEvent>,
+    session: &mut Session,
+    connection: &mut Ldap,
+    tx: &mpsc::Sender<Item>,
+) -> Result<bool, ChangeError> {
     for event in events {
-        if tx.send(Ok(naming.place(event)?)).await.is_err() {
+        let event = match session.naming.needs_reread(&event) {
+            true => match reread(connection, session, event).await? {
+                Some(event) => event,
+                None => continue,
+            },
+            false => event,
+        };
+        if tx.send(Ok(session.naming.place(event)?)).await.is_err() {
             return Ok(false);
         }
     }
     Ok(true)
+}
+
+/// The entry of an Upsert read again at its DN with the search's attributes (a Base search
+/// on the channel's connection). `None` when it is no longer there: deleted or moved since,
+/// which the persist phase reports in its turn.
+async fn reread(connection: &mut Ldap, session: &Session, event: ChangeEvent) -> Result<Option<ChangeEvent>, ChangeError> {
+    let ChangeEvent::Upsert { search, entry_uuid, entry } = event else { return Ok(Some(event)) };
+    let what = format!("reading {:?} again (389-ds sent it without its operational attributes)", entry.dn);
+    let ldap3::SearchResult(found, result) = connection
+        .with_timeout(session.timeout)
+        .search(&entry.dn, Scope::Base, "(objectClass=*)", session.attributes.clone())
+        .await
+        .map_err(|e| ChangeError::Disconnected { detail: format!("{what}: {e}") })?;
+    const NO_SUCH_OBJECT: u32 = 32;
+    match result.rc {
+        0 => {}
+        NO_SUCH_OBJECT => return Ok(None),
+        rc => return Err(ChangeError::Disconnected { detail: format!("{what}: rc={rc} {}", result.text.trim()) }),
+    }
+    let fresh = found.into_iter().filter_map(|e| to_raw_entry(e.0)).next();
+    Ok(fresh.map(|entry| ChangeEvent::Upsert { search, entry_uuid, entry }))
 }
 
 #[cfg(test)]
