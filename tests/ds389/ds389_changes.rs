@@ -11,12 +11,16 @@
 //! so the caller runs a whole read instead of losing it.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use crate::support::channel::{CEILING, SCHEDULE};
+use crate::support::daemon::Daemon;
 use crate::support::data::{self, PEOPLE, SERVICE_DN, SERVICE_PASSWORD};
 use crate::support::reading;
 use crate::support::servers::ds389::{Ds389, ROOT_DN, ROOT_PASSWORD};
 use zoomsync::config::{self, ChangesMode, Config, Flavor, LdapConfig, SourceConfig};
+use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator, User};
 use zoomsync::source::changes::{self, ChangeError, ChangeEvent, ChangeSearch, Chosen, SearchKind, SyncreplChannel};
 use zoomsync::source::ldap::LdapDirectory;
 use zoomsync::source::root_dse;
@@ -400,4 +404,109 @@ async fn without_the_plugin_the_search_is_unsupported() {
     };
     assert!(matches!(error, ChangeError::Unsupported { .. }), "{error:?}");
     assert!(matches!(changes::next_step(&error, 1), changes::NextStep::FallBack { .. }));
+}
+
+/// The daemon's config against `server`: the 389ds flavour over LDAPS, the emulator, a
+/// 40-minute schedule (so changes arrive through the channel or not at all).
+fn daemon_config(server: &Ds389, zoom: &RunningEmulator) -> PathBuf {
+    let dir = server.dir();
+    std::fs::write(dir.join("ldap-password"), SERVICE_PASSWORD).unwrap();
+    std::fs::write(dir.join("zoom-secret"), zoom.client_secret()).unwrap();
+    let text = format!(
+        "[directory]\nflavor = \"389ds\"\nurl = \"{url}\"\nca_file = {ca:?}\nbind_dn = \"{SERVICE_DN}\"\n\
+         bind_password_file = \"ldap-password\"\nbase_dn = \"{PEOPLE}\"\n\n\
+         [target]\nkind = \"zoom\"\nbase_url = \"{}\"\ntoken_url = \"{}\"\naccount_id = \"{}\"\nclient_id = \"{}\"\n\
+         client_secret_file = \"zoom-secret\"\nrequests_per_second = 5000\nmax_concurrency = 8\ntimeout = \"10s\"\n\n\
+         [state]\npath = \"state\"\n\n[admin]\nsocket = \"admin.sock\"\n\n[metrics]\nenabled = false\n\n{SCHEDULE}",
+        zoom.base_url(),
+        zoom.token_url(),
+        zoom.account_id(),
+        zoom.client_id(),
+        url = server.ldaps_url(),
+        ca = server.ca_file(),
+    );
+    let path = dir.join("zoomsync.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Starts `zoomsync run` and waits for its start-up cycle and the cycle after the channel's
+/// refresh (or, resumed, the channel up): from then on changes arrive through the channel.
+async fn start_daemon(config: &Path, log: &str, ready: impl Fn(&str) -> bool) -> Daemon {
+    let daemon = Daemon::start(config, config.with_file_name(log), "info,zoomsync::daemon=debug");
+    daemon.wait_for("the change channel", 90, ready).await;
+    daemon
+}
+
+/// Polls the emulator (every 10 ms) until `reached` holds for `name`'s user; panics with the
+/// daemon's log after [`CEILING`]. Returns the seconds it took.
+async fn zoom_reaches(zoom: &RunningEmulator, daemon: &Daemon, what: &str, name: &str, reached: fn(&User) -> bool) -> f64 {
+    let start = Instant::now();
+    while start.elapsed() < CEILING {
+        if zoom.users().iter().any(|u| u.user_name == name && reached(u)) {
+            return start.elapsed().as_secs_f64();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{what} ({name}): not on Zoom after {CEILING:?}; log:\n{}", daemon.log());
+}
+
+fn inactive(u: &User) -> bool {
+    !u.is_active()
+}
+
+/// The daemon on a 40-minute schedule with `auto` picking syncrepl on 389-ds: a hire, a lock
+/// (nsAccountLock), a delete and a move out of the base each reach Zoom through the channel,
+/// with no cycle run for them. Then, stopped: a user deleted and another locked while it is
+/// down. Restarted, the channel resumes from the stored cookie; 389-ds names the deletion
+/// by nsUniqueId only, so the channel asks for a full refresh and the cycle after it
+/// deactivates both — through the channel, not a scheduled cycle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_takes_changes_from_389ds_through_the_channel() {
+    let server = Ds389::start_with_contentsync(&data::active_people_ldif(10));
+    zoomsync::install_crypto_provider();
+    let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let config = daemon_config(&server, &zoom);
+    let first_cycles = |log: &str| {
+        log.contains("change channel up (syncrepl)")
+            && log.contains("cycle started for the change channel")
+            && Daemon::cycles_finished(log) >= 2
+    };
+    let d = start_daemon(&config, "daemon.log", first_cycles).await;
+    assert_eq!(zoom.users().iter().filter(|u| u.user_name != "owner@example.com" && u.is_active()).count(), 10);
+    let cycles = Daemon::cycles_finished(&d.log());
+
+    let mail = |i: usize| format!("user{i:06}@example.com");
+    server.ldapmodify(&data::new_person_ldif(20, &mail(20)));
+    let hire = zoom_reaches(&zoom, &d, "hire", &mail(20), User::is_active).await;
+    modify(&server, 20, "nsAccountLock", "true");
+    let lock = zoom_reaches(&zoom, &d, "lock", &mail(20), inactive).await;
+    delete(&server, 3);
+    let deleted = zoom_reaches(&zoom, &d, "delete", &mail(3), inactive).await;
+    move_out(&server, 4);
+    let moved = zoom_reaches(&zoom, &d, "move out", &mail(4), inactive).await;
+    println!("389-ds through the channel: hire {hire:.2} s, lock {lock:.2} s, delete {deleted:.2} s, move out {moved:.2} s");
+    let log = d.log();
+    assert_eq!(Daemon::cycles_finished(&log), cycles, "no cycle ran: every change came as a batch\n{log}");
+    assert!(!log.contains("trigger=Schedule"), "{log}");
+    d.stop();
+
+    delete(&server, 5);
+    modify(&server, 6, "nsAccountLock", "true");
+    let resumed = |log: &str| log.contains("change channel up (syncrepl)");
+    let d = start_daemon(&config, "restarted.log", resumed).await;
+    for (what, i) in [("deleted while down", 5), ("locked while down", 6)] {
+        zoom_reaches(&zoom, &d, what, &mail(i), inactive).await;
+    }
+    let log = d.log();
+    assert!(log.contains("asks for a full refresh") && log.contains("nsUniqueId"), "{log}");
+    assert!(!log.contains("trigger=Schedule"), "{log}");
+    let mut active: Vec<String> = zoom
+        .users()
+        .into_iter()
+        .filter(|u| u.user_name != "owner@example.com" && u.is_active())
+        .map(|u| u.user_name)
+        .collect();
+    active.sort();
+    assert_eq!(active, [0, 1, 2, 7, 8, 9].map(mail), "everyone else is untouched");
 }
