@@ -440,7 +440,13 @@ async fn start_daemon(config: &Path, log: &str, ready: impl Fn(&str) -> bool) ->
 
 /// Polls the emulator (every 10 ms) until `reached` holds for `name`'s user; panics with the
 /// daemon's log after [`CEILING`]. Returns the seconds it took.
-async fn zoom_reaches(zoom: &RunningEmulator, daemon: &Daemon, what: &str, name: &str, reached: fn(&User) -> bool) -> f64 {
+async fn zoom_reaches(
+    zoom: &RunningEmulator,
+    daemon: &Daemon,
+    what: &str,
+    name: &str,
+    reached: fn(&User) -> bool,
+) -> f64 {
     let start = Instant::now();
     while start.elapsed() < CEILING {
         if zoom.users().iter().any(|u| u.user_name == name && reached(u)) {
@@ -485,7 +491,9 @@ async fn the_daemon_takes_changes_from_389ds_through_the_channel() {
     let deleted = zoom_reaches(&zoom, &d, "delete", &mail(3), inactive).await;
     move_out(&server, 4);
     let moved = zoom_reaches(&zoom, &d, "move out", &mail(4), inactive).await;
-    println!("389-ds through the channel: hire {hire:.2} s, lock {lock:.2} s, delete {deleted:.2} s, move out {moved:.2} s");
+    println!(
+        "389-ds through the channel: hire {hire:.2} s, lock {lock:.2} s, delete {deleted:.2} s, move out {moved:.2} s"
+    );
     let log = d.log();
     assert_eq!(Daemon::cycles_finished(&log), cycles, "no cycle ran: every change came as a batch\n{log}");
     assert!(!log.contains("trigger=Schedule"), "{log}");

@@ -95,8 +95,7 @@ impl Ds389Names {
                 ChangeEvent::Gone { search, entry_uuid, dn }
             }
             ChangeEvent::IdSet { search, entry_uuids, deleted: true } => {
-                let entry_uuids =
-                    entry_uuids.iter().map(|u| self.departed(u, None)).collect::<Result<Vec<_>, _>>()?;
+                let entry_uuids = entry_uuids.iter().map(|u| self.departed(u, None)).collect::<Result<Vec<_>, _>>()?;
                 ChangeEvent::IdSet { search, entry_uuids, deleted: true }
             }
             ChangeEvent::IdSet { search, entry_uuids, deleted: false } => {
@@ -207,7 +206,11 @@ mod tests {
     /// names the new DN) and in a deleted syncIdSet.
     #[test]
     fn an_entry_seen_whole_departs_under_its_entry_uuid() {
-        for departure in [gone(Some("uid=a,ou=People,dc=example,dc=com")), gone(Some("uid=a,ou=former,dc=example,dc=com")), deleted_set()] {
+        for departure in [
+            gone(Some("uid=a,ou=People,dc=example,dc=com")),
+            gone(Some("uid=a,ou=former,dc=example,dc=com")),
+            deleted_set(),
+        ] {
             let mut naming = names();
             assert_eq!(uuid_of(&naming.place(upsert(&[("entryUUID", ENTRY_UUID)])).unwrap()), ENTRY_UUID);
             let placed = naming.place(departure.clone()).unwrap();
@@ -229,7 +232,9 @@ mod tests {
     /// and is named by nsUniqueId; the DN is compared as a DN (case, blanks).
     #[test]
     fn an_unseen_deletion_under_the_base_is_placed_by_its_dn() {
-        for dn in ["uid=a,ou=people,dc=example,dc=com", "UID=a, OU=People, DC=example, DC=com", "ou=people,dc=example,dc=com"] {
+        for dn in
+            ["uid=a,ou=people,dc=example,dc=com", "UID=a, OU=People, DC=example, DC=com", "ou=people,dc=example,dc=com"]
+        {
             let placed = names().place(gone(Some(dn))).unwrap();
             assert_eq!(placed, ChangeEvent::Gone { search: S, entry_uuid: NSUNIQUEID.into(), dn: Some(dn.into()) });
         }

@@ -216,7 +216,11 @@ async fn hand_on(
 /// The entry of an Upsert read again at its DN with the search's attributes (a Base search
 /// on the channel's connection). `None` when it is no longer there: deleted or moved since,
 /// which the persist phase reports in its turn.
-async fn reread(connection: &mut Ldap, session: &Session, event: ChangeEvent) -> Result<Option<ChangeEvent>, ChangeError> {
+async fn reread(
+    connection: &mut Ldap,
+    session: &Session,
+    event: ChangeEvent,
+) -> Result<Option<ChangeEvent>, ChangeError> {
     let ChangeEvent::Upsert { search, entry_uuid, entry } = event else { return Ok(Some(event)) };
     let what = format!("reading {:?} again (389-ds sent it without its operational attributes)", entry.dn);
     let ldap3::SearchResult(found, result) = connection
