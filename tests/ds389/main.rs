@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ds389_changes;
 mod ds389_check;
 mod ds389_source;
 mod ds389_sync;

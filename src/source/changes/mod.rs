@@ -16,7 +16,8 @@
 //! how often to poll belong to the caller. Errors say what the caller does next
 //! ([`ChangeError`], with [`next_step`] as the table-tested policy for reconnecting).
 //!
-//! The pure parts: `uuid.rs` (entryUUID text), `ber.rs` + `sync_controls.rs` +
+//! The pure parts: `uuid.rs` (entryUUID text), `ds389.rs` (389-ds names entries in its sync
+//! controls by nsUniqueId: mapped to the anchor), `ber.rs` + `sync_controls.rs` +
 //! `dirsync_control.rs` (control values read without ldap3's panicking parsers),
 //! `translate.rs` (a syncrepl message → events), `choose.rs`, `backoff.rs`.
 
@@ -25,6 +26,7 @@ mod ber;
 mod choose;
 mod dirsync;
 mod dirsync_control;
+mod ds389;
 mod search;
 mod sync_controls;
 mod syncrepl;
@@ -73,10 +75,13 @@ pub struct Changed {
 pub enum ChangeEvent {
     /// An entry added or changed, or sent whole during the refresh. `entry` is what a full
     /// read gives (its `entryuuid` attribute included); `entry_uuid` is the Sync State
-    /// control's, in the same text form.
+    /// control's, in the same text form — on 389-ds, whose controls carry the nsUniqueId,
+    /// the entry's entryUUID (its nsUniqueId text when it has none: `ds389.rs`).
     Upsert { search: SearchKind, entry_uuid: String, entry: RawEntry },
     /// An entry deleted, or one that left the base or the filter (renamed out, changed so
-    /// the filter no longer matches). Only its entryUUID is sure; the DN when sent.
+    /// the filter no longer matches). Only its entryUUID is sure; the DN when sent. (389-ds:
+    /// the entryUUID when this session saw the entry, else its nsUniqueId text with the DN
+    /// it had under the base.)
     Gone { search: SearchKind, entry_uuid: String, dn: Option<String> },
     /// Many entries named at once (a syncIdSet, or an entry marked present without
     /// attributes): with `deleted` each is gone; without, each is still present and

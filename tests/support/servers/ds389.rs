@@ -99,6 +99,17 @@ impl Ds389 {
     /// Starts a server with the suffix, the service account and `ldif` (ldapadd records;
     /// entries the harness makes itself are skipped).
     pub fn start(ldif: &str) -> Self {
+        Self::launch(ldif, Plugins::default())
+    }
+
+    /// Like [`Ds389::start`], with the Retro Changelog and Content Synchronization plugins
+    /// enabled as an admin enables them for RFC 4533 clients (see [`CONTENTSYNC`]): the root
+    /// DSE then advertises the syncrepl control and refreshAndPersist searches work.
+    pub fn start_with_contentsync(ldif: &str) -> Self {
+        Self::launch(ldif, Plugins { contentsync: true })
+    }
+
+    fn launch(ldif: &str, plugins: Plugins) -> Self {
         let ns_slapd = require_binary("ns-slapd", APT_PACKAGES);
         for tool in ["certutil", "pk12util"] {
             require_binary(tool, APT_PACKAGES);
@@ -117,7 +128,7 @@ impl Ds389 {
         let mut last_log = String::new();
         for _ in 0..5 {
             let (port, tls_port) = (free_port(), free_port());
-            std::fs::write(root.join("config/dse.ldif"), dse_ldif(&root, port, tls_port)).unwrap();
+            std::fs::write(root.join("config/dse.ldif"), dse_ldif(&root, port, tls_port, plugins)).unwrap();
             let spawned = Instant::now();
             let mut process = ServerProcess::spawn(
                 Command::new(&ns_slapd)
@@ -297,7 +308,7 @@ fn nss_database(root: &Path) {
 }
 
 /// The package's template-dse.ldif, filled in and edited (see the module comment).
-fn dse_ldif(root: &Path, port: u16, tls_port: u16) -> String {
+fn dse_ldif(root: &Path, port: u16, tls_port: u16, plugins: Plugins) -> String {
     let template = std::fs::read_to_string(TEMPLATE).unwrap_or_else(|e| panic!("{TEMPLATE}: {e}"));
     let p = |d: &str| root.join(d).display().to_string();
     let user = Command::new("id").arg("-un").output().unwrap();
@@ -356,6 +367,9 @@ fn dse_ldif(root: &Path, port: u16, tls_port: u16) -> String {
     );
     set(&mut entries, "cn=MemberOf Plugin,cn=plugins,cn=config", &[("nsslapd-pluginEnabled", "on")]);
     set(&mut entries, "cn=Account Policy Plugin,cn=plugins,cn=config", &[("nsslapd-pluginEnabled", "on")]);
+    if plugins.contentsync {
+        enable_contentsync(&mut entries);
+    }
     set(
         &mut entries,
         "cn=config,cn=ldbm database,cn=plugins,cn=config",
@@ -392,6 +406,38 @@ fn dse_ldif(root: &Path, port: u16, tls_port: u16) -> String {
          objectClass: nsMappingTree\ncn: {BASE}\ncn: \"{BASE}\"\nnsslapd-state: backend\nnsslapd-backend: userRoot\n\n"
     ));
     out
+}
+
+/// Optional plugins a test asks for (all off: the package's defaults).
+#[derive(Debug, Clone, Copy, Default)]
+struct Plugins {
+    contentsync: bool,
+}
+
+/// The retro changelog's settings for content synchronization, as Red Hat's "Setting up
+/// content synchronization using the SyncRepl protocol" (RHDS 12/13) has an admin make them
+/// with `dsconf plugin retro-changelog`: record each change's `nsUniqueId` as
+/// `targetUniqueId` (the Content Synchronization plugin finds changes by it and names
+/// entries by it in its Sync State controls; without it a resumed session fails), and only
+/// for the suffix being synchronized (the plugin's recommendation: no changelog records for
+/// cn=config and the like).
+pub const RETRO_CHANGELOG: &[(&str, &str)] = &[
+    ("nsslapd-pluginEnabled", "on"),
+    ("nsslapd-attribute", "nsuniqueid:targetUniqueId"),
+    ("nsslapd-include-suffix", BASE),
+];
+
+/// The Content Synchronization plugin's entry: enabled (`dsconf plugin contentsync enable`).
+/// It depends on the retro changelog (`nsslapd-plugin-depends-on-named`) and serves RFC 4533
+/// searches from it; the root DSE advertises 1.3.6.1.4.1.4203.1.9.1.1 only while it runs.
+pub const CONTENTSYNC: &[(&str, &str)] = &[("nsslapd-pluginEnabled", "on")];
+
+/// Turns on the template's (disabled) Retro Changelog and Content Synchronization entries.
+/// Plugins read their entries at start, so this is dse.ldif, not an online change (an
+/// admin restarts the instance after `dsconf`).
+fn enable_contentsync(entries: &mut [Vec<String>]) {
+    set(entries, "cn=Retro Changelog Plugin,cn=plugins,cn=config", RETRO_CHANGELOG);
+    set(entries, "cn=Content Synchronization,cn=plugins,cn=config", CONTENTSYNC);
 }
 
 /// The first `%name%` left in `text`.
