@@ -19,9 +19,9 @@ use crate::model::{Anchor, DnIndex, Field, KnownUser, ScimUser};
 
 /// What becomes of one manager reference this cycle, and so what happens next.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ManagerOutcome {
-    /// The manager's target id: sent.
-    Resolved(String),
+pub enum ManagerOutcome<'k> {
+    /// The manager's target id (as the state records it): sent.
+    Resolved(&'k str),
     /// In scope and enabled, but not on the target yet (created this cycle, or its create
     /// failing): left unset now; the cycle after the manager is created sets it.
     NotYetOnTarget,
@@ -37,7 +37,7 @@ pub enum ManagerOutcome {
     NotRead,
 }
 
-impl ManagerOutcome {
+impl ManagerOutcome<'_> {
     /// Why the field is left unset, for the plan's notes (`None` when resolved).
     fn note(&self, field: Field, dn: &str) -> Option<String> {
         let f = field.config_name();
@@ -64,7 +64,7 @@ pub struct ManagerCounts {
 }
 
 impl ManagerCounts {
-    fn add(&mut self, outcome: &ManagerOutcome) {
+    fn add(&mut self, outcome: &ManagerOutcome<'_>) {
         *match outcome {
             ManagerOutcome::Resolved(_) => &mut self.resolved,
             ManagerOutcome::NotYetOnTarget => &mut self.not_yet_on_target,
@@ -121,7 +121,7 @@ pub fn resolve_managers(
     // A batch of changes read only the changed entries: everyone the state knows may still
     // be in the directory, as after a read cut short (but a DN found nowhere is out of scope).
     let unread = Unread::new(known, &desired.unreadable, desired.incomplete.is_some(), desired.changes.is_some());
-    let mut decided: Vec<(Field, ManagerOutcome)> = Vec::new();
+    let mut decided: Vec<(Field, ManagerOutcome<'_>)> = Vec::new();
     for i in 0..desired.users.len() {
         decided.clear();
         for (field, dn) in references(&desired.users[i]) {
@@ -151,7 +151,7 @@ pub fn resolve_managers(
             .iter()
             .filter_map(|(f, v)| match resolved(f) {
                 None => Some((f, v)),
-                Some(ManagerOutcome::Resolved(id)) => Some((f, id.as_str())),
+                Some(ManagerOutcome::Resolved(id)) => Some((f, *id)),
                 Some(_) => None,
             })
             .collect();
@@ -174,27 +174,27 @@ fn references(user: &DesiredUser) -> impl Iterator<Item = (Field, &str)> {
 }
 
 /// The decision for user `i`'s reference to `dn`.
-fn outcome(
+fn outcome<'k>(
     i: usize,
     dn: &str,
     users: &[DesiredUser],
     in_scope: &DnIndex,
-    known: &HashMap<Anchor, KnownUser>,
-    unread: &Unread<'_>,
-) -> ManagerOutcome {
+    known: &'k HashMap<Anchor, KnownUser>,
+    unread: &Unread<'k>,
+) -> ManagerOutcome<'k> {
     if let Some(m) = in_scope.find(dn, |j| users[j].dn.as_str()) {
         if m == i {
             return ManagerOutcome::SelfReference;
         }
         let manager = &users[m];
         return match known.get(&manager.anchor) {
-            Some(k) => ManagerOutcome::Resolved(k.zoom_id.clone()),
+            Some(k) => ManagerOutcome::Resolved(&k.zoom_id),
             None if manager.user.active => ManagerOutcome::NotYetOnTarget,
             None => ManagerOutcome::Disabled,
         };
     }
     match unread.find(dn) {
-        Some(k) => ManagerOutcome::Resolved(k.zoom_id.clone()),
+        Some(k) => ManagerOutcome::Resolved(&k.zoom_id),
         None if unread.incomplete => ManagerOutcome::NotRead,
         None => ManagerOutcome::OutOfScope,
     }
