@@ -108,12 +108,16 @@ impl MemoRead<'_> {
     /// a rejected user is evaluated again (and named again) every cycle.
     pub fn map_user(&mut self, user: &DirectoryUser, mapping: &MappingConfig) -> Result<ScimUser, String> {
         let content = self.memo.keys.hash_one(user);
-        let remembered = match self.previous.remove(&user.anchor) {
-            Some(r) if r.content == content => r,
-            _ => Remembered { content, mapped: map_user(user, mapping)?, completed: None },
+        // The key moves from the last read's map to this one's (no copy of the anchor).
+        let (anchor, remembered) = match self.previous.remove_entry(&user.anchor) {
+            Some((anchor, r)) if r.content == content => (anchor, r),
+            found => {
+                let anchor = found.map_or_else(|| user.anchor.clone(), |(a, _)| a);
+                (anchor, Remembered { content, mapped: map_user(user, mapping)?, completed: None })
+            }
         };
         let scim = remembered.mapped.clone();
-        self.next.insert(user.anchor.clone(), remembered);
+        self.next.insert(anchor, remembered);
         Ok(scim)
     }
 }
