@@ -2,13 +2,12 @@
 //!
 //! No I/O, no async: the same decode serves LDAP, LDIF, `check`, `dump` and the tests.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::config::{
     ACCOUNT_LOCK_ATTRIBUTE, AnchorFormat, DISABLED_ROLE_RDN, DecodeRules, DisabledRule, ROLE_ATTRIBUTE,
 };
-use crate::model::{Anchor, Attributes, DirectoryUser, RawEntry, Rejected};
+use crate::model::{Anchor, Attributes, DirectoryUser, QuickMap, RawEntry, Rejected};
 
 /// AD's ACCOUNTDISABLE bit in `userAccountControl`.
 const UAC_ACCOUNTDISABLE: u32 = 0x2;
@@ -37,8 +36,9 @@ pub struct Decoder {
     anchor_attr: String,
     fallback_attr: Option<String>,
     user_name_attr: String,
-    /// Lower-cased names of the attributes kept on users, one shared `Arc` each.
-    kept: BTreeMap<String, Arc<str>>,
+    /// Lower-cased names of the attributes kept on users, one shared `Arc` each (hashed:
+    /// looked up for every attribute of every entry).
+    kept: QuickMap<String, Arc<str>>,
 }
 
 impl Decoder {
