@@ -52,8 +52,10 @@ pub fn complete(
     let mut memo = memo.map(MappingMemo::completions);
     let index = index(read);
     let mut rejected = Vec::new();
+    let mut spent = Vec::with_capacity(desired.users.len());
     desired.users.retain_mut(|u| {
         let Some(user) = u.deferred.take() else { return true };
+        let user = &*spent.push_mut(user);
         let outcome = match &read.incomplete {
             Some(why) => {
                 Err(format!("group membership could not be read whole ({why}); mapped values that depend on it wait"))
@@ -84,5 +86,6 @@ pub fn complete(
         }
     });
     desired.unreadable.extend(rejected.iter().filter_map(|r| r.anchor.clone()));
+    super::free_aside(spent);
     rejected
 }
