@@ -55,7 +55,6 @@ pub fn complete(
     let mut spent = Vec::with_capacity(desired.users.len());
     desired.users.retain_mut(|u| {
         let Some(user) = u.deferred.take() else { return true };
-        let user = &*spent.push_mut(user);
         let outcome = match &read.incomplete {
             Some(why) => {
                 Err(format!("group membership could not be read whole ({why}); mapped values that depend on it wait"))
@@ -71,6 +70,7 @@ pub fn complete(
                 }
             }
         };
+        spent.push(user);
         match outcome {
             Ok(()) => {
                 // With a reference, `plan::resolve_managers` computes it, after rewriting it.
