@@ -349,7 +349,7 @@ fn main() {
              | `ldapsearch -E pr=500/noprompt`, same users and {na} attributes, and the group, after each (median: {lruns}) | {l:.2} s | — |\n\
              | ratio daemon no-change cycle / ldapsearch | **{ratio:.2}×** | ≤ 1.5× |\n\
              | daemon no-change cycles: SCIM requests | 0 (each of {DAEMON_ROUNDS}) | 0 |\n\
-             | daemon peak RSS (its start-up cycle and the {DAEMON_ROUNDS}) | {daemon_mib:.0} MiB | — |\n\
+             | daemon peak RSS (its start-up cycle and the {DAEMON_ROUNDS} no-change cycles) | {daemon_mib:.0} MiB | — |\n\
              | `sync --once` no-change cycle, a fresh process (median of 3: {once_runs}) | {once_s:.2} s | — |\n\
              | ratio `sync --once` / ldapsearch (median: {once_lruns}) | {once_ratio:.2}× | — |\n\
              | `sync --once` peak RSS | {nc_mib:.0} MiB | — |\n\n\
