@@ -5,18 +5,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::support::data::{self, SERVICE_DN, SERVICE_PASSWORD};
 use crate::support::servers::ldap_tools::LdapTools;
 use crate::support::servers::slapd::Slapd;
+use crate::support::sync_events::{next, refresh, until, upserted};
 use zoomsync::config::{self, ChangesMode, Flavor, LdapConfig, SourceConfig};
 use zoomsync::source::changes::{self, ChangeError, ChangeEvent, ChangeSearch, Chosen, SearchKind, SyncreplChannel};
 use zoomsync::source::ldap::LdapDirectory;
 use zoomsync::source::root_dse;
-
-/// How long one event may take to arrive: a wait for an event, never a sleep for timing.
-const EVENT_WAIT: Duration = Duration::from_secs(20);
 
 fn ldap_config(dir: &Path, url: &str) -> (LdapConfig, Vec<String>) {
     zoomsync::install_crypto_provider();
@@ -49,50 +46,6 @@ fn uuids(server: &Slapd) -> BTreeMap<String, String> {
         .search(data::PEOPLE, "(uid=*)", &["entryUUID"])
         .into_iter()
         .map(|(dn, e)| (dn.to_ascii_lowercase(), String::from_utf8(e.first("entryuuid").unwrap().clone()).unwrap()))
-        .collect()
-}
-
-async fn next(channel: &mut SyncreplChannel) -> Result<ChangeEvent, ChangeError> {
-    tokio::time::timeout(EVENT_WAIT, channel.next()).await.expect("no event within the wait")
-}
-
-/// Events up to and including the first that `stop` accepts.
-async fn until(channel: &mut SyncreplChannel, stop: impl Fn(&ChangeEvent) -> bool) -> Vec<ChangeEvent> {
-    let mut seen = Vec::new();
-    loop {
-        let event = next(channel).await.unwrap_or_else(|e| panic!("after {seen:#?}: {e}"));
-        let done = stop(&event);
-        seen.push(event);
-        if done {
-            return seen;
-        }
-    }
-}
-
-/// The refresh's events through RefreshDone and the cookie that follows it.
-async fn refresh(channel: &mut SyncreplChannel) -> (Vec<ChangeEvent>, Vec<u8>) {
-    let mut events = until(channel, |e| matches!(e, ChangeEvent::RefreshDone { .. })).await;
-    let cookie = match events.last() {
-        Some(ChangeEvent::Cookie { cookie, .. }) => cookie.clone(),
-        _ => {
-            let more = until(channel, |e| matches!(e, ChangeEvent::Cookie { .. })).await;
-            events.extend(more);
-            match events.last() {
-                Some(ChangeEvent::Cookie { cookie, .. }) => cookie.clone(),
-                _ => unreachable!(),
-            }
-        }
-    };
-    (events, cookie)
-}
-
-fn upserted(events: &[ChangeEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ChangeEvent::Upsert { entry, .. } => Some(entry.dn.to_ascii_lowercase()),
-            _ => None,
-        })
         .collect()
 }
 

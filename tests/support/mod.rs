@@ -58,6 +58,9 @@ pub mod reading;
 /// Private servers on loopback: slapd, Samba AD DC, scim2-server, an LDAP relay.
 #[allow(dead_code)]
 pub mod servers;
+/// Reading a syncrepl channel's events (the slapd and 389-ds channel tests).
+#[allow(dead_code)]
+pub mod sync_events;
 /// A whole world: slapd, the emulator, a config and state; one library cycle.
 #[allow(dead_code)]
 pub mod world;
