@@ -3,12 +3,13 @@
 //! within poll_interval + 2 s of the command returning (asserted with a generous ceiling for
 //! a busy machine; the figures are printed), and a changed invocationID in the stored
 //! position — the daemon pointed at a re-provisioned or restored DC — makes it run a full
-//! cycle, naming the reason.
+//! cycle, naming the reason. With `changes = "dirsync"` and an account holding the
+//! replication right, a disable and a deletion reach Zoom through the channel.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::ad::{SERVICE_PASSWORD, directory_section, start_dc};
+use crate::support::ad::{SERVICE_PASSWORD, directory_section, service_dn, start_dc};
 use crate::support::daemon::Daemon;
 use crate::support::servers::samba::{self, SambaDc};
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator, User};
@@ -22,10 +23,16 @@ const BOUND: Duration = Duration::from_secs(4);
 const CEILING: Duration = Duration::from_secs(30);
 
 fn write_config(dc: &SambaDc, zoom: &RunningEmulator) -> std::path::PathBuf {
+    std::fs::write(dc.dir().join("ldap-password"), SERVICE_PASSWORD).unwrap();
+    write_config_with(dc, zoom, "")
+}
+
+/// The daemon's config, with `extra` added to `[directory]` (the bind password file is the
+/// caller's).
+fn write_config_with(dc: &SambaDc, zoom: &RunningEmulator, extra: &str) -> std::path::PathBuf {
     let dir = dc.dir();
-    std::fs::write(dir.join("ldap-password"), SERVICE_PASSWORD).unwrap();
     std::fs::write(dir.join("zoom-secret"), zoom.client_secret()).unwrap();
-    let extra = format!("ca_file = {:?}\npage_size = 500\npoll_interval = \"2s\"", dc.ca_file());
+    let extra = format!("ca_file = {:?}\npage_size = 500\npoll_interval = \"2s\"\n{extra}", dc.ca_file());
     let text = format!(
         "{directory}\n[target]\nkind = \"zoom\"\nbase_url = \"{}\"\ntoken_url = \"{}\"\naccount_id = \"{}\"\n\
          client_id = \"{}\"\nclient_secret_file = \"zoom-secret\"\nrequests_per_second = 5000\nmax_concurrency = 8\n\n\
@@ -142,4 +149,37 @@ async fn ad_changes_reach_zoom_within_a_poll_and_a_changed_invocation_id_means_a
     let t =
         until(&zoom, &again, "a disable after the full cycle", |u| find(u, 2).is_some_and(|u| !u.is_active())).await;
     println!("after the full cycle: disable on Zoom {t:.2} s after ldapmodify returned");
+}
+
+/// DirSync, opted into for an account with the replication right (Administrator here): the
+/// first poll returns everything and is taken as a cycle; then a disable and a deletion
+/// (DirSync reports the tombstone, which uSNChanged polling cannot see) each reach Zoom
+/// through the channel, with no cycle run for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dirsync_brings_a_disable_and_a_deletion_through_the_channel() {
+    let dc = start_dc();
+    dc.ldapadd(&samba::users_ldif(5, |_| false));
+    zoomsync::install_crypto_provider();
+    let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    std::fs::write(dc.dir().join("ldap-password"), samba::ADMIN_PASSWORD).unwrap();
+    let config = write_config_with(&dc, &zoom, "changes = \"dirsync\"");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let admin =
+        text.replace(&format!("bind_dn = \"{}\"", service_dn()), &format!("bind_dn = \"{}\"", samba::ADMIN_BIND));
+    assert_ne!(admin, text, "the bind is Administrator's");
+    std::fs::write(&config, admin).unwrap();
+    let d = start(&config, dc.dir().join("daemon.log")).await;
+    assert!(d.log().contains("no stored DirSync cookie"), "{}", d.log());
+    assert!(find(&zoom.users(), 1).is_some_and(User::is_active) && find(&zoom.users(), 2).is_some_and(User::is_active));
+    let cycles = Daemon::cycles_finished(&d.log());
+
+    samba_tool_disable(&dc, &samba::sam_name(1));
+    let disabled = until(&zoom, &d, "the disable", |u| find(u, 1).is_some_and(|u| !u.is_active())).await;
+    dc.ldapmodify(&format!("dn: {}\nchangetype: delete\n", samba::user_dn(2)));
+    let deleted = until(&zoom, &d, "the deletion", |u| find(u, 2).is_some_and(|u| !u.is_active())).await;
+    println!("AD DirSync, poll_interval {POLL:?}: disable on Zoom {disabled:.2} s, deletion {deleted:.2} s");
+    let log = d.log();
+    assert_eq!(Daemon::cycles_finished(&log), cycles, "both came as batches, no cycle ran:\n{log}");
+    let active = zoom.users().iter().filter(|u| u.user_name != "owner@example.com" && u.is_active()).count();
+    assert_eq!(active, 3, "the others are untouched");
 }

@@ -23,38 +23,71 @@ fn dirsync_record(cookie: &[u8]) -> ChannelRecord {
     record("dirsync", &cookie, format!("DirSync cookie of {} bytes", cookie.len()))
 }
 
-pub async fn usn(mut ctx: Ctx, every: Duration) {
+pub async fn usn(ctx: Ctx, every: Duration) {
     let mut poller = UsnPoller::new(ctx.ldap.clone(), ctx.users.clone());
     if let Some(groups) = &ctx.groups {
         poller = poller.with_groups(groups.clone());
     }
-    let mut position: Option<UsnPosition> = ctx.stored("usn");
+    let position = ctx.stored("usn");
+    poll_every(ctx, every, Usn { poller, position }).await
+}
+
+pub async fn dirsync(ctx: Ctx, every: Duration) {
+    let poller = DirSyncPoller::new(ctx.ldap.clone(), ctx.users.clone());
+    let cookie = ctx.stored("dirsync");
+    poll_every(ctx, every, DirSync { poller, cookie }).await
+}
+
+/// One way of polling the directory: what one poll asks of the worker (nothing when nothing
+/// changed), and forgetting the position when the server wants a full refresh.
+trait Poll {
+    async fn poll(&mut self) -> Result<Option<ToWorker>, ChangeError>;
+    fn forget(&mut self);
+}
+
+/// Polls every `every` until the worker or the daemon stops, backing off after failures.
+async fn poll_every(mut ctx: Ctx, every: Duration, mut source: impl Poll) {
     let mut failures = 0;
     loop {
-        let sent = match poller.poll(position.as_ref()).await {
-            Ok(outcome) => {
+        let sent = match source.poll().await {
+            Ok(message) => {
                 ctx.state.set_up(true);
                 failures = 0;
-                let (message, next) = usn_message(outcome);
-                position = Some(next);
                 match message {
                     Some(m) => ctx.send(m).await,
                     None => true,
                 }
             }
-            Err(e) => match wait_after(&mut ctx, &e, &mut failures).await {
-                Some(drop_position) => {
-                    if drop_position {
-                        position = None;
-                    }
+            Err(e) => match ctx.recover(&e, &mut failures).await {
+                Recovery::Resume => continue,
+                Recovery::FullRefresh => {
+                    source.forget();
                     continue;
                 }
-                None => return,
+                Recovery::Stop => return,
             },
         };
         if !sent || !ctx.pause(every).await {
             return;
         }
+    }
+}
+
+struct Usn {
+    poller: UsnPoller,
+    position: Option<UsnPosition>,
+}
+
+impl Poll for Usn {
+    async fn poll(&mut self) -> Result<Option<ToWorker>, ChangeError> {
+        let outcome = self.poller.poll(self.position.as_ref()).await?;
+        let (message, next) = usn_message(outcome);
+        self.position = Some(next);
+        Ok(message)
+    }
+
+    fn forget(&mut self) {
+        self.position = None;
     }
 }
 
@@ -73,44 +106,29 @@ fn usn_message(outcome: PollOutcome) -> (Option<ToWorker>, UsnPosition) {
     }
 }
 
-pub async fn dirsync(mut ctx: Ctx, every: Duration) {
-    let poller = DirSyncPoller::new(ctx.ldap.clone(), ctx.users.clone());
-    let mut cookie: Option<Vec<u8>> = ctx.stored("dirsync");
-    let mut failures = 0;
-    loop {
-        let first = cookie.is_none();
-        let sent = match poller.poll(cookie.as_deref()).await {
-            Ok(DirSyncBatch { changed, deleted, cookie: next }) => {
-                ctx.state.set_up(true);
-                failures = 0;
-                let position = dirsync_record(&next);
-                cookie = Some(next);
-                // The first poll returns everything: a cycle reads it as well, and safer.
-                let message = match first {
-                    true => Some(ToWorker::Cycle { position, reason: "no stored DirSync cookie".into() }),
-                    false => {
-                        let changed = changed.into_iter().map(|entry| Changed { search: SearchKind::Users, entry });
-                        changes(changed.collect(), deleted, position)
-                    }
-                };
-                match message {
-                    Some(m) => ctx.send(m).await,
-                    None => true,
-                }
+struct DirSync {
+    poller: DirSyncPoller,
+    cookie: Option<Vec<u8>>,
+}
+
+impl Poll for DirSync {
+    async fn poll(&mut self) -> Result<Option<ToWorker>, ChangeError> {
+        let first = self.cookie.is_none();
+        let DirSyncBatch { changed, deleted, cookie: next } = self.poller.poll(self.cookie.as_deref()).await?;
+        let position = dirsync_record(&next);
+        self.cookie = Some(next);
+        // The first poll returns everything: a cycle reads it as well, and safer.
+        Ok(match first {
+            true => Some(ToWorker::Cycle { position, reason: "no stored DirSync cookie".into() }),
+            false => {
+                let changed = changed.into_iter().map(|entry| Changed { search: SearchKind::Users, entry });
+                changes(changed.collect(), deleted, position)
             }
-            Err(e) => match wait_after(&mut ctx, &e, &mut failures).await {
-                Some(drop_cookie) => {
-                    if drop_cookie {
-                        cookie = None;
-                    }
-                    continue;
-                }
-                None => return,
-            },
-        };
-        if !sent || !ctx.pause(every).await {
-            return;
-        }
+        })
+    }
+
+    fn forget(&mut self) {
+        self.cookie = None;
     }
 }
 
@@ -134,14 +152,4 @@ fn changes(changed: Vec<Changed>, deleted: Vec<crate::model::RawEntry>, position
         gone: gone.collect(),
         position: Some(position),
     }))
-}
-
-/// After a failed poll: `Some(drop_position)` to poll again (after the backoff), `None` to
-/// give up on the channel.
-async fn wait_after(ctx: &mut Ctx, error: &ChangeError, failures: &mut u32) -> Option<bool> {
-    match ctx.recover(error, failures).await {
-        Recovery::Resume => Some(false),
-        Recovery::FullRefresh => Some(true),
-        Recovery::Stop => None,
-    }
 }
