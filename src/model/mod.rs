@@ -26,10 +26,11 @@ pub use record::*;
 pub use scim_user::{Change, Field, Fields, MemberPatch, RemoteGroup, RemoteUser, ScimUser};
 
 /// A map for one process's work over the directory's anchors and names (the read's duplicate
-/// check, the mapping memo, the plan's departures): foldhash with a per-process seed rather
-/// than the standard SipHash, which was about 6% of a 100,000-user no-change cycle
-/// (BENCHMARKS.md, "expression mapping"). The keys are the directory server's anchors and
-/// names, and a flood of colliding keys would cost time, never a wrong answer.
+/// check, the mapping memo, the plan's departures, decode's kept attribute names): foldhash
+/// with a per-process seed rather than the standard SipHash, which was about 6% of a
+/// 100,000-user no-change cycle (BENCHMARKS.md, "expression mapping"). The keys are the
+/// directory server's anchors and names, and a flood of colliding keys would cost time,
+/// never a wrong answer.
 pub type QuickMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 /// The set counterpart of [`QuickMap`].
 pub type QuickSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
