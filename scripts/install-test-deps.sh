@@ -60,7 +60,7 @@ if ! command -v samba-tool >/dev/null 2>&1 || ! { command -v samba >/dev/null 2>
 fi
 echo "install-test-deps: samba and samba-tool present" >&2
 
-# --- 389 Directory Server: the directory of tests/ds389/ (tests/support/servers/ds389.rs) ----
+# --- 389 Directory Server: the directory of tests/ds389/ (tests/support/servers/ds389/) ----
 # The harness runs ns-slapd itself from a dse.ldif it writes (no dscreate, no systemd), with
 # its TLS certificate in an NSS database made by certutil/pk12util (libnss3-tools, pulled in
 # by python3-lib389 but named here since the harness calls it). policy-rc.d keeps Debian from

@@ -1,4 +1,4 @@
-//! The 389 Directory Server harness (tests/support/servers/ds389.rs) against a real, private
+//! The 389 Directory Server harness (tests/support/servers/ds389/) against a real, private
 //! ns-slapd: 2,000 users over LDAPS with the test CA, 389-ds's own operational attributes,
 //! direct and role-based locks as 389-ds reports them, the root DSE, and zoomsync's LDAP
 //! source reading the users.
