@@ -9,7 +9,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::ad::{SERVICE_PASSWORD, directory_section, service_dn, start_dc};
+use crate::support::ad::{SERVICE_PASSWORD, directory_section_as, service_dn, start_dc};
 use crate::support::daemon::Daemon;
 use crate::support::servers::samba::{self, SambaDc};
 use zoomsync::emulator::{Emulator, EmulatorConfig, RunningEmulator, User};
@@ -23,14 +23,13 @@ const BOUND: Duration = Duration::from_secs(4);
 const CEILING: Duration = Duration::from_secs(30);
 
 fn write_config(dc: &SambaDc, zoom: &RunningEmulator) -> std::path::PathBuf {
-    std::fs::write(dc.dir().join("ldap-password"), SERVICE_PASSWORD).unwrap();
-    write_config_with(dc, zoom, "")
+    write_config_as(dc, zoom, (&service_dn(), SERVICE_PASSWORD), "")
 }
 
-/// The daemon's config, with `extra` added to `[directory]` (the bind password file is the
-/// caller's).
-fn write_config_with(dc: &SambaDc, zoom: &RunningEmulator, extra: &str) -> std::path::PathBuf {
+/// The daemon's config, bound as `bind` (DN, password), with `extra` added to `[directory]`.
+fn write_config_as(dc: &SambaDc, zoom: &RunningEmulator, bind: (&str, &str), extra: &str) -> std::path::PathBuf {
     let dir = dc.dir();
+    std::fs::write(dir.join("ldap-password"), bind.1).unwrap();
     std::fs::write(dir.join("zoom-secret"), zoom.client_secret()).unwrap();
     let extra = format!("ca_file = {:?}\npage_size = 500\npoll_interval = \"2s\"\n{extra}", dc.ca_file());
     let text = format!(
@@ -42,7 +41,7 @@ fn write_config_with(dc: &SambaDc, zoom: &RunningEmulator, extra: &str) -> std::
         zoom.token_url(),
         zoom.account_id(),
         zoom.client_id(),
-        directory = directory_section(&dc.ldaps_url(), samba::SYNC_OU, &extra),
+        directory = directory_section_as(&dc.ldaps_url(), samba::SYNC_OU, bind.0, &extra),
     );
     let path = dir.join("zoomsync.toml");
     std::fs::write(&path, text).unwrap();
@@ -161,13 +160,8 @@ async fn dirsync_brings_a_disable_and_a_deletion_through_the_channel() {
     dc.ldapadd(&samba::users_ldif(5, |_| false));
     zoomsync::install_crypto_provider();
     let zoom = Emulator::start(EmulatorConfig::unlimited(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-    std::fs::write(dc.dir().join("ldap-password"), samba::ADMIN_PASSWORD).unwrap();
-    let config = write_config_with(&dc, &zoom, "changes = \"dirsync\"");
-    let text = std::fs::read_to_string(&config).unwrap();
-    let admin =
-        text.replace(&format!("bind_dn = \"{}\"", service_dn()), &format!("bind_dn = \"{}\"", samba::ADMIN_BIND));
-    assert_ne!(admin, text, "the bind is Administrator's");
-    std::fs::write(&config, admin).unwrap();
+    let admin = (samba::ADMIN_BIND, samba::ADMIN_PASSWORD);
+    let config = write_config_as(&dc, &zoom, admin, "changes = \"dirsync\"");
     let d = start(&config, dc.dir().join("daemon.log")).await;
     assert!(d.log().contains("no stored DirSync cookie"), "{}", d.log());
     assert!(find(&zoom.users(), 1).is_some_and(User::is_active) && find(&zoom.users(), 2).is_some_and(User::is_active));

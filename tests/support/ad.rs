@@ -18,13 +18,17 @@ pub fn service_dn() -> String {
 
 /// `[directory]` for the DC, flavour active_directory with its defaults; `extra` lines added.
 pub fn directory_section(url: &str, base_dn: &str, extra: &str) -> String {
+    directory_section_as(url, base_dn, &service_dn(), extra)
+}
+
+/// [`directory_section`] bound as `bind_dn` (Administrator, for what needs its rights).
+pub fn directory_section_as(url: &str, base_dn: &str, bind_dn: &str, extra: &str) -> String {
     // Samba answers an in-chain search of a 5,000-member group in 10-14 s on a quiet machine
     // and took over 60 s (the default `timeout`) on a busy one: the tests prove results, not
     // speed, so each LDAP operation may take up to 10 minutes here.
     format!(
         "[directory]\nflavor = \"active_directory\"\nurl = \"{url}\"\nbind_dn = \"{}\"\n\
-         bind_password_file = \"ldap-password\"\nbase_dn = \"{base_dn}\"\ntimeout = \"600s\"\n{extra}\n",
-        service_dn()
+         bind_password_file = \"ldap-password\"\nbase_dn = \"{base_dn}\"\ntimeout = \"600s\"\n{extra}\n"
     )
 }
 
