@@ -27,7 +27,7 @@ pub fn directory_section_as(url: &str, base_dn: &str, bind_dn: &str, extra: &str
     // and took over 60 s (the default `timeout`) on a busy one: the tests prove results, not
     // speed, so each LDAP operation may take up to 10 minutes here.
     format!(
-        "[directory]\nflavor = \"active_directory\"\nurl = \"{url}\"\nbind_dn = \"{}\"\n\
+        "[directory]\nflavor = \"active_directory\"\nurl = \"{url}\"\nbind_dn = \"{bind_dn}\"\n\
          bind_password_file = \"ldap-password\"\nbase_dn = \"{base_dn}\"\ntimeout = \"600s\"\n{extra}\n"
     )
 }
