@@ -167,6 +167,12 @@ pub fn same_dn(a: &str, b: &str) -> bool {
     a == b || NormalizedChars::new(a).eq(NormalizedChars::new(b))
 }
 
+/// `dn` is `base` or below it, both normalized; an empty base holds every DN (the whole
+/// tree, as a search of the root names it).
+pub fn is_under(dn: &str, base: &str) -> bool {
+    base.is_empty() || dn == base || dn.strip_suffix(base).is_some_and(|rest| rest.ends_with(','))
+}
+
 /// `normalize_dn(dn) == normalized`, without allocating.
 pub fn is_dn(dn: &str, normalized: &str) -> bool {
     dn == normalized || NormalizedChars::new(dn).eq(normalized.chars())

@@ -19,7 +19,7 @@ pub mod printable;
 pub mod record;
 pub mod scim_user;
 
-pub use dn::{DnIndex, DnMap, normalize_dn};
+pub use dn::{DnIndex, DnMap, is_under, normalize_dn};
 pub use ldap_filter::Filter;
 pub use printable::printable;
 pub use record::*;

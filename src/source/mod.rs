@@ -283,11 +283,7 @@ impl LocalSearch {
         let dn = groups::normalize_dn(&entry.dn);
         let in_scope = match self.scope {
             SearchScope::Base => dn == self.base,
-            SearchScope::Subtree => {
-                self.base.is_empty()
-                    || dn == self.base
-                    || dn.strip_suffix(self.base.as_str()).is_some_and(|p| p.ends_with(','))
-            }
+            SearchScope::Subtree => crate::model::is_under(&dn, &self.base),
         };
         in_scope && self.filter.matches(entry)
     }

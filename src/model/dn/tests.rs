@@ -99,3 +99,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn under_the_base() {
+    assert!(is_under("cn=a,ou=sync,dc=x", "ou=sync,dc=x"));
+    assert!(is_under("ou=sync,dc=x", "ou=sync,dc=x"));
+    assert!(!is_under("cn=a,ou=async,dc=x", "sync,dc=x"));
+    assert!(!is_under("cn=a,ou=other,dc=x", "ou=sync,dc=x"));
+    assert!(is_under("cn=a,dc=x", ""));
+}

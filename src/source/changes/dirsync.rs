@@ -18,7 +18,7 @@ use super::dirsync_control::{self, DIRSYNC_CONTROL, FLAG_OBJECT_SECURITY, MAX_BY
 use super::search::Session;
 use super::{ChangeError, ChangeSearch, parenthesized};
 use crate::config::LdapConfig;
-use crate::model::{RawEntry, normalize_dn};
+use crate::model::{RawEntry, is_under, normalize_dn};
 
 /// Rounds of "more data" one poll follows before it stops with an error (a server that
 /// never says "done" would otherwise hold the poll forever).
@@ -131,24 +131,5 @@ impl DirSyncPoller {
             }
         }
         Ok(whole)
-    }
-}
-
-/// `dn` is `base` or below it (both normalized).
-fn is_under(dn: &str, base: &str) -> bool {
-    base.is_empty() || dn == base || dn.strip_suffix(base).is_some_and(|p| p.ends_with(','))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn under_the_base() {
-        assert!(is_under("cn=a,ou=sync,dc=x", "ou=sync,dc=x"));
-        assert!(is_under("ou=sync,dc=x", "ou=sync,dc=x"));
-        assert!(!is_under("cn=a,ou=async,dc=x", "sync,dc=x"));
-        assert!(!is_under("cn=a,ou=other,dc=x", "ou=sync,dc=x"));
-        assert!(is_under("cn=a,dc=x", ""));
     }
 }

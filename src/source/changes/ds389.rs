@@ -31,7 +31,7 @@ use std::collections::HashMap;
 
 use super::uuid::{nsuniqueid_text, uuid_bytes};
 use super::{ChangeError, ChangeEvent};
-use crate::model::{RawEntry, normalize_dn};
+use crate::model::{RawEntry, is_under, normalize_dn};
 
 /// How the server's syncUUIDs relate to the anchor, decided once per session from the root
 /// DSE.
@@ -149,8 +149,7 @@ impl Ds389Names {
     }
 
     fn under_base(&self, dn: &str) -> bool {
-        let dn = normalize_dn(dn);
-        dn == self.base || dn.strip_suffix(&self.base).is_some_and(|rest| rest.ends_with(','))
+        is_under(&normalize_dn(dn), &self.base)
     }
 }
 
